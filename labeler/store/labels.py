@@ -1,0 +1,432 @@
+"""The label log: append-only events and the derived current state of each sample.
+
+Every method that appends commits before it returns: once it returns, the event is durable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import pandas as pd
+import sqlalchemy as sa
+
+from labeler.errors import LabelError
+from labeler.store import schema as t
+from labeler.store.database import utcnow
+from labeler.store.derive import EventView, SampleState, cancelled_ids, derive_state
+from labeler.store.records import LabelEvent, Provenance, dumps, loads_labels
+
+if TYPE_CHECKING:
+    from labeler.store.project_store import Store
+
+UNDOABLE = ("label", "skip", "flag", "adjudicate")
+
+
+@dataclass(frozen=True)
+class Reverted:
+    """Result of undo/redo: the new event and the event (and sample) it affected."""
+
+    event_id: int
+    target: LabelEvent
+
+
+class LabelLog:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    # -- appending -----------------------------------------------------------------------
+
+    def add(
+        self,
+        sample_id: int,
+        labels: Sequence[str],
+        annotator: str,
+        *,
+        time_spent_ms: int | None = None,
+        provenance: Provenance | None = None,
+        session: str | None = None,
+    ) -> int:
+        """Record ``annotator``'s label(s) for a sample. Returns the event id."""
+        return self._append(
+            sample_id,
+            "label",
+            annotator,
+            labels=self._validate(labels),
+            time_spent_ms=time_spent_ms,
+            provenance=provenance,
+            session=session,
+        )
+
+    def skip(
+        self,
+        sample_id: int,
+        annotator: str,
+        *,
+        time_spent_ms: int | None = None,
+        provenance: Provenance | None = None,
+        session: str | None = None,
+    ) -> int:
+        return self._append(
+            sample_id,
+            "skip",
+            annotator,
+            time_spent_ms=time_spent_ms,
+            provenance=provenance,
+            session=session,
+        )
+
+    def flag(
+        self, sample_id: int, annotator: str, comment: str = "", *, session: str | None = None
+    ) -> int:
+        return self._append(sample_id, "flag", annotator, comment=comment or None, session=session)
+
+    def adjudicate(
+        self, sample_id: int, labels: Sequence[str], annotator: str, comment: str = ""
+    ) -> int:
+        """Set the final label of a sample, overriding annotators' labels."""
+        return self._append(
+            sample_id,
+            "adjudicate",
+            annotator,
+            labels=self._validate(labels),
+            comment=comment or None,
+        )
+
+    def undo(self, annotator: str, *, session: str | None = None) -> Reverted | None:
+        """Revert ``annotator``'s latest active label/skip/flag/adjudication. None if nothing to undo."""
+        with self._store.write() as conn:
+            target = self._latest_undoable(conn, annotator)
+            if target is None:
+                return None
+            eid = self._insert(
+                conn,
+                target.sample_id,
+                "undo",
+                annotator,
+                target_event_id=target.id,
+                session=session,
+            )
+            self._refresh(conn, target.sample_id)
+        return Reverted(eid, target)
+
+    def redo(self, annotator: str, *, session: str | None = None) -> Reverted | None:
+        """Cancel ``annotator``'s latest undo, if nothing was done since. None if nothing to redo."""
+        with self._store.write() as conn:
+            undo_event = self._latest_redoable(conn, annotator)
+            if undo_event is None:
+                return None
+            target = self._event(conn, undo_event.target_event_id)  # type: ignore[arg-type]
+            eid = self._insert(
+                conn,
+                undo_event.sample_id,
+                "redo",
+                annotator,
+                target_event_id=undo_event.id,
+                session=session,
+            )
+            self._refresh(conn, undo_event.sample_id)
+        return Reverted(eid, target)
+
+    # -- reading -------------------------------------------------------------------------
+
+    def events(
+        self, sample_id: int | None = None, annotator: str | None = None
+    ) -> list[LabelEvent]:
+        """Events in the order they were appended (the audit trail)."""
+        q = sa.select(t.label_event).where(t.label_event.c.project_id == self._store.project_id)
+        if sample_id is not None:
+            q = q.where(t.label_event.c.sample_id == sample_id)
+        if annotator is not None:
+            q = q.where(t.label_event.c.annotator == annotator)
+        with self._store.read() as conn:
+            return [_to_event(r) for r in conn.execute(q.order_by(t.label_event.c.id)).all()]
+
+    def state(self, sample_id: int) -> SampleState:
+        """Derived state of one sample, computed from its events."""
+        with self._store.read() as conn:
+            return derive_state(self._views(conn, sample_id))
+
+    def current(self) -> pd.DataFrame:
+        """Current labels of all labeled samples: columns ``sample_id``, ``labels`` (tuple), ``annotator``."""
+        with self._store.read() as conn:
+            rows = conn.execute(
+                sa.select(
+                    t.sample_state.c.sample_id, t.sample_state.c.labels, t.sample_state.c.annotator
+                )
+                .where(
+                    t.sample_state.c.project_id == self._store.project_id,
+                    t.sample_state.c.status == "labeled",
+                )
+                .order_by(t.sample_state.c.sample_id)
+            ).all()
+        return pd.DataFrame(
+            [(r.sample_id, loads_labels(r.labels), r.annotator) for r in rows],
+            columns=["sample_id", "labels", "annotator"],
+        )
+
+    def labeled_count(self) -> int:
+        with self._store.read() as conn:
+            return conn.execute(
+                sa.select(sa.func.count())
+                .select_from(t.sample_state)
+                .where(
+                    t.sample_state.c.project_id == self._store.project_id,
+                    t.sample_state.c.status == "labeled",
+                )
+            ).scalar_one()
+
+    def by_annotator(self) -> pd.DataFrame:
+        """Each annotator's active label per sample: columns ``sample_id``, ``annotator``, ``labels``."""
+        with self._store.read() as conn:
+            rows = conn.execute(
+                sa.select(
+                    t.label_event.c.id,
+                    t.label_event.c.sample_id,
+                    t.label_event.c.annotator,
+                    t.label_event.c.action,
+                    t.label_event.c.labels,
+                    t.label_event.c.target_event_id,
+                )
+                .where(
+                    t.label_event.c.project_id == self._store.project_id,
+                    t.label_event.c.action.in_(("label", "undo", "redo")),
+                )
+                .order_by(t.label_event.c.id)
+            ).all()
+        views = [
+            EventView(r.id, r.action, r.annotator, loads_labels(r.labels), r.target_event_id)
+            for r in rows
+        ]
+        cancelled = cancelled_ids(views)
+        latest: dict[tuple[int, str], tuple[str, ...]] = {}
+        for r, v in zip(rows, views, strict=True):
+            if v.action == "label" and v.id not in cancelled:
+                latest[(r.sample_id, r.annotator)] = v.labels or ()
+        return pd.DataFrame(
+            [(s, a, lab) for (s, a), lab in latest.items()],
+            columns=["sample_id", "annotator", "labels"],
+        )
+
+    def unlabeled_ids(self, limit: int | None = None, exclude_skipped: bool = False) -> list[int]:
+        """Sample ids without a current label, ascending (skipped ones last unless excluded)."""
+        st = t.sample_state
+        q = (
+            sa.select(t.sample.c.id, st.c.status)
+            .select_from(t.sample.outerjoin(st, st.c.sample_id == t.sample.c.id))
+            .where(
+                t.sample.c.project_id == self._store.project_id,
+                sa.or_(st.c.status.is_(None), st.c.status != "labeled"),
+            )
+            .order_by(sa.case((st.c.status == "skipped", 1), else_=0), t.sample.c.id)
+        )
+        if exclude_skipped:
+            q = q.where(sa.or_(st.c.status.is_(None), st.c.status != "skipped"))
+        if limit is not None:
+            q = q.limit(limit)
+        with self._store.read() as conn:
+            return [r.id for r in conn.execute(q).all()]
+
+    def rebuild_states(self) -> int:
+        """Recompute every sample's derived state from the events. Returns samples touched."""
+        with self._store.write() as conn:
+            ids = (
+                conn.execute(
+                    sa.select(sa.distinct(t.label_event.c.sample_id)).where(
+                        t.label_event.c.project_id == self._store.project_id
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            conn.execute(
+                t.sample_state.delete().where(t.sample_state.c.project_id == self._store.project_id)
+            )
+            for sid in ids:
+                self._refresh(conn, sid)
+        return len(ids)
+
+    # -- internals -----------------------------------------------------------------------
+
+    def _validate(self, labels: Sequence[str]) -> tuple[str, ...]:
+        info = self._store.info
+        if isinstance(labels, str):
+            labels = [labels]
+        labels = tuple(dict.fromkeys(labels))
+        unknown = [x for x in labels if x not in info.label_names]
+        if unknown:
+            raise LabelError(
+                f"unknown label {unknown[0]!r}; the labels are {', '.join(info.label_names)}"
+            )
+        if not info.multi_label and len(labels) != 1:
+            raise LabelError(
+                f"a {info.task_type} project takes exactly one label per sample, got {len(labels)}"
+            )
+        return labels
+
+    def _append(
+        self,
+        sample_id: int,
+        action: str,
+        annotator: str,
+        *,
+        labels: tuple[str, ...] | None = None,
+        comment: str | None = None,
+        time_spent_ms: int | None = None,
+        provenance: Provenance | None = None,
+        session: str | None = None,
+    ) -> int:
+        if not annotator:
+            raise LabelError("an annotator name is required")
+        with self._store.write() as conn:
+            exists = conn.execute(
+                sa.select(t.sample.c.id).where(
+                    t.sample.c.project_id == self._store.project_id, t.sample.c.id == sample_id
+                )
+            ).first()
+            if exists is None:
+                raise LabelError(f"sample {sample_id} is not in project {self._store.info.name!r}")
+            eid = self._insert(
+                conn,
+                sample_id,
+                action,
+                annotator,
+                labels=labels,
+                comment=comment,
+                time_spent_ms=time_spent_ms,
+                provenance=provenance,
+                session=session,
+            )
+            self._refresh(conn, sample_id)
+        return eid
+
+    def _insert(
+        self,
+        conn: sa.Connection,
+        sample_id: int,
+        action: str,
+        annotator: str,
+        *,
+        labels: tuple[str, ...] | None = None,
+        target_event_id: int | None = None,
+        comment: str | None = None,
+        time_spent_ms: int | None = None,
+        provenance: Provenance | None = None,
+        session: str | None = None,
+    ) -> int:
+        prov = provenance or Provenance()
+        result = conn.execute(
+            t.label_event.insert().values(
+                project_id=self._store.project_id,
+                sample_id=sample_id,
+                annotator=annotator,
+                action=action,
+                labels=None if labels is None else dumps(list(labels)),
+                target_event_id=target_event_id,
+                comment=comment,
+                created_at=utcnow(),
+                time_spent_ms=time_spent_ms,
+                model_version=prov.model_version,
+                strategy=prov.strategy,
+                score=prov.score,
+                session=session,
+            )
+        )
+        return int(result.inserted_primary_key[0])
+
+    def _views(self, conn: sa.Connection, sample_id: int) -> list[EventView]:
+        rows = conn.execute(
+            sa.select(
+                t.label_event.c.id,
+                t.label_event.c.action,
+                t.label_event.c.annotator,
+                t.label_event.c.labels,
+                t.label_event.c.target_event_id,
+            )
+            .where(
+                t.label_event.c.project_id == self._store.project_id,
+                t.label_event.c.sample_id == sample_id,
+            )
+            .order_by(t.label_event.c.id)
+        ).all()
+        return [
+            EventView(r.id, r.action, r.annotator, loads_labels(r.labels), r.target_event_id)
+            for r in rows
+        ]
+
+    def _refresh(self, conn: sa.Connection, sample_id: int) -> None:
+        state = derive_state(self._views(conn, sample_id))
+        conn.execute(t.sample_state.delete().where(t.sample_state.c.sample_id == sample_id))
+        conn.execute(
+            t.sample_state.insert().values(
+                sample_id=sample_id,
+                project_id=self._store.project_id,
+                status=state.status,
+                labels=None if state.labels is None else dumps(list(state.labels)),
+                annotator=state.annotator,
+                event_id=state.event_id,
+                n_annotators=state.n_annotators,
+                disagreement=state.disagreement,
+                adjudicated=state.adjudicated,
+                flagged=state.flagged,
+                updated_at=utcnow(),
+            )
+        )
+
+    def _annotator_events(self, conn: sa.Connection, annotator: str) -> list[LabelEvent]:
+        rows = conn.execute(
+            sa.select(t.label_event)
+            .where(
+                t.label_event.c.project_id == self._store.project_id,
+                t.label_event.c.annotator == annotator,
+            )
+            .order_by(t.label_event.c.id)
+        ).all()
+        return [_to_event(r) for r in rows]
+
+    def _latest_undoable(self, conn: sa.Connection, annotator: str) -> LabelEvent | None:
+        events = self._annotator_events(conn, annotator)
+        cancelled = cancelled_ids([_view(e) for e in events])
+        for ev in reversed(events):
+            if ev.action in UNDOABLE and ev.id not in cancelled:
+                return ev
+        return None
+
+    def _latest_redoable(self, conn: sa.Connection, annotator: str) -> LabelEvent | None:
+        events = self._annotator_events(conn, annotator)
+        cancelled = cancelled_ids([_view(e) for e in events])
+        for ev in reversed(events):
+            if ev.id in cancelled:
+                continue
+            if ev.action == "undo":
+                return ev
+            if ev.action in UNDOABLE:
+                return None  # something new was done after the last undo
+        return None
+
+    def _event(self, conn: sa.Connection, event_id: int) -> LabelEvent:
+        row = conn.execute(sa.select(t.label_event).where(t.label_event.c.id == event_id)).one()
+        return _to_event(row)
+
+
+def _view(e: LabelEvent) -> EventView:
+    return EventView(e.id, e.action, e.annotator, e.labels, e.target_event_id)
+
+
+def _to_event(r: sa.Row) -> LabelEvent:
+    return LabelEvent(
+        id=r.id,
+        sample_id=r.sample_id,
+        annotator=r.annotator,
+        action=r.action,
+        labels=loads_labels(r.labels),
+        target_event_id=r.target_event_id,
+        comment=r.comment,
+        created_at=r.created_at,
+        time_spent_ms=r.time_spent_ms,
+        model_version=r.model_version,
+        strategy=r.strategy,
+        score=r.score,
+        session=r.session,
+    )

@@ -1,0 +1,103 @@
+"""Where a project lives: a folder with ``project.db`` (SQLite) or a database URL plus a name.
+
+A team-mode project folder holds ``project.json`` naming the database URL and project name,
+so every command can be given the folder either way. A bare ``postgresql+psycopg://...#NAME``
+is accepted too; its artifacts then go to a per-user cache folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from labeler.errors import ProjectError
+
+POINTER_FILE = "project.json"
+DB_FILE = "project.db"
+
+
+@dataclass(frozen=True)
+class ProjectLocation:
+    """Resolved address of a project: the SQLAlchemy URL, the project name and its artifact folder."""
+
+    url: str
+    name: str
+    folder: Path
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.url.startswith("sqlite")
+
+    @property
+    def db_path(self) -> Path | None:
+        return self.folder / DB_FILE if self.is_sqlite else None
+
+    def to_json(self) -> dict[str, str]:
+        return {"url": self.url, "name": self.name, "folder": str(self.folder)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, str]) -> ProjectLocation:
+        return cls(url=data["url"], name=data["name"], folder=Path(data["folder"]))
+
+
+def _cache_dir() -> Path:
+    base = os.environ.get("LABELER_CACHE_DIR") or os.environ.get("XDG_CACHE_HOME")
+    return Path(base) / "labeler" if base else Path.home() / ".cache" / "labeler"
+
+
+def is_database_url(text: str) -> bool:
+    return "://" in text
+
+
+def new_location(project: str, database_url: str | None = None) -> ProjectLocation:
+    """Location for a project about to be created (``labeler init``)."""
+    if is_database_url(project):
+        return _url_location(project)
+    folder = Path(project).expanduser().resolve()
+    if database_url is None:
+        return ProjectLocation(f"sqlite:///{folder / DB_FILE}", folder.name, folder)
+    return ProjectLocation(database_url, folder.name, folder)
+
+
+def resolve(project: str | os.PathLike[str]) -> ProjectLocation:
+    """Location of an existing project given as a folder or ``URL#name``."""
+    text = str(project)
+    if is_database_url(text):
+        return _url_location(text)
+    folder = Path(text).expanduser().resolve()
+    pointer = folder / POINTER_FILE
+    if pointer.is_file():
+        try:
+            data = json.loads(pointer.read_text(encoding="utf-8"))
+            return ProjectLocation(data["url"], data["name"], folder)
+        except (ValueError, KeyError) as exc:
+            raise ProjectError(f"{pointer}: not a valid project pointer ({exc})") from None
+    if (folder / DB_FILE).is_file():
+        return ProjectLocation(f"sqlite:///{folder / DB_FILE}", folder.name, folder)
+    if not folder.exists():
+        raise ProjectError(f"{folder}: no such project folder")
+    raise ProjectError(f"{folder}: not a Labeler project (no {DB_FILE} or {POINTER_FILE})")
+
+
+def _url_location(text: str) -> ProjectLocation:
+    url, sep, name = text.partition("#")
+    if not sep or not name:
+        raise ProjectError(
+            f"{url}: a database URL needs the project name after '#', e.g. URL#my-project"
+        )
+    digest = hashlib.sha1(f"{url}#{name}".encode()).hexdigest()[:12]
+    return ProjectLocation(url, name, _cache_dir() / "projects" / f"{name}-{digest}")
+
+
+def write_pointer(location: ProjectLocation) -> None:
+    """Record a team-mode project's database in its folder, so the folder can name it."""
+    if location.is_sqlite:
+        return
+    location.folder.mkdir(parents=True, exist_ok=True)
+    payload = {"url": location.url, "name": location.name}
+    (location.folder / POINTER_FILE).write_text(
+        json.dumps(payload, indent=2) + "\n", encoding="utf-8"
+    )

@@ -1,0 +1,254 @@
+"""Model runs (the experiment log), the ranked queue and the current model's predictions."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from labeler.store import schema as t
+from labeler.store.records import dumps, loads_labels
+
+if TYPE_CHECKING:
+    from labeler.store.project_store import Store
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    id: int
+    model_version: int | None
+    status: str
+    started_at: datetime
+    finished_at: datetime | None
+    label_count: int
+    strategy: str | None
+    params: dict[str, Any]
+    metrics: dict[str, Any]
+    durations: dict[str, Any]
+    artifact: str | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class QueueEntry:
+    sample_id: int
+    rank: int
+    score: float | None
+    strategy: str
+    model_version: int | None
+
+
+@dataclass(frozen=True)
+class Prediction:
+    sample_id: int
+    model_version: int
+    labels: tuple[str, ...]
+    confidence: float
+    probabilities: dict[str, float] | None
+    out_of_fold: bool
+
+
+class ModelRecords:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    # -- runs ----------------------------------------------------------------------------
+
+    def next_version(self) -> int:
+        with self._store.read() as conn:
+            top = conn.execute(
+                sa.select(sa.func.max(t.model_run.c.model_version)).where(
+                    t.model_run.c.project_id == self._store.project_id
+                )
+            ).scalar_one()
+        return int(top or 0) + 1
+
+    def record_run(
+        self,
+        *,
+        status: str,
+        started_at: datetime,
+        finished_at: datetime | None,
+        label_count: int,
+        strategy: str | None = None,
+        params: dict[str, Any] | None = None,
+        metrics: dict[str, Any] | None = None,
+        durations: dict[str, Any] | None = None,
+        artifact: str | None = None,
+        error: str | None = None,
+        queue: Sequence[tuple[int, float | None]] | None = None,
+        predictions: Sequence[Prediction] | None = None,
+    ) -> RunRecord:
+        """Record a run. A successful run gets the next model version and, in the same
+        transaction, replaces the queue (``(sample_id, score)`` best first) and predictions."""
+        pid = self._store.project_id
+        with self._store.write() as conn:
+            version = None
+            if status == "ok":
+                top = conn.execute(
+                    sa.select(sa.func.max(t.model_run.c.model_version)).where(
+                        t.model_run.c.project_id == pid
+                    )
+                ).scalar_one()
+                version = int(top or 0) + 1
+            run_id = conn.execute(
+                t.model_run.insert().values(
+                    project_id=pid,
+                    model_version=version,
+                    status=status,
+                    started_at=started_at,
+                    finished_at=finished_at,
+                    label_count=label_count,
+                    strategy=strategy,
+                    params=dumps(params or {}),
+                    metrics=dumps(metrics or {}),
+                    durations=dumps(durations or {}),
+                    artifact=artifact,
+                    error=error,
+                )
+            ).inserted_primary_key[0]
+            if version is not None and queue is not None:
+                self._replace_queue(conn, version, strategy or "unknown", queue)
+            if version is not None and predictions is not None:
+                self._replace_predictions(conn, version, predictions)
+        return self.run(int(run_id))
+
+    def run(self, run_id: int) -> RunRecord:
+        with self._store.read() as conn:
+            row = conn.execute(sa.select(t.model_run).where(t.model_run.c.id == run_id)).one()
+        return _to_run(row)
+
+    def runs(self, status: str | None = None) -> list[RunRecord]:
+        q = sa.select(t.model_run).where(t.model_run.c.project_id == self._store.project_id)
+        if status is not None:
+            q = q.where(t.model_run.c.status == status)
+        with self._store.read() as conn:
+            return [_to_run(r) for r in conn.execute(q.order_by(t.model_run.c.id)).all()]
+
+    def latest_ok(self) -> RunRecord | None:
+        ok = self.runs(status="ok")
+        return ok[-1] if ok else None
+
+    # -- queue ---------------------------------------------------------------------------
+
+    def replace_queue(
+        self, model_version: int | None, strategy: str, items: Sequence[tuple[int, float | None]]
+    ) -> None:
+        """Atomically replace the ranked queue with ``(sample_id, score)`` pairs, best first."""
+        with self._store.write() as conn:
+            self._replace_queue(conn, model_version, strategy, items)
+
+    def queue(self, limit: int | None = None, unlabeled_only: bool = True) -> list[QueueEntry]:
+        """The ranked queue, best first; by default without samples labeled since it was built."""
+        q = t.queue_item
+        st = t.sample_state
+        query = sa.select(q).where(q.c.project_id == self._store.project_id)
+        if unlabeled_only:
+            query = query.select_from(q.outerjoin(st, st.c.sample_id == q.c.sample_id)).where(
+                sa.or_(st.c.status.is_(None), st.c.status != "labeled")
+            )
+        query = query.order_by(q.c.rank)
+        if limit is not None:
+            query = query.limit(limit)
+        with self._store.read() as conn:
+            return [
+                QueueEntry(r.sample_id, r.rank, r.score, r.strategy, r.model_version)
+                for r in conn.execute(query).all()
+            ]
+
+    def _replace_queue(
+        self,
+        conn: sa.Connection,
+        model_version: int | None,
+        strategy: str,
+        items: Sequence[tuple[int, float | None]],
+    ) -> None:
+        pid = self._store.project_id
+        conn.execute(t.queue_item.delete().where(t.queue_item.c.project_id == pid))
+        if items:
+            conn.execute(
+                t.queue_item.insert(),
+                [
+                    {
+                        "project_id": pid,
+                        "sample_id": int(sid),
+                        "rank": rank,
+                        "score": None if score is None else float(score),
+                        "strategy": strategy,
+                        "model_version": model_version,
+                    }
+                    for rank, (sid, score) in enumerate(items)
+                ],
+            )
+
+    # -- predictions ---------------------------------------------------------------------
+
+    def predictions(self, sample_ids: Sequence[int] | None = None) -> dict[int, Prediction]:
+        p = t.prediction
+        query = sa.select(p).where(p.c.project_id == self._store.project_id)
+        out: dict[int, Prediction] = {}
+        with self._store.read() as conn:
+            if sample_ids is None:
+                rows = conn.execute(query).all()
+            else:
+                ids = list(sample_ids)
+                rows = []
+                for start in range(0, len(ids), 500):
+                    rows.extend(
+                        conn.execute(query.where(p.c.sample_id.in_(ids[start : start + 500]))).all()
+                    )
+        for r in rows:
+            out[r.sample_id] = Prediction(
+                r.sample_id,
+                r.model_version,
+                loads_labels(r.labels) or (),
+                r.confidence,
+                json.loads(r.probabilities) if r.probabilities else None,
+                bool(r.out_of_fold),
+            )
+        return out
+
+    def _replace_predictions(
+        self, conn: sa.Connection, model_version: int, preds: Sequence[Prediction]
+    ) -> None:
+        pid = self._store.project_id
+        conn.execute(t.prediction.delete().where(t.prediction.c.project_id == pid))
+        if preds:
+            conn.execute(
+                t.prediction.insert(),
+                [
+                    {
+                        "project_id": pid,
+                        "sample_id": int(p.sample_id),
+                        "model_version": model_version,
+                        "labels": dumps(list(p.labels)),
+                        "confidence": float(p.confidence),
+                        "probabilities": None
+                        if p.probabilities is None
+                        else dumps(p.probabilities),
+                        "out_of_fold": bool(p.out_of_fold),
+                    }
+                    for p in preds
+                ],
+            )
+
+
+def _to_run(r: sa.Row) -> RunRecord:
+    return RunRecord(
+        id=r.id,
+        model_version=r.model_version,
+        status=r.status,
+        started_at=r.started_at,
+        finished_at=r.finished_at,
+        label_count=r.label_count,
+        strategy=r.strategy,
+        params=json.loads(r.params or "{}"),
+        metrics=json.loads(r.metrics or "{}"),
+        durations=json.loads(r.durations or "{}"),
+        artifact=r.artifact,
+        error=r.error,
+    )

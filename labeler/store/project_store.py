@@ -1,0 +1,341 @@
+"""The project store: the one API through which the CLI, the engine and the GUI touch data.
+
+``Store`` owns the database engine and the project row; its parts each hold one concern:
+
+* ``store.samples`` (:class:`~labeler.store.samples.SampleRepo`): samples and bulk import,
+* ``store.labels`` (:class:`~labeler.store.labels.LabelLog`): append-only label events,
+* ``store.models`` (:class:`~labeler.store.models.ModelRecords`): runs, queue, predictions.
+
+A ``Store`` may be used from one thread at a time per connection; it opens a short-lived
+connection per call, so separate threads may each call it (SQLite serialises writers).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from labeler.errors import ProjectError
+from labeler.store import schema as t
+from labeler.store.database import make_engine, migrate, utcnow
+from labeler.store.location import ProjectLocation, new_location, resolve, write_pointer
+from labeler.store.records import MODALITIES, TASK_TYPES, LabelDef, ProjectInfo, dumps
+
+DEFAULT_SHORTCUTS = "123456789abcdefghijklmnopqrstuvwxyz"
+_NAME_RE = re.compile(r"^[^\s,][^,]*$")
+
+
+def default_shortcuts(labels: Sequence[str]) -> list[str]:
+    """Keys 1-9, then letters, in label order."""
+    if len(labels) > len(DEFAULT_SHORTCUTS):
+        raise ProjectError(f"at most {len(DEFAULT_SHORTCUTS)} labels have shortcut keys")
+    return list(DEFAULT_SHORTCUTS[: len(labels)])
+
+
+class Store:
+    """An open project."""
+
+    def __init__(self, location: ProjectLocation, engine: sa.Engine, project_id: int) -> None:
+        from labeler.store.labels import LabelLog
+        from labeler.store.models import ModelRecords
+        from labeler.store.samples import SampleRepo
+
+        self.location = location
+        self.engine = engine
+        self.project_id = project_id
+        self._info: ProjectInfo | None = None
+        self.samples = SampleRepo(self)
+        self.labels = LabelLog(self)
+        self.models = ModelRecords(self)
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    @classmethod
+    def create(
+        cls,
+        project: str | Path,
+        *,
+        modality: str,
+        labels: Sequence[str],
+        task_type: str = "single-label",
+        shortcuts: Sequence[str] | None = None,
+        database_url: str | None = None,
+        settings: dict[str, Any] | None = None,
+    ) -> Store:
+        """Create a project (folder + database, or a named project in a shared database)."""
+        if modality not in MODALITIES:
+            raise ProjectError(f"modality {modality!r} is not one of {', '.join(MODALITIES)}")
+        if task_type not in TASK_TYPES:
+            raise ProjectError(f"task type {task_type!r} is not one of {', '.join(TASK_TYPES)}")
+        names = [str(x).strip() for x in labels]
+        if task_type == "binary" and len(names) != 2:
+            raise ProjectError(f"a binary project needs exactly 2 labels, got {len(names)}")
+        if len(names) < 1 or (task_type != "multi-label" and len(names) < 2):
+            raise ProjectError("give at least two labels (one is enough only for --multi-label)")
+        for name in names:
+            if not name or not _NAME_RE.match(name):
+                raise ProjectError(f"label {name!r} is empty or contains a comma")
+        if len(set(names)) != len(names):
+            raise ProjectError(f"labels repeat: {', '.join(names)}")
+        keys = list(shortcuts) if shortcuts is not None else default_shortcuts(names)
+        if len(keys) != len(names) or len(set(keys)) != len(keys):
+            raise ProjectError("each label needs its own distinct shortcut key")
+
+        location = new_location(str(project), database_url)
+        if location.is_sqlite and location.db_path is not None and location.db_path.exists():
+            raise ProjectError(f"{location.folder}: a project already exists here")
+        location.folder.mkdir(parents=True, exist_ok=True)
+        engine = make_engine(location.url)
+        try:
+            migrate(engine, location.db_path)
+            with cls._write(engine) as conn:
+                exists = conn.execute(
+                    sa.select(t.project.c.id).where(t.project.c.name == location.name)
+                ).first()
+                if exists:
+                    raise ProjectError(
+                        f"project {location.name!r} already exists in {location.url}"
+                    )
+                pid = conn.execute(
+                    t.project.insert().values(
+                        name=location.name,
+                        modality=modality,
+                        task_type=task_type,
+                        settings=dumps(settings or {}),
+                        created_at=utcnow(),
+                    )
+                ).inserted_primary_key[0]
+                conn.execute(
+                    t.label_def.insert(),
+                    [
+                        {"project_id": pid, "position": i, "name": n, "shortcut": k}
+                        for i, (n, k) in enumerate(zip(names, keys, strict=True))
+                    ],
+                )
+        except sa.exc.OperationalError as exc:
+            engine.dispose()
+            raise ProjectError(f"{location.url}: cannot open database ({exc.orig})") from None
+        except BaseException:
+            engine.dispose()
+            raise
+        write_pointer(location)
+        return cls(location, engine, int(pid))
+
+    @classmethod
+    def open(cls, project: str | Path | ProjectLocation) -> Store:
+        """Open an existing project, running pending migrations (after a SQLite backup)."""
+        location = project if isinstance(project, ProjectLocation) else resolve(project)
+        engine = make_engine(location.url)
+        try:
+            migrate(engine, location.db_path)
+            with engine.connect() as conn:
+                row = conn.execute(
+                    sa.select(t.project.c.id).where(t.project.c.name == location.name)
+                ).first()
+        except sa.exc.OperationalError as exc:
+            engine.dispose()
+            raise ProjectError(f"{location.url}: cannot open database ({exc.orig})") from None
+        except sa.exc.DatabaseError as exc:
+            engine.dispose()
+            raise ProjectError(f"{location.url}: not a Labeler database ({exc.orig})") from None
+        if row is None:
+            engine.dispose()
+            raise ProjectError(f"no project named {location.name!r} in {location.url}")
+        return cls(location, engine, int(row[0]))
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- connections ---------------------------------------------------------------------
+
+    @staticmethod
+    @contextmanager
+    def _write(engine: sa.Engine) -> Iterator[sa.Connection]:
+        with engine.connect().execution_options(sqlite_begin="IMMEDIATE") as conn, conn.begin():
+            yield conn
+
+    def write(self) -> Any:
+        """Context manager: one write transaction (committed on success, rolled back on error)."""
+        return self._write(self.engine)
+
+    @contextmanager
+    def read(self) -> Iterator[sa.Connection]:
+        """Context manager: one read transaction (a consistent snapshot)."""
+        with self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    @property
+    def artifacts_dir(self) -> Path:
+        """Folder for the feature cache, model files and exports."""
+        path = self.location.folder
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    # -- project -------------------------------------------------------------------------
+
+    @property
+    def info(self) -> ProjectInfo:
+        if self._info is None:
+            self._info = self._load_info()
+        return self._info
+
+    def _load_info(self) -> ProjectInfo:
+        with self.read() as conn:
+            row = conn.execute(sa.select(t.project).where(t.project.c.id == self.project_id)).one()
+            labels = conn.execute(
+                sa.select(t.label_def)
+                .where(t.label_def.c.project_id == self.project_id)
+                .order_by(t.label_def.c.position)
+            ).all()
+        return ProjectInfo(
+            id=row.id,
+            name=row.name,
+            modality=row.modality,
+            task_type=row.task_type,
+            labels=tuple(LabelDef(r.name, r.shortcut, r.position) for r in labels),
+            settings=json.loads(row.settings or "{}"),
+            created_at=row.created_at,
+        )
+
+    def update_settings(self, **values: Any) -> dict[str, Any]:
+        """Merge ``values`` into the project's settings (JSON) and return the new settings."""
+        with self.write() as conn:
+            raw = conn.execute(
+                sa.select(t.project.c.settings).where(t.project.c.id == self.project_id)
+            ).scalar_one()
+            settings = {**json.loads(raw or "{}"), **values}
+            conn.execute(
+                t.project.update()
+                .where(t.project.c.id == self.project_id)
+                .values(settings=dumps(settings))
+            )
+        self._info = None
+        return settings
+
+    def set_shortcuts(self, shortcuts: dict[str, str]) -> None:
+        """Change label shortcut keys (``{label: key}``)."""
+        names = self.info.label_names
+        unknown = set(shortcuts) - set(names)
+        if unknown:
+            raise ProjectError(f"unknown label(s): {', '.join(sorted(unknown))}")
+        current = {lab.name: lab.shortcut for lab in self.info.labels}
+        current.update(shortcuts)
+        if len(set(current.values())) != len(current):
+            raise ProjectError("each label needs its own distinct shortcut key")
+        with self.write() as conn:
+            for name, key in shortcuts.items():
+                conn.execute(
+                    t.label_def.update()
+                    .where(t.label_def.c.project_id == self.project_id, t.label_def.c.name == name)
+                    .values(shortcut=key)
+                )
+        self._info = None
+
+    # -- summaries -----------------------------------------------------------------------
+
+    def summary(self) -> dict[str, Any]:
+        """Counts for ``labeler info``: samples, labeled, per class, per annotator, batches."""
+        pid = self.project_id
+        with self.read() as conn:
+            n_samples = conn.execute(
+                sa.select(sa.func.count()).select_from(t.sample).where(t.sample.c.project_id == pid)
+            ).scalar_one()
+            status_rows = conn.execute(
+                sa.select(t.sample_state.c.status, sa.func.count())
+                .where(t.sample_state.c.project_id == pid)
+                .group_by(t.sample_state.c.status)
+            ).all()
+            label_rows = conn.execute(
+                sa.select(t.sample_state.c.labels, sa.func.count())
+                .where(t.sample_state.c.project_id == pid, t.sample_state.c.status == "labeled")
+                .group_by(t.sample_state.c.labels)
+            ).all()
+            flagged = conn.execute(
+                sa.select(sa.func.count())
+                .select_from(t.sample_state)
+                .where(t.sample_state.c.project_id == pid, t.sample_state.c.flagged.is_(True))
+            ).scalar_one()
+            annot_rows = conn.execute(
+                sa.select(
+                    t.label_event.c.annotator, sa.func.count(sa.distinct(t.label_event.c.sample_id))
+                )
+                .where(t.label_event.c.project_id == pid, t.label_event.c.action == "label")
+                .group_by(t.label_event.c.annotator)
+                .order_by(t.label_event.c.annotator)
+            ).all()
+            batches = conn.execute(
+                sa.select(t.import_batch)
+                .where(t.import_batch.c.project_id == pid)
+                .order_by(t.import_batch.c.id)
+            ).all()
+            n_events = conn.execute(
+                sa.select(sa.func.count())
+                .select_from(t.label_event)
+                .where(t.label_event.c.project_id == pid)
+            ).scalar_one()
+        status = dict(status_rows)
+        per_class = {name: 0 for name in self.info.label_names}
+        for labels_json, count in label_rows:
+            for name in json.loads(labels_json or "[]"):
+                per_class[name] = per_class.get(name, 0) + count
+        info = self.info
+        return {
+            "project": info.name,
+            "database": _redact(self.location.url),
+            "folder": str(self.location.folder),
+            "modality": info.modality,
+            "task_type": info.task_type,
+            "labels": [{"name": lab.name, "shortcut": lab.shortcut} for lab in info.labels],
+            "samples": n_samples,
+            "labeled": status.get("labeled", 0),
+            "skipped": status.get("skipped", 0),
+            "unlabeled": n_samples - status.get("labeled", 0),
+            "flagged": flagged,
+            "label_events": n_events,
+            "per_class": per_class,
+            "per_annotator": {a: c for a, c in annot_rows},
+            "import_batches": [
+                {
+                    "id": b.id,
+                    "source": b.source,
+                    "rows": b.row_count,
+                    "duplicates": b.duplicates,
+                    "sha256": b.file_hash,
+                    "time": b.created_at.isoformat(timespec="seconds") + "Z",
+                }
+                for b in batches
+            ],
+        }
+
+    def dump(self) -> dict[str, list[tuple[Any, ...]]]:
+        """Every row of this project in every table, ordered: for before/after comparisons."""
+        out: dict[str, list[tuple[Any, ...]]] = {}
+        with self.read() as conn:
+            for table in t.metadata.sorted_tables:
+                if table is t.project:
+                    query = sa.select(table).where(table.c.id == self.project_id)
+                else:
+                    query = sa.select(table).where(table.c.project_id == self.project_id)
+                query = query.order_by(*table.primary_key.columns)
+                out[table.name] = [tuple(r) for r in conn.execute(query).all()]
+        return out
+
+
+def _redact(url: str) -> str:
+    """Hide a password in a database URL."""
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return url

@@ -1,0 +1,231 @@
+"""Samples: bulk import (one transaction), lookup and streaming reads."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+import sqlalchemy as sa
+
+from labeler.errors import LabelError
+from labeler.store import schema as t
+from labeler.store.database import utcnow
+from labeler.store.ids import reserve_ids
+from labeler.store.records import Sample, bytes_to_vector, dumps
+
+if TYPE_CHECKING:
+    from labeler.store.project_store import Store
+
+SAMPLE_COLUMNS = ("external_id", "content_hash", "text", "file_ref", "data", "vector")
+
+
+class ImportBatch:
+    """Writes one import inside one transaction; see :meth:`SampleRepo.bulk_import`."""
+
+    def __init__(self, store: Store, conn: sa.Connection, batch_id: int) -> None:
+        self._store = store
+        self._conn = conn
+        self.batch_id = batch_id
+        self.rows_added = 0
+        self.duplicates = 0
+        self.labels_added = 0
+        pid = store.project_id
+        self.existing_hashes: set[str] = set(
+            conn.execute(
+                sa.select(t.sample.c.content_hash).where(t.sample.c.project_id == pid)
+            ).scalars()
+        )
+        self.existing_external_ids: set[str] = set(
+            conn.execute(
+                sa.select(t.sample.c.external_id).where(t.sample.c.project_id == pid)
+            ).scalars()
+        )
+
+    def add_samples(self, rows: Sequence[Sequence[Any]]) -> list[int]:
+        """Insert rows of ``(external_id, content_hash, text, file_ref, data_json, vector_bytes)``.
+
+        The caller has validated them and removed duplicates. Returns the new sample ids.
+        """
+        if not rows:
+            return []
+        ids = list(reserve_ids(self._conn, t.sample, len(rows)))
+        pid = self._store.project_id
+        bid = self.batch_id
+        params = [(i, pid, bid, *r) for i, r in zip(ids, rows, strict=True)]
+        if self._conn.dialect.name == "sqlite":
+            self._conn.exec_driver_sql(
+                "INSERT INTO sample (id, project_id, import_batch_id, external_id, content_hash, "
+                "text, file_ref, data, vector) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                params,
+            )
+        else:
+            keys = ("id", "project_id", "import_batch_id", *SAMPLE_COLUMNS)
+            self._conn.execute(t.sample.insert(), [dict(zip(keys, p, strict=True)) for p in params])
+        for r in rows:
+            self.existing_hashes.add(r[1])
+            self.existing_external_ids.add(r[0])
+        self.rows_added += len(rows)
+        return ids
+
+    def add_labels(
+        self, sample_ids: Sequence[int], labels: Sequence[Sequence[str]], annotator: str = "import"
+    ) -> None:
+        """Record given labels as label events (and their derived state) for new samples."""
+        if not sample_ids:
+            return
+        names = set(self._store.info.label_names)
+        for lab in labels:
+            bad = [x for x in lab if x not in names]
+            if bad:
+                raise LabelError(f"unknown label {bad[0]!r}")
+        now = utcnow()
+        pid = self._store.project_id
+        event_ids = list(reserve_ids(self._conn, t.label_event, len(sample_ids)))
+        label_json = [dumps(list(lab)) for lab in labels]
+        events = [
+            {
+                "id": eid,
+                "project_id": pid,
+                "sample_id": sid,
+                "annotator": annotator,
+                "action": "label",
+                "labels": lj,
+                "created_at": now,
+            }
+            for eid, sid, lj in zip(event_ids, sample_ids, label_json, strict=True)
+        ]
+        states = [
+            {
+                "sample_id": sid,
+                "project_id": pid,
+                "status": "labeled",
+                "labels": lj,
+                "annotator": annotator,
+                "event_id": eid,
+                "n_annotators": 1,
+                "disagreement": False,
+                "adjudicated": False,
+                "flagged": False,
+                "updated_at": now,
+            }
+            for eid, sid, lj in zip(event_ids, sample_ids, label_json, strict=True)
+        ]
+        self._conn.execute(t.label_event.insert(), events)
+        self._conn.execute(t.sample_state.insert(), states)
+        self.labels_added += len(sample_ids)
+
+
+class SampleRepo:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    @contextmanager
+    def bulk_import(
+        self, source: str, file_hash: str, params: dict[str, Any] | None = None
+    ) -> Iterator[ImportBatch]:
+        """One import as one transaction: everything is written, or (on any error) nothing."""
+        with self._store.write() as conn:
+            bid = conn.execute(
+                t.import_batch.insert().values(
+                    project_id=self._store.project_id,
+                    source=source,
+                    file_hash=file_hash,
+                    row_count=0,
+                    params=dumps(params or {}),
+                    created_at=utcnow(),
+                )
+            ).inserted_primary_key[0]
+            batch = ImportBatch(self._store, conn, int(bid))
+            yield batch
+            conn.execute(
+                t.import_batch.update()
+                .where(t.import_batch.c.id == bid)
+                .values(row_count=batch.rows_added, duplicates=batch.duplicates)
+            )
+
+    def count(self) -> int:
+        with self._store.read() as conn:
+            return conn.execute(
+                sa.select(sa.func.count())
+                .select_from(t.sample)
+                .where(t.sample.c.project_id == self._store.project_id)
+            ).scalar_one()
+
+    def ids(self) -> list[int]:
+        """All sample ids of the project, ascending."""
+        with self._store.read() as conn:
+            return list(
+                conn.execute(
+                    sa.select(t.sample.c.id)
+                    .where(t.sample.c.project_id == self._store.project_id)
+                    .order_by(t.sample.c.id)
+                ).scalars()
+            )
+
+    def get(self, sample_id: int) -> Sample:
+        found = self.get_many([sample_id])
+        if not found:
+            raise LabelError(f"sample {sample_id} is not in project {self._store.info.name!r}")
+        return found[0]
+
+    def get_many(self, sample_ids: Sequence[int]) -> list[Sample]:
+        """Samples by id, in the order asked (unknown ids are left out)."""
+        out: dict[int, Sample] = {}
+        ids = list(sample_ids)
+        with self._store.read() as conn:
+            for start in range(0, len(ids), 500):
+                rows = conn.execute(
+                    sa.select(t.sample).where(
+                        t.sample.c.project_id == self._store.project_id,
+                        t.sample.c.id.in_(ids[start : start + 500]),
+                    )
+                ).all()
+                for r in rows:
+                    out[r.id] = _to_sample(r)
+        return [out[i] for i in ids if i in out]
+
+    def by_external_id(self, external_id: str) -> Sample | None:
+        with self._store.read() as conn:
+            row = conn.execute(
+                sa.select(t.sample).where(
+                    t.sample.c.project_id == self._store.project_id,
+                    t.sample.c.external_id == external_id,
+                )
+            ).first()
+        return _to_sample(row) if row else None
+
+    def iter_frames(
+        self, chunk_size: int = 50_000, columns: Sequence[str] = SAMPLE_COLUMNS
+    ) -> Iterator[pd.DataFrame]:
+        """Stream samples as DataFrames of ``id`` plus ``columns`` (raw stored values), by id."""
+        cols = [t.sample.c.id, *(t.sample.c[c] for c in columns)]
+        last = 0
+        while True:
+            with self._store.read() as conn:
+                rows = conn.execute(
+                    sa.select(*cols)
+                    .where(t.sample.c.project_id == self._store.project_id, t.sample.c.id > last)
+                    .order_by(t.sample.c.id)
+                    .limit(chunk_size)
+                ).all()
+            if not rows:
+                return
+            frame = pd.DataFrame(rows, columns=["id", *columns])
+            last = int(frame["id"].iloc[-1])
+            yield frame
+
+
+def _to_sample(r: Any) -> Sample:
+    return Sample(
+        id=r.id,
+        external_id=r.external_id,
+        content_hash=r.content_hash,
+        text=r.text,
+        file_ref=r.file_ref,
+        data=json.loads(r.data) if r.data else None,
+        vector=bytes_to_vector(r.vector),
+        import_batch_id=r.import_batch_id,
+    )

@@ -1,0 +1,167 @@
+"""Table definitions (SQLAlchemy Core). The Alembic migrations create and evolve these tables.
+
+Every table carries ``project_id`` so several projects can share one PostgreSQL database.
+Label events are append-only; ``sample_state`` is a projection derived from them, updated
+in the same transaction as each event and rebuildable from the events at any time.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+# 64-bit keys on PostgreSQL, rowid-aliased INTEGER PRIMARY KEY on SQLite (autoincrement works there).
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+metadata = sa.MetaData()
+
+project = sa.Table(
+    "project",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(200), nullable=False, unique=True),
+    sa.Column("modality", sa.String(20), nullable=False),
+    sa.Column("task_type", sa.String(20), nullable=False),
+    sa.Column("settings", sa.Text, nullable=False, server_default="{}"),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+)
+
+label_def = sa.Table(
+    "label_def",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("project_id", BigId, sa.ForeignKey("project.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("shortcut", sa.String(20), nullable=True),
+    sa.UniqueConstraint("project_id", "name", name="uq_label_def_name"),
+)
+
+import_batch = sa.Table(
+    "import_batch",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("project_id", BigId, sa.ForeignKey("project.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("file_hash", sa.String(64), nullable=False),
+    sa.Column("row_count", sa.Integer, nullable=False),
+    sa.Column("duplicates", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("params", sa.Text, nullable=False, server_default="{}"),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+)
+
+sample = sa.Table(
+    "sample",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("project_id", BigId, sa.ForeignKey("project.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("external_id", sa.String(300), nullable=False),
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column("text", sa.Text, nullable=True),
+    sa.Column("file_ref", sa.Text, nullable=True),
+    sa.Column("data", sa.Text, nullable=True),  # JSON object of tabular fields
+    sa.Column("vector", sa.LargeBinary, nullable=True),  # float32 embedding, little-endian
+    sa.Column("import_batch_id", BigId, sa.ForeignKey("import_batch.id"), nullable=False),
+    sa.UniqueConstraint("project_id", "external_id", name="uq_sample_external_id"),
+    sa.UniqueConstraint("project_id", "content_hash", name="uq_sample_content_hash"),
+)
+
+label_event = sa.Table(
+    "label_event",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("project_id", BigId, sa.ForeignKey("project.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("sample_id", BigId, sa.ForeignKey("sample.id"), nullable=False),
+    sa.Column("annotator", sa.String(200), nullable=False),
+    # label | skip | flag | undo | redo | adjudicate
+    sa.Column("action", sa.String(20), nullable=False),
+    sa.Column("labels", sa.Text, nullable=True),  # JSON list of label names
+    sa.Column("target_event_id", BigId, sa.ForeignKey("label_event.id"), nullable=True),
+    sa.Column("comment", sa.Text, nullable=True),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("time_spent_ms", sa.Integer, nullable=True),
+    sa.Column("model_version", sa.Integer, nullable=True),
+    sa.Column("strategy", sa.String(50), nullable=True),
+    sa.Column("score", sa.Float, nullable=True),
+    sa.Column("session", sa.String(64), nullable=True),
+    sa.Index("ix_label_event_sample", "project_id", "sample_id"),
+    sa.Index("ix_label_event_annotator", "project_id", "annotator", "id"),
+)
+
+sample_state = sa.Table(
+    "sample_state",
+    metadata,
+    sa.Column("sample_id", BigId, sa.ForeignKey("sample.id"), primary_key=True),
+    sa.Column("project_id", BigId, sa.ForeignKey("project.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),  # labeled | skipped | unlabeled
+    sa.Column("labels", sa.Text, nullable=True),  # JSON list, current (derived) labels
+    sa.Column("annotator", sa.String(200), nullable=True),  # who gave the current labels
+    sa.Column("event_id", BigId, nullable=True),  # event that gave the current labels
+    sa.Column("n_annotators", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("disagreement", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("adjudicated", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("flagged", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+    sa.Index("ix_sample_state_status", "project_id", "status"),
+)
+
+# --- active-learning engine (migration 0002) ---------------------------------------------
+
+model_run = sa.Table(
+    "model_run",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("project_id", BigId, sa.ForeignKey("project.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("model_version", sa.Integer, nullable=True),  # null for failed runs
+    sa.Column("status", sa.String(20), nullable=False),  # ok | failed
+    sa.Column("started_at", sa.DateTime, nullable=False),
+    sa.Column("finished_at", sa.DateTime, nullable=True),
+    sa.Column("label_count", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("strategy", sa.String(50), nullable=True),
+    sa.Column("params", sa.Text, nullable=False, server_default="{}"),
+    sa.Column("metrics", sa.Text, nullable=False, server_default="{}"),
+    sa.Column("durations", sa.Text, nullable=False, server_default="{}"),
+    sa.Column("artifact", sa.Text, nullable=True),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Index("ix_model_run_version", "project_id", "model_version"),
+)
+
+queue_item = sa.Table(
+    "queue_item",
+    metadata,
+    sa.Column(
+        "project_id", BigId, sa.ForeignKey("project.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("sample_id", BigId, sa.ForeignKey("sample.id"), primary_key=True),
+    sa.Column("rank", sa.Integer, nullable=False),
+    sa.Column("score", sa.Float, nullable=True),
+    sa.Column("strategy", sa.String(50), nullable=False),
+    sa.Column("model_version", sa.Integer, nullable=True),
+    sa.Index("ix_queue_item_rank", "project_id", "rank"),
+)
+
+prediction = sa.Table(
+    "prediction",
+    metadata,
+    sa.Column(
+        "project_id", BigId, sa.ForeignKey("project.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("sample_id", BigId, sa.ForeignKey("sample.id"), primary_key=True),
+    sa.Column("model_version", sa.Integer, nullable=False),
+    sa.Column("labels", sa.Text, nullable=False),  # JSON list of predicted labels
+    sa.Column("confidence", sa.Float, nullable=False),
+    sa.Column("probabilities", sa.Text, nullable=True),  # JSON {label: p}
+    sa.Column("out_of_fold", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Index("ix_prediction_confidence", "project_id", "confidence"),
+)
+
+export_snapshot = sa.Table(
+    "export_snapshot",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("project_id", BigId, sa.ForeignKey("project.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("format", sa.String(20), nullable=False),
+    sa.Column("path", sa.Text, nullable=False),
+    sa.Column("manifest", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+)
