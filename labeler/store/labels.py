@@ -233,9 +233,9 @@ class LabelLog:
         with self._store.write() as conn:
             ids = (
                 conn.execute(
-                    sa.select(sa.distinct(t.label_event.c.sample_id)).where(
-                        t.label_event.c.project_id == self._store.project_id
-                    )
+                    sa.select(t.label_event.c.sample_id)
+                    .where(t.label_event.c.project_id == self._store.project_id)
+                    .distinct()
                 )
                 .scalars()
                 .all()
