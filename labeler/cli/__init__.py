@@ -1,0 +1,82 @@
+"""Command line: parses arguments and calls the core. ``labeler --help`` lists the commands.
+
+Each command module exposes ``register(subparsers)``, which adds its sub-commands and sets
+``func`` (a callable taking the parsed namespace and returning an exit status). Errors that
+are the user's (``LabelerError``) print one line and exit 2; anything else prints one line,
+saves the traceback to a log file and exits 70. A user never sees a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+from labeler import __version__
+from labeler.errors import LabelerError
+
+# Modules that add sub-commands, in help order.
+COMMAND_MODULES = ("labeler.cli.project_cmds",)
+
+EXIT_USER_ERROR = 2
+EXIT_INTERNAL_ERROR = 70
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2 (argparse's own convention)
+        self.exit(EXIT_USER_ERROR, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="labeler", description="Label data with an active-learning loop.")
+    parser.add_argument("--version", action="version", version=f"labeler {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def error_log_path() -> Path:
+    base = os.environ.get("LABELER_CACHE_DIR")
+    root = Path(base) if base else Path.home() / ".cache" / "labeler"
+    return root / "last-error.log"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func = getattr(args, "func", None)
+    if func is None:
+        try:
+            from labeler.cli.gui_cmds import run_gui  # the GUI, when installed
+        except ImportError:
+            parser.print_help()
+            return 0
+        return run_gui(None)
+    try:
+        return int(func(args) or 0)
+    except LabelerError as exc:
+        print(f"labeler: error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("labeler: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - last line of defence: one line, details in a log
+        log = error_log_path()
+        try:
+            log.parent.mkdir(parents=True, exist_ok=True)
+            log.write_text(traceback.format_exc(), encoding="utf-8")
+            where = f" (details in {log})"
+        except OSError:
+            where = ""
+        print(f"labeler: internal error: {type(exc).__name__}: {exc}{where}", file=sys.stderr)
+        return EXIT_INTERNAL_ERROR
+
+
+def gui_main() -> int:
+    """Entry point of the windowed launcher (no console on Windows)."""
+    return main(sys.argv[1:])

@@ -1,0 +1,34 @@
+"""Small helpers for command output: JSON documents and a progress bar on stderr."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
+
+def print_json(doc: Any) -> None:
+    """Print one JSON document on stdout."""
+    json.dump(doc, sys.stdout, indent=2, default=str, ensure_ascii=False)
+    sys.stdout.write("\n")
+
+
+def progress_bar(
+    desc: str, unit: str = "rows"
+) -> tuple[Callable[[int, int | None], None], Callable[[], None]]:
+    """A ``progress(done, total)`` callback drawing a bar on stderr, and a ``close()``.
+
+    Draws nothing when stderr is not a terminal (CI logs stay clean)."""
+    if not sys.stderr.isatty():
+        return (lambda done, total: None), (lambda: None)
+    from tqdm import tqdm
+
+    bar = tqdm(desc=desc, unit=f" {unit}", unit_scale=True, file=sys.stderr, leave=False)
+
+    def update(done: int, total: int | None) -> None:
+        if total is not None and bar.total != total:
+            bar.total = total
+        bar.update(done - bar.n)
+
+    return update, bar.close
