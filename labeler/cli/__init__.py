@@ -78,7 +78,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             where = f" (details in {log})"
         except OSError:
             where = ""
-        print(f"labeler: internal error: {type(exc).__name__}: {one_line(str(exc))}{where}", file=sys.stderr)
+        print(
+            f"labeler: internal error: {type(exc).__name__}: {one_line(str(exc))}{where}",
+            file=sys.stderr,
+        )
         return EXIT_INTERNAL_ERROR
 
 

@@ -123,7 +123,9 @@ class Store:
         except sa.exc.OperationalError as exc:
             engine.dispose()
             _remove_new_folder(location.folder, created_folder)
-            raise ProjectError(f"{_redact(location.url)}: cannot open database ({exc.orig})") from None
+            raise ProjectError(
+                f"{_redact(location.url)}: cannot open database ({exc.orig})"
+            ) from None
         except BaseException:
             engine.dispose()
             _remove_new_folder(location.folder, created_folder)
@@ -144,7 +146,9 @@ class Store:
                 ).first()
         except sa.exc.OperationalError as exc:
             engine.dispose()
-            raise ProjectError(f"{_redact(location.url)}: cannot open database ({exc.orig})") from None
+            raise ProjectError(
+                f"{_redact(location.url)}: cannot open database ({exc.orig})"
+            ) from None
         except sa.exc.DatabaseError as exc:
             engine.dispose()
             raise ProjectError(f"{location.url}: not a Labeler database ({exc.orig})") from None
