@@ -22,6 +22,7 @@ from labeler.errors import LabelerError
 # Modules that add sub-commands, in help order.
 COMMAND_MODULES = (
     "labeler.cli.project_cmds",
+    "labeler.cli.gui_cmds",
     "labeler.cli.export_cmds",
 )
 
@@ -41,6 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
     return parser
+
+
+def one_line(text: str) -> str:
+    """Collapse a (driver) message onto one line."""
+    return " ".join(text.split())
 
 
 def error_log_path() -> Path:
@@ -63,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(func(args) or 0)
     except LabelerError as exc:
-        print(f"labeler: error: {exc}", file=sys.stderr)
+        print(f"labeler: error: {one_line(str(exc))}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print("labeler: interrupted", file=sys.stderr)
@@ -76,7 +82,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             where = f" (details in {log})"
         except OSError:
             where = ""
-        print(f"labeler: internal error: {type(exc).__name__}: {exc}{where}", file=sys.stderr)
+        print(
+            f"labeler: internal error: {type(exc).__name__}: {one_line(str(exc))}{where}",
+            file=sys.stderr,
+        )
         return EXIT_INTERNAL_ERROR
 
 

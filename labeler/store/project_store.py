@@ -4,7 +4,8 @@
 
 * ``store.samples`` (:class:`~labeler.store.samples.SampleRepo`): samples and bulk import,
 * ``store.labels`` (:class:`~labeler.store.labels.LabelLog`): append-only label events,
-* ``store.models`` (:class:`~labeler.store.models.ModelRecords`): runs, queue, predictions.
+* ``store.models`` (:class:`~labeler.store.models.ModelRecords`): runs, queue, predictions,
+* ``store.claims`` (:class:`~labeler.store.claims.Claims`): who is looking at which sample (teams).
 
 A ``Store`` may be used from one thread at a time per connection; it opens a short-lived
 connection per call, so separate threads may each call it (SQLite serialises writers).
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -42,6 +44,7 @@ class Store:
     """An open project."""
 
     def __init__(self, location: ProjectLocation, engine: sa.Engine, project_id: int) -> None:
+        from labeler.store.claims import Claims
         from labeler.store.labels import LabelLog
         from labeler.store.models import ModelRecords
         from labeler.store.samples import SampleRepo
@@ -53,6 +56,7 @@ class Store:
         self.samples = SampleRepo(self)
         self.labels = LabelLog(self)
         self.models = ModelRecords(self)
+        self.claims = Claims(self)
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -90,6 +94,7 @@ class Store:
         location = new_location(str(project), database_url)
         if location.is_sqlite and location.db_path is not None and location.db_path.exists():
             raise ProjectError(f"{location.folder}: a project already exists here")
+        created_folder = not location.folder.exists()
         location.folder.mkdir(parents=True, exist_ok=True)
         engine = make_engine(location.url)
         try:
@@ -120,9 +125,13 @@ class Store:
                 )
         except sa.exc.OperationalError as exc:
             engine.dispose()
-            raise ProjectError(f"{location.url}: cannot open database ({exc.orig})") from None
+            _remove_new_folder(location.folder, created_folder)
+            raise ProjectError(
+                f"{_redact(location.url)}: cannot open database ({exc.orig})"
+            ) from None
         except BaseException:
             engine.dispose()
+            _remove_new_folder(location.folder, created_folder)
             raise
         write_pointer(location)
         return cls(location, engine, int(pid))
@@ -140,7 +149,9 @@ class Store:
                 ).first()
         except sa.exc.OperationalError as exc:
             engine.dispose()
-            raise ProjectError(f"{location.url}: cannot open database ({exc.orig})") from None
+            raise ProjectError(
+                f"{_redact(location.url)}: cannot open database ({exc.orig})"
+            ) from None
         except sa.exc.DatabaseError as exc:
             engine.dispose()
             raise ProjectError(f"{location.url}: not a Labeler database ({exc.orig})") from None
@@ -331,6 +342,12 @@ class Store:
                 query = query.order_by(*table.primary_key.columns)
                 out[table.name] = [tuple(r) for r in conn.execute(query).all()]
         return out
+
+
+def _remove_new_folder(folder: Path, created: bool) -> None:
+    """Undo a failed ``create``: remove the folder if this call made it."""
+    if created:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _redact(url: str) -> str:
