@@ -72,9 +72,11 @@ class AgreementReport:
 
 def agreement_report(by_annotator: pd.DataFrame) -> AgreementReport:
     """From ``store.labels.by_annotator()`` (columns sample_id, annotator, labels)."""
-    frame = by_annotator.copy()
+    annotators = sorted(by_annotator["annotator"].unique())
+    # only samples labeled by two or more annotators say anything about agreement
+    counts = by_annotator["sample_id"].map(by_annotator["sample_id"].value_counts())
+    frame = by_annotator[counts >= 2].copy()
     frame["value"] = [tuple(sorted(x or ())) for x in frame["labels"]]
-    annotators = sorted(frame["annotator"].unique())
     wide = (
         frame.pivot_table(index="sample_id", columns="annotator", values="value", aggfunc="last")
         if len(frame)
