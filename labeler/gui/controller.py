@@ -10,7 +10,6 @@ yet), so no keypress can label a sample that was never on screen.
 from __future__ import annotations
 
 import logging
-import traceback
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -19,6 +18,7 @@ from PySide6.QtCore import QObject, Signal
 
 from labeler.app_settings import ProjectSettings
 from labeler.gui import annotation_ops as ops
+from labeler.gui.dialogs import describe
 from labeler.gui.retrain import RetrainBridge
 from labeler.gui.session import AnnotationSession, Counts, Item, ModelStatus
 from labeler.gui.tasks import TaskRunner
@@ -28,13 +28,6 @@ log = logging.getLogger(__name__)
 
 PREFETCH = 20  # samples fetched ahead
 LOW_WATER = 8  # refill when fewer than this many are waiting
-
-
-def describe(exc: BaseException) -> tuple[str, str]:
-    """(one line, details) for an exception shown to the annotator."""
-    line = str(exc) or type(exc).__name__
-    details = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-    return line.splitlines()[0], details
 
 
 class AnnotationController(QObject):
@@ -398,6 +391,14 @@ class AnnotationController(QObject):
         if self.session is not None:
             self.session.counts = counts
             self.progressChanged.emit()
+
+    def reload(self) -> None:
+        """Re-read counts and refill the queue (after an import added samples)."""
+        if self.store is None or self.session is None:
+            return
+        self.session.exhausted = False
+        self.runner.submit(ops.counts, self.store, on_done=self._counts_loaded)
+        self._refill(force=True)
 
     # -- settings ------------------------------------------------------------------------
 
