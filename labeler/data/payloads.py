@@ -37,12 +37,31 @@ class Built:
     labels: list[tuple[str, ...] | None]
 
 
-def _digest(*parts: bytes) -> str:
-    h = hashlib.blake2b(digest_size=16)
-    for p in parts:
-        h.update(p)
-        h.update(b"\x1f")
-    return h.hexdigest()
+def _hash_rows(
+    n: int,
+    texts: list[str | None],
+    file_hashes: list[bytes] | None,
+    data: list[str | None],
+    vectors: list[bytes | None],
+) -> list[str]:
+    """Content hash per row over the payload parts that are present (one BLAKE2b call a row)."""
+    parts: list[list[bytes]] = [[] for _ in range(n)]
+    if texts and texts[0] is not None:
+        for p, t in zip(parts, texts, strict=True):
+            p.append(b"t" + t.encode("utf-8"))  # type: ignore[union-attr]
+    if file_hashes is not None:
+        for p, fh in zip(parts, file_hashes, strict=True):
+            p.append(b"i" + fh)
+    if data and data[0] is not None:
+        for p, d in zip(parts, data, strict=True):
+            p.append(b"d" + d.encode("utf-8"))  # type: ignore[union-attr]
+    if vectors and vectors[0] is not None:
+        for p, v in zip(parts, vectors, strict=True):
+            p.append(b"v" + v)  # type: ignore[operator]
+    blake = hashlib.blake2b
+    if all(len(p) == 1 for p in parts[:1]):  # one payload kind (the common case): no join
+        return [blake(p[0], digest_size=16).hexdigest() for p in parts]
+    return [blake(b"\x1f".join(p), digest_size=16).hexdigest() for p in parts]
 
 
 class PayloadBuilder:
@@ -72,15 +91,7 @@ class PayloadBuilder:
         data = self._features(frame, first_row) if m.feature_columns else [None] * n
         vectors = self._embeddings(frame, first_row) if m.embedding_column else [None] * n
         labels = self._parse_labels(frame, first_row) if m.label_column else [None] * n
-        hashes = [
-            _digest(
-                (texts[i] or "").encode("utf-8", "surrogatepass"),
-                file_hashes[i],
-                (data[i] or "").encode(),
-                vectors[i] or b"",
-            )
-            for i in range(n)
-        ]
+        hashes = _hash_rows(n, texts, file_hashes if m.image_column else None, data, vectors)
         return Built(hashes, ext_ids, texts, files, data, vectors, labels)
 
     # -- columns -----------------------------------------------------------------------
@@ -88,16 +99,17 @@ class PayloadBuilder:
     def _ids(self, frame: pd.DataFrame, first_row: int) -> list[str | None]:
         col = self.mapping.id_column
         values = frame[col]
-        missing = values.isna()
+        missing = values.isna().to_numpy()
         if missing.any():
-            raise self._error("missing id", first_row + int(np.argmax(missing.to_numpy())), col)
-        out = [str(v) for v in values]
-        seen: set[str] = set()
-        for i, v in enumerate(out):
-            if v in seen:
-                raise self._error(f"id {v!r} appears twice in the file", first_row + i, col)
-            seen.add(v)
-        return out  # type: ignore[return-value]
+            raise self._error("missing id", first_row + int(np.argmax(missing)), col)
+        as_text = values.astype(str)
+        repeated = as_text.duplicated().to_numpy()
+        if repeated.any():
+            i = int(np.argmax(repeated))
+            raise self._error(
+                f"id {as_text.iloc[i]!r} appears twice in the file", first_row + i, col
+            )
+        return as_text.tolist()
 
     def _texts(self, frame: pd.DataFrame, first_row: int) -> list[str | None]:
         col = self.mapping.text_column
