@@ -65,7 +65,7 @@ class AnnotationController(QObject):
         self._fetching = False
         self._generation = 0  # bumped when the queue is swapped; older fetches are dropped
         self._labels_since_retrain = 0
-        self._first_shown = False
+        self._counts_stale = False  # counts may miss other annotators' labels: reload
 
     # -- project lifecycle -------------------------------------------------------------
 
@@ -117,6 +117,8 @@ class AnnotationController(QObject):
             self.retrainer = None
         store, self.store = self.store, None
         if store is not None:
+            # give back the samples this session held, so colleagues get them at once
+            self.runner.submit(ops.release_claims, store, self.annotator, on_error=lambda e: None)
             self.runner.submit(store.close)
         self.runner.shutdown(wait=True)
 
@@ -171,6 +173,11 @@ class AnnotationController(QObject):
         self.labelSaved.emit(item.sample_id, event_id)
         self._next()
         self.progressChanged.emit()
+        if self._counts_stale and self.store is not None:
+            # Slower store reads run just after a keypress was served, while the annotator
+            # reads the new sample, so they do not delay the next label's commit.
+            self._counts_stale = False
+            self.runner.submit(ops.counts, self.store, on_done=self._counts_loaded)
         self._labels_since_retrain += 1
         every = self.overview.settings.retrain_every if self.overview else 0
         if every and self._labels_since_retrain >= every and self.retrainer is not None:
@@ -308,6 +315,7 @@ class AnnotationController(QObject):
             self.store,
             PREFETCH,
             frozenset(session.known_ids()),
+            self.annotator,
             on_done=lambda items: self._fetched(items, generation),
             on_error=self._fetch_failed,
         )
@@ -353,6 +361,7 @@ class AnnotationController(QObject):
         self.runner.submit(ops.current_model, self.store, on_done=self._model_loaded)
         if getattr(result, "ok", False):
             self._swap_queue()
+            self._counts_stale = True  # recounted right after the next commit (see _labeled)
 
     def _model_loaded(self, model: ModelStatus) -> None:
         self.model = model
@@ -372,10 +381,10 @@ class AnnotationController(QObject):
             self.store,
             PREFETCH,
             frozenset(exclude),
+            self.annotator,
             on_done=lambda items: self._swapped(items, generation),
             on_error=self._fetch_failed,
         )
-        self.runner.submit(ops.counts, self.store, on_done=self._counts_loaded)
 
     def _swapped(self, items: list[Item], generation: int) -> None:
         session = self.session
