@@ -36,6 +36,14 @@ class Built:
     vectors: list[bytes | None]
     labels: list[tuple[str, ...] | None]
 
+    def columns(self, keep: list[int] | None = None) -> tuple[list[Any], ...]:
+        """The stored columns (external id, hash, text, file, data, vector), optionally only
+        the rows in ``keep``."""
+        cols = (self.external_ids, self.hashes, self.texts, self.files, self.data, self.vectors)
+        if keep is None:
+            return cols  # type: ignore[return-value]
+        return tuple([col[i] for i in keep] for col in cols)
+
 
 def _hash_rows(
     n: int,
