@@ -86,31 +86,42 @@ def build(folder: Path, rows: int) -> None:
     store.close()
 
 
+def wait_for(signal: object, done: object) -> None:
+    """Run the event loop until ``done()`` holds, re-checking whenever ``signal`` fires."""
+    from PySide6.QtCore import QEventLoop
+
+    while not done():  # type: ignore[operator]
+        loop = QEventLoop()
+        signal.connect(loop.quit)  # type: ignore[attr-defined]
+        if not done():  # type: ignore[operator]
+            loop.exec()
+        signal.disconnect(loop.quit)  # type: ignore[attr-defined]
+
+
 def lazy_first_paint(folder: Path) -> dict[str, float]:
     from PySide6.QtWidgets import QApplication
 
     from labeler.gui.review import ReviewView
     from labeler.store import Store
 
-    app = QApplication.instance() or QApplication([])
+    QApplication.instance() or QApplication([])
     store = Store.open(folder)
     t0 = time.perf_counter()
     view = ReviewView(store)
     view.resize(1300, 800)
     view.show()
-    while view.model.cached_row(0) is None:
-        app.processEvents()
+    # wait in a real event loop (no processEvents() polling): the first dataChanged is the
+    # first page of rows arriving in the model
+    wait_for(view.model.dataChanged, lambda: view.model.cached_row(0) is not None)
     t_rows = time.perf_counter() - t0
     view.table.viewport().grab()
     t_paint = time.perf_counter() - t0
     rows = view.model.rowCount()
-    # stats load in the background; wait so the next repeat starts clean
-    while view.summary is None:
-        app.processEvents()
+    # statistics load in the background; wait so the next repeat starts clean
+    wait_for(view.statsLoaded, lambda: view.summary is not None)
     t_stats = time.perf_counter() - t0
     view.shutdown()
     view.deleteLater()
-    app.processEvents()
     store.close()
     return {"first_rows": t_rows, "first_paint": t_paint, "stats_ready": t_stats, "rows": rows}
 
@@ -139,7 +150,7 @@ def eager_first_paint(folder: Path) -> dict[str, float]:
                 return cell_text(self.rows[index.row()], index.column())
             return None
 
-    app = QApplication.instance() or QApplication([])
+    QApplication.instance() or QApplication([])
     store = Store.open(folder)
     t0 = time.perf_counter()
     ids = [int(i) for i in rq.review_ids(store)]
@@ -151,7 +162,6 @@ def eager_first_paint(folder: Path) -> dict[str, float]:
     view.setModel(ListModel(rows))
     view.resize(1300, 800)
     view.show()
-    app.processEvents()
     view.viewport().grab()
     t_paint = time.perf_counter() - t0
     view.close()

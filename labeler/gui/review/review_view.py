@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import getpass
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +46,7 @@ from labeler.gui.review.table_model import ReviewTableModel
 from labeler.gui.tasks import TaskRunner
 from labeler.progress import CancelToken
 from labeler.review.service import ReviewSummary, figures, save_plots, summarize
-from labeler.store import Store
+from labeler.store import ProjectLocation, Store
 from labeler.store import review_queries as rq
 
 
@@ -74,6 +76,12 @@ def load_stats(
     return summary, rq.suspects(store, limit=500), rq.audit_queue(store), rq.annotators(store)
 
 
+def load_stats_for(location: ProjectLocation) -> tuple[Any, ...]:
+    """:func:`load_stats` in a worker process: the project is opened there."""
+    with Store.open(location) as store:
+        return load_stats(store)
+
+
 class ReviewView(QWidget):
     """The review screen for ``store`` (the main window embeds it)."""
 
@@ -96,6 +104,7 @@ class ReviewView(QWidget):
         self.db.failed.connect(lambda exc: self.reporter.error("Review", str(exc)))
         self.jobs.failed.connect(lambda exc: self.reporter.error("Review", str(exc)))
         self.summary: ReviewSummary | None = None
+        self._pools: list[ProcessPoolExecutor] = []  # at most one; a list so cleanup can see it
         self._ids_generation = 0
         info = store.info
 
@@ -169,10 +178,12 @@ class ReviewView(QWidget):
         # emitted on the export worker thread, delivered (queued) to this GUI-thread object
         self._exportProgress.connect(self._on_export_progress)
         self.export_progress: QProgressDialog | None = None
-        self.destroyed.connect(lambda *_, db=self.db, jobs=self.jobs: _stop(db, jobs))
+        self.destroyed.connect(
+            lambda *_, db=self.db, jobs=self.jobs, pools=self._pools: _stop(db, jobs, pools=pools)
+        )
 
-        self.reload_ids()
-        self.reload_stats()
+        self._stats_started = False
+        self.reload_ids()  # the statistics start once the first rows are on screen
 
     # -- table -----------------------------------------------------------------------------
 
@@ -193,17 +204,25 @@ class ReviewView(QWidget):
             self.model.set_ids(ids)
             self.count_label.setText(f"{len(ids):,} labeled samples shown")
             self.idsLoaded.emit(len(ids))
+            if not len(ids) or not self.isVisible():
+                self._start_stats()
 
         self.db.submit(rq.review_ids, self.store, flt, sort, descending, on_done=done)
 
     def _fetch_page(self, page: int, ids: np.ndarray) -> None:
         generation = self.model.generation
-        self.db.submit(
-            rq.review_rows,
-            self.store,
-            [int(i) for i in ids],
-            on_done=lambda rows: self.model.set_page(page, rows, generation),
-        )
+
+        def done(rows: dict[int, rq.ReviewRow]) -> None:
+            self.model.set_page(page, rows, generation)
+            self._start_stats()
+
+        self.db.submit(rq.review_rows, self.store, [int(i) for i in ids], on_done=done)
+
+    def _start_stats(self) -> None:
+        """First statistics load, after the first rows are painted (it competes for the CPU)."""
+        if not self._stats_started:
+            self._stats_started = True
+            self.reload_stats()
 
     def _row_selected(self, current: Any, _previous: Any) -> None:
         sid = self.model.sample_id(current.row()) if current.isValid() else None
@@ -244,9 +263,12 @@ class ReviewView(QWidget):
     # -- statistics ------------------------------------------------------------------------
 
     def reload_stats(self) -> None:
-        # on the jobs worker: at a million rows the statistics take a while, and the table's
-        # page fetches on the database worker must not queue behind them
-        self.jobs.submit(load_stats, self.store, on_done=self._stats_loaded)
+        """Compute the statistics in a worker process (at a million rows they take a while and
+        would hold the GIL, stalling the table), waited for on the jobs thread."""
+        if not self._pools:
+            self._pools.append(ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")))
+        future = self._pools[0].submit(load_stats_for, self.store.location)
+        self.jobs.submit(future.result, on_done=self._stats_loaded)
 
     def _stats_loaded(self, payload: tuple[Any, ...]) -> None:
         summary, suspects, audit, annotators = payload
@@ -354,7 +376,7 @@ class ReviewView(QWidget):
 
     def shutdown(self) -> None:
         """Stop the workers (waits for queued store calls to finish)."""
-        _stop(self.db, self.jobs)
+        _stop(self.db, self.jobs, pools=self._pools)
 
 
 def _set_progress(dialog: QProgressDialog, done: int, total: int) -> None:
@@ -363,7 +385,9 @@ def _set_progress(dialog: QProgressDialog, done: int, total: int) -> None:
     dialog.setValue(done)
 
 
-def _stop(*runners: TaskRunner) -> None:
+def _stop(*runners: TaskRunner, pools: list[ProcessPoolExecutor] | None = None) -> None:
+    while pools:
+        pools.pop().shutdown(wait=True, cancel_futures=True)
     for runner in runners:
         with contextlib.suppress(RuntimeError):  # the C++ side is gone already
             runner.shutdown(wait=True)
