@@ -40,6 +40,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def one_line(text: str) -> str:
+    """Collapse a (driver) message onto one line."""
+    return " ".join(text.split())
+
+
 def error_log_path() -> Path:
     base = os.environ.get("LABELER_CACHE_DIR")
     root = Path(base) if base else Path.home() / ".cache" / "labeler"
@@ -60,7 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(func(args) or 0)
     except LabelerError as exc:
-        print(f"labeler: error: {exc}", file=sys.stderr)
+        print(f"labeler: error: {one_line(str(exc))}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print("labeler: interrupted", file=sys.stderr)
@@ -73,7 +78,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             where = f" (details in {log})"
         except OSError:
             where = ""
-        print(f"labeler: internal error: {type(exc).__name__}: {exc}{where}", file=sys.stderr)
+        print(
+            f"labeler: internal error: {type(exc).__name__}: {one_line(str(exc))}{where}",
+            file=sys.stderr,
+        )
         return EXIT_INTERNAL_ERROR
 
 

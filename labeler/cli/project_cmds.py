@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from labeler.cli.output import print_json
-from labeler.errors import ProjectError
+from labeler.cli.output import print_json, progress_bar
+from labeler.errors import LabelerError, ProjectError
 from labeler.store import Store
 
 
@@ -20,10 +20,42 @@ def register(sub: Any) -> None:
     p.add_argument("--database", metavar="URL", help="team mode: a postgresql+psycopg:// URL")
     p.set_defaults(func=cmd_init)
 
+    p = sub.add_parser("import", help="import a data file or image folder into a project")
+    p.add_argument("project")
+    p.add_argument(
+        "file", help="CSV, TSV, Parquet, JSONL, Excel, Label Studio JSON, or a folder of images"
+    )
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--text-column", metavar="C")
+    g.add_argument("--image-column", metavar="C")
+    g.add_argument("--feature-columns", metavar="C1,C2,...")
+    p.add_argument(
+        "--embedding-column", metavar="C", help="a column of embedding vectors (list per row)"
+    )
+    p.add_argument(
+        "--id-column", metavar="C", help="stable external id (default: column 'id' if present)"
+    )
+    p.add_argument(
+        "--label-column", metavar="C", help="existing labels, imported as events by 'import'"
+    )
+    p.add_argument("--json", action="store_true", help="print the import report as JSON")
+    p.set_defaults(func=cmd_import)
+
     p = sub.add_parser("info", help="show a project's counts")
     p.add_argument("project")
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("demo", help="create a demo project (from bundled datasets) and open it")
+    p.add_argument("--kind", choices=["digits", "text", "tabular"], default="digits")
+    p.add_argument("--dir", metavar="DIR", help="project folder (default ./labeler-demo-KIND)")
+    p.add_argument(
+        "--screenshot", metavar="PNG", help="open the demo, save a screenshot of the window, exit"
+    )
+    p.add_argument(
+        "--no-gui", action="store_true", help="only create the project and print its info"
+    )
+    p.set_defaults(func=cmd_demo)
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -42,6 +74,60 @@ def cmd_init(args: argparse.Namespace) -> int:
             f"created {store.info.task_type} {store.info.modality} project {store.info.name!r} in {store.location.folder}"
         )
     return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from labeler.data.importer import ColumnMapping, import_file
+
+    features = None
+    if args.feature_columns:
+        features = [c.strip() for c in args.feature_columns.split(",") if c.strip()]
+    mapping = ColumnMapping(
+        id_column=args.id_column,
+        text_column=args.text_column,
+        image_column=args.image_column,
+        feature_columns=features,
+        embedding_column=args.embedding_column,
+        label_column=args.label_column,
+    )
+    with Store.open(args.project) as store:
+        update, close = progress_bar("importing")
+        try:
+            report = import_file(store, args.file, mapping, progress=update)
+        finally:
+            close()
+    if args.json:
+        print_json(report.__dict__)
+    else:
+        print(
+            f"imported {report.added} samples from {report.source} "
+            f"({report.duplicates} duplicates skipped, {report.labels} labels)"
+        )
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from labeler.data.demo import create_demo
+
+    update, close = progress_bar("building demo")
+    try:
+        store = create_demo(args.kind, args.dir, progress=update)
+    finally:
+        close()
+    folder = str(store.location.folder)
+    summary = store.summary()
+    store.close()
+    if args.no_gui:
+        print(format_summary(summary))
+        return 0
+    try:
+        from labeler.cli.gui_cmds import run_gui
+    except ImportError as exc:
+        if args.screenshot:
+            raise LabelerError(f"the desktop app is not available ({exc})") from None
+        print(format_summary(summary))
+        return 0
+    return run_gui(folder, screenshot=args.screenshot)
 
 
 def cmd_info(args: argparse.Namespace) -> int:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -90,6 +91,7 @@ class Store:
         location = new_location(str(project), database_url)
         if location.is_sqlite and location.db_path is not None and location.db_path.exists():
             raise ProjectError(f"{location.folder}: a project already exists here")
+        created_folder = not location.folder.exists()
         location.folder.mkdir(parents=True, exist_ok=True)
         engine = make_engine(location.url)
         try:
@@ -120,9 +122,13 @@ class Store:
                 )
         except sa.exc.OperationalError as exc:
             engine.dispose()
-            raise ProjectError(f"{location.url}: cannot open database ({exc.orig})") from None
+            _remove_new_folder(location.folder, created_folder)
+            raise ProjectError(
+                f"{_redact(location.url)}: cannot open database ({exc.orig})"
+            ) from None
         except BaseException:
             engine.dispose()
+            _remove_new_folder(location.folder, created_folder)
             raise
         write_pointer(location)
         return cls(location, engine, int(pid))
@@ -140,7 +146,9 @@ class Store:
                 ).first()
         except sa.exc.OperationalError as exc:
             engine.dispose()
-            raise ProjectError(f"{location.url}: cannot open database ({exc.orig})") from None
+            raise ProjectError(
+                f"{_redact(location.url)}: cannot open database ({exc.orig})"
+            ) from None
         except sa.exc.DatabaseError as exc:
             engine.dispose()
             raise ProjectError(f"{location.url}: not a Labeler database ({exc.orig})") from None
@@ -331,6 +339,12 @@ class Store:
                 query = query.order_by(*table.primary_key.columns)
                 out[table.name] = [tuple(r) for r in conn.execute(query).all()]
         return out
+
+
+def _remove_new_folder(folder: Path, created: bool) -> None:
+    """Undo a failed ``create``: remove the folder if this call made it."""
+    if created:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _redact(url: str) -> str:

@@ -1,0 +1,234 @@
+"""Import a data file into a project: validate every row, then write all of it or nothing.
+
+``import_file`` streams the file in chunks, validates each row against the column mapping
+and the project's label set, skips duplicates (same content hash as a sample already in the
+project or earlier in the file) and writes samples plus any given labels (as label events by
+annotator ``import``) inside ONE transaction. Any invalid row raises
+:class:`~labeler.errors.DataImportError` naming the file, row and column; cancelling raises
+:class:`~labeler.errors.Cancelled`. In both cases the project is left exactly as it was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from labeler.data.payloads import PayloadBuilder
+from labeler.data.readers import file_kind, read_chunks
+from labeler.errors import DataImportError, LabelError
+from labeler.progress import CancelToken, ProgressFn, no_progress
+from labeler.store import Store
+
+
+@dataclass
+class ColumnMapping:
+    """Which columns of the file mean what. Unset fields get modality defaults."""
+
+    id_column: str | None = None
+    text_column: str | None = None
+    image_column: str | None = None
+    feature_columns: list[str] | None = None
+    embedding_column: str | None = None
+    label_column: str | None = None
+
+
+@dataclass
+class ImportReport:
+    batch_id: int
+    source: str
+    rows: int
+    added: int
+    duplicates: int
+    labels: int
+    mapping: dict[str, Any] = field(default_factory=dict)
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file, or of a folder's file names and sizes (image folders)."""
+    h = hashlib.sha256()
+    if path.is_dir():
+        for p in sorted(path.rglob("*")):
+            if p.is_file():
+                h.update(f"{p.relative_to(path).as_posix()}\0{p.stat().st_size}\n".encode())
+        return h.hexdigest()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def count_rows(path: Path) -> int | None:
+    """Number of data rows, cheaply, for progress totals (None when unknown)."""
+    kind = file_kind(path)
+    if kind in ("csv", "tsv", "jsonl"):
+        n = 0
+        with path.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 22), b""):
+                n += block.count(b"\n")
+        return max(n - (1 if kind != "jsonl" else 0), 0)
+    if kind == "parquet":
+        import pyarrow.parquet as pq
+
+        try:
+            return pq.ParquetFile(path).metadata.num_rows
+        except Exception:  # noqa: BLE001 - the reader reports the real error
+            return None
+    return None
+
+
+def resolve_mapping(
+    store: Store, columns: list[str], mapping: ColumnMapping, source: str
+) -> ColumnMapping:
+    """Fill unset fields from the modality and check every named column exists."""
+    info = store.info
+    m = ColumnMapping(**asdict(mapping))
+    cols = set(columns)
+
+    def pick(*names: str) -> str | None:
+        return next((n for n in names if n in cols), None)
+
+    if m.id_column is None:
+        m.id_column = pick("id")
+    if m.label_column is None:
+        m.label_column = pick("label", "labels")
+    if info.modality == "text" and m.text_column is None:
+        m.text_column = pick("text", "content", "sentence", "document")
+        if m.text_column is None:
+            raise DataImportError("no text column: name it with --text-column", file=source)
+    if info.modality == "image" and m.image_column is None:
+        m.image_column = pick("image", "image_path", "path", "file", "filename")
+        if m.image_column is None and m.embedding_column is None:
+            raise DataImportError("no image column: name it with --image-column", file=source)
+    if info.modality == "tabular" and m.feature_columns is None:
+        used = {m.id_column, m.label_column, m.embedding_column}
+        m.feature_columns = [c for c in columns if c not in used]
+        if not m.feature_columns and m.embedding_column is None:
+            raise DataImportError(
+                "no feature columns: name them with --feature-columns", file=source
+            )
+    named = [m.id_column, m.text_column, m.image_column, m.embedding_column, m.label_column]
+    named += list(m.feature_columns or [])
+    for col in named:
+        if col is not None and col not in cols:
+            raise DataImportError(
+                f"missing column (the file has: {', '.join(map(str, columns))})",
+                file=source,
+                column=col,
+            )
+    return m
+
+
+def import_file(
+    store: Store,
+    path: str | Path,
+    mapping: ColumnMapping | None = None,
+    *,
+    progress: ProgressFn | None = None,
+    cancel: CancelToken | None = None,
+    chunk_rows: int = 50_000,
+) -> ImportReport:
+    """Import ``path`` into ``store`` in one transaction. See the module docstring."""
+    path = Path(path).expanduser().resolve()
+    source = str(path)
+    progress = progress or no_progress
+    if not path.exists():
+        raise DataImportError("no such file or folder", file=source)
+    kind = file_kind(path)
+    total = count_rows(path)
+    digest = file_sha256(path)
+    progress(0, total)
+
+    chunks = read_chunks(path, chunk_rows)
+    with store.samples.bulk_import(source, digest, {"kind": kind}) as batch:
+        builder: PayloadBuilder | None = None
+        done = 0
+        for first_row, frame in chunks:
+            if cancel is not None:
+                cancel.check()
+            if builder is None:
+                user_mapping = mapping or ColumnMapping()
+                if kind == "images" and user_mapping.image_column is None:
+                    user_mapping = _image_folder_mapping(store, frame, user_mapping)
+                resolved = resolve_mapping(
+                    store, [str(c) for c in frame.columns], user_mapping, source
+                )
+                builder = PayloadBuilder(
+                    store.info, resolved, source, base_dir=path if kind == "images" else path.parent
+                )
+            built = builder.build(frame, first_row)
+            keep: list[int] = []
+            for i, h in enumerate(built.hashes):
+                if h in batch.existing_hashes:
+                    batch.duplicates += 1
+                    continue
+                ext = built.external_ids[i] or f"{batch.batch_id}:{first_row + i}"
+                if ext in batch.existing_external_ids:
+                    raise DataImportError(
+                        f"id {ext!r} is already used by another sample",
+                        file=source,
+                        row=first_row + i,
+                        column=resolved.id_column,
+                    )
+                built.external_ids[i] = ext
+                batch.existing_hashes.add(h)
+                batch.existing_external_ids.add(ext)
+                keep.append(i)
+            rows = [
+                (
+                    built.external_ids[i],
+                    built.hashes[i],
+                    built.texts[i],
+                    built.files[i],
+                    built.data[i],
+                    built.vectors[i],
+                )
+                for i in keep
+            ]
+            ids = batch.add_samples(rows)
+            labeled = [
+                (sid, built.labels[i])
+                for sid, i in zip(ids, keep, strict=True)
+                if built.labels[i] is not None
+            ]
+            if labeled:
+                try:
+                    batch.add_labels([s for s, _ in labeled], [lab for _, lab in labeled])
+                except LabelError as exc:  # validated already; keep the error in import terms
+                    raise DataImportError(
+                        str(exc), file=source, column=resolved.label_column
+                    ) from None
+            done += len(frame)
+            progress(done, total)
+        if cancel is not None:
+            cancel.check()
+        if builder is None:
+            raise DataImportError("the file has no rows", file=source)
+        report = ImportReport(
+            batch_id=batch.batch_id,
+            source=source,
+            rows=done,
+            added=batch.rows_added,
+            duplicates=batch.duplicates,
+            labels=batch.labels_added,
+            mapping=asdict(builder.mapping),
+        )
+    return report
+
+
+def _image_folder_mapping(
+    store: Store, frame: pd.DataFrame, mapping: ColumnMapping
+) -> ColumnMapping:
+    """Image folders: ``image`` is the path, ``id`` the relative path; subfolder names become
+    labels when every image sits in a subfolder named after one of the project's labels."""
+    m = ColumnMapping(**asdict(mapping))
+    m.image_column = "image"
+    m.id_column = m.id_column or "id"
+    folders = frame["folder"]
+    names = set(store.info.label_names)
+    if m.label_column is None and folders.notna().all() and set(folders.unique()) <= names:
+        m.label_column = "folder"
+    return m

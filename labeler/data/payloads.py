@@ -1,0 +1,284 @@
+"""Row validation and payload building for the importer (one chunk at a time).
+
+A payload is what the store keeps per sample: text, an image file reference, tabular fields
+(JSON) and/or an embedding vector (float32 bytes). Its content hash (BLAKE2b, 128 bit, hex)
+covers exactly the payload, so the same content under another id is a duplicate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from labeler.errors import DataImportError
+from labeler.store.records import ProjectInfo
+
+if TYPE_CHECKING:
+    from labeler.data.importer import ColumnMapping
+
+MULTI_LABEL_SEPARATORS = ("|", ";")
+
+
+@dataclass
+class Built:
+    hashes: list[str]
+    external_ids: list[str | None]
+    texts: list[str | None]
+    files: list[str | None]
+    data: list[str | None]
+    vectors: list[bytes | None]
+    labels: list[tuple[str, ...] | None]
+
+
+def _digest(*parts: bytes) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    for p in parts:
+        h.update(p)
+        h.update(b"\x1f")
+    return h.hexdigest()
+
+
+class PayloadBuilder:
+    def __init__(
+        self, info: ProjectInfo, mapping: ColumnMapping, source: str, base_dir: Path
+    ) -> None:
+        self.info = info
+        self.mapping = mapping
+        self.source = source
+        self.base_dir = base_dir
+        self.numeric: dict[str, bool] | None = None  # per feature column, fixed by the first chunk
+        self.embedding_dim: int | None = None
+        self._labels = set(info.label_names)
+
+    def _error(self, message: str, row: int | None, column: str | None) -> DataImportError:
+        return DataImportError(message, file=self.source, row=row, column=column)
+
+    def build(self, frame: pd.DataFrame, first_row: int) -> Built:
+        n = len(frame)
+        m = self.mapping
+        frame = frame.reset_index(drop=True)
+        ext_ids = self._ids(frame, first_row) if m.id_column else [None] * n
+        texts = self._texts(frame, first_row) if m.text_column else [None] * n
+        files, file_hashes = (
+            self._images(frame, first_row) if m.image_column else ([None] * n, [b""] * n)
+        )
+        data = self._features(frame, first_row) if m.feature_columns else [None] * n
+        vectors = self._embeddings(frame, first_row) if m.embedding_column else [None] * n
+        labels = self._parse_labels(frame, first_row) if m.label_column else [None] * n
+        hashes = [
+            _digest(
+                (texts[i] or "").encode("utf-8", "surrogatepass"),
+                file_hashes[i],
+                (data[i] or "").encode(),
+                vectors[i] or b"",
+            )
+            for i in range(n)
+        ]
+        return Built(hashes, ext_ids, texts, files, data, vectors, labels)
+
+    # -- columns -----------------------------------------------------------------------
+
+    def _ids(self, frame: pd.DataFrame, first_row: int) -> list[str | None]:
+        col = self.mapping.id_column
+        values = frame[col]
+        missing = values.isna()
+        if missing.any():
+            raise self._error("missing id", first_row + int(np.argmax(missing.to_numpy())), col)
+        out = [str(v) for v in values]
+        seen: set[str] = set()
+        for i, v in enumerate(out):
+            if v in seen:
+                raise self._error(f"id {v!r} appears twice in the file", first_row + i, col)
+            seen.add(v)
+        return out  # type: ignore[return-value]
+
+    def _texts(self, frame: pd.DataFrame, first_row: int) -> list[str | None]:
+        col = self.mapping.text_column
+        out: list[str | None] = []
+        for i, v in enumerate(frame[col].tolist()):
+            if v is None or (isinstance(v, float) and math.isnan(v)):
+                raise self._error("missing text", first_row + i, col)
+            if isinstance(v, bytes):
+                try:
+                    v = v.decode("utf-8")
+                except UnicodeDecodeError:
+                    raise self._error("text is not valid UTF-8", first_row + i, col) from None
+            text = str(v)
+            if not text.strip():
+                raise self._error("empty text", first_row + i, col)
+            if "\x00" in text:
+                raise self._error("text contains a NUL character", first_row + i, col)
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                raise self._error(
+                    "text is not valid Unicode (lone surrogate)", first_row + i, col
+                ) from None
+            out.append(text)
+        return out
+
+    def _images(self, frame: pd.DataFrame, first_row: int) -> tuple[list[str | None], list[bytes]]:
+        from PIL import Image, UnidentifiedImageError
+
+        col = self.mapping.image_column
+        files: list[str | None] = []
+        hashes: list[bytes] = []
+        for i, v in enumerate(frame[col].tolist()):
+            row = first_row + i
+            if v is None or (isinstance(v, float) and math.isnan(v)) or not str(v).strip():
+                raise self._error("missing image path", row, col)
+            p = Path(str(v)).expanduser()
+            if not p.is_absolute():
+                p = self.base_dir / p
+            try:
+                raw = p.read_bytes()
+            except OSError as exc:
+                raise self._error(
+                    f"cannot read image {str(p)!r} ({exc.strerror or exc})", row, col
+                ) from None
+            try:
+                with Image.open(p) as im:
+                    im.verify()
+            except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+                raise self._error(f"unreadable image {str(p)!r} ({exc})", row, col) from None
+            files.append(str(p.resolve()))
+            hashes.append(hashlib.blake2b(raw, digest_size=16).digest())
+        return files, hashes
+
+    def _features(self, frame: pd.DataFrame, first_row: int) -> list[str | None]:
+        cols = list(self.mapping.feature_columns or [])
+        sub = frame[cols].copy()
+        if self.numeric is None:
+            self.numeric = {}
+            for c in cols:
+                s = sub[c]
+                if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
+                    self.numeric[c] = True
+                else:
+                    conv = pd.to_numeric(s, errors="coerce")
+                    self.numeric[c] = bool(s.notna().any()) and bool(
+                        (conv.notna() == s.notna()).all()
+                    )
+        for c in cols:
+            s = sub[c]
+            if self.numeric[c]:
+                if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
+                    conv = s.astype("float64")
+                else:
+                    conv = pd.to_numeric(s, errors="coerce")
+                    bad = conv.isna() & s.notna()
+                    if bad.any():
+                        i = int(np.argmax(bad.to_numpy()))
+                        raise self._error(
+                            f"{s.iloc[i]!r} is not a number (the column is numeric)",
+                            first_row + i,
+                            c,
+                        )
+                if np.isinf(conv.to_numpy(dtype="float64", na_value=np.nan)).any():
+                    i = int(np.argmax(np.isinf(conv.to_numpy(dtype="float64", na_value=np.nan))))
+                    raise self._error("infinite value", first_row + i, c)
+                sub[c] = conv
+            else:
+                sub[c] = (
+                    s.astype("object")
+                    .where(s.notna(), None)
+                    .map(lambda x: None if x is None else str(x))
+                )
+        text = sub.to_json(orient="records", lines=True, double_precision=15, force_ascii=False)
+        lines = text.split("\n")
+        if lines and lines[-1] == "":
+            lines.pop()
+        return lines  # type: ignore[return-value]
+
+    def _embeddings(self, frame: pd.DataFrame, first_row: int) -> list[bytes | None]:
+        col = self.mapping.embedding_column
+        out: list[bytes | None] = []
+        for i, v in enumerate(frame[col].tolist()):
+            row = first_row + i
+            vec = _parse_vector(v)
+            if vec is None:
+                raise self._error("embedding is not a list of numbers", row, col)
+            if vec.size == 0:
+                raise self._error("empty embedding", row, col)
+            if not np.isfinite(vec).all():
+                raise self._error("embedding contains NaN or infinity", row, col)
+            if self.embedding_dim is None:
+                self.embedding_dim = int(vec.size)
+            elif vec.size != self.embedding_dim:
+                raise self._error(
+                    f"embedding has {vec.size} values, earlier rows have {self.embedding_dim}",
+                    row,
+                    col,
+                )
+            out.append(vec.astype("<f4").tobytes())
+        return out
+
+    def _parse_labels(self, frame: pd.DataFrame, first_row: int) -> list[tuple[str, ...] | None]:
+        col = self.mapping.label_column
+        out: list[tuple[str, ...] | None] = []
+        multi = self.info.multi_label
+        for i, v in enumerate(frame[col].tolist()):
+            row = first_row + i
+            if v is None or (isinstance(v, float) and math.isnan(v)):
+                out.append(None)
+                continue
+            if isinstance(v, list | tuple | np.ndarray):
+                names = [str(x).strip() for x in v]
+            else:
+                text = str(v).strip()
+                if text == "":
+                    out.append(None)
+                    continue
+                if multi and text.startswith("["):
+                    try:
+                        names = [str(x).strip() for x in json.loads(text)]
+                    except ValueError:
+                        raise self._error(
+                            f"label list {text!r} is not valid JSON", row, col
+                        ) from None
+                elif multi:
+                    names = [text]
+                    for sep in MULTI_LABEL_SEPARATORS:
+                        if sep in text:
+                            names = [x.strip() for x in text.split(sep) if x.strip()]
+                            break
+                else:
+                    names = [text]
+            for name in names:
+                if name not in self._labels:
+                    raise self._error(
+                        f"unknown label {name!r} (the project's labels are {', '.join(self.info.label_names)})",
+                        row,
+                        col,
+                    )
+            if not multi and len(names) != 1:
+                raise self._error(f"expected one label, got {len(names)}", row, col)
+            out.append(tuple(dict.fromkeys(names)))
+        return out
+
+
+def _parse_vector(v: Any) -> np.ndarray | None:
+    if isinstance(v, np.ndarray | list | tuple):
+        try:
+            return np.asarray(v, dtype="float64").ravel() if np.asarray(v).ndim == 1 else None
+        except (TypeError, ValueError):
+            return None
+    if isinstance(v, str):
+        text = v.strip()
+        try:
+            if text.startswith("["):
+                parsed = json.loads(text)
+                if not isinstance(parsed, list) or any(isinstance(x, list | dict) for x in parsed):
+                    return None
+                return np.asarray(parsed, dtype="float64")
+            return np.asarray([float(x) for x in text.replace(",", " ").split()], dtype="float64")
+        except (TypeError, ValueError):
+            return None
+    return None
