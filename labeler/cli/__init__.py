@@ -20,7 +20,10 @@ from labeler import __version__
 from labeler.errors import LabelerError
 
 # Modules that add sub-commands, in help order.
-COMMAND_MODULES = ("labeler.cli.project_cmds",)
+COMMAND_MODULES = (
+    "labeler.cli.project_cmds",
+    "labeler.cli.gui_cmds",
+)
 
 EXIT_USER_ERROR = 2
 EXIT_INTERNAL_ERROR = 70

@@ -1,0 +1,151 @@
+"""Store operations behind the annotate view. Plain functions (no Qt), run on the GUI's one
+database worker thread; each returns plain records that are handed to the GUI thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from labeler.app_settings import ProjectSettings
+from labeler.gui.session import Counts, Item, ModelStatus, model_status
+from labeler.store import ProjectInfo, ProjectLocation, Provenance, Store
+from labeler.store.labels import Reverted
+
+
+@dataclass(frozen=True)
+class ProjectOverview:
+    """Everything the window shows about an opened project."""
+
+    info: ProjectInfo
+    location: ProjectLocation
+    settings: ProjectSettings
+    counts: Counts
+    model: ModelStatus
+
+
+@dataclass(frozen=True)
+class Reversal:
+    """Outcome of undo/redo: the affected event, the sample to show, fresh counts."""
+
+    reverted: Reverted | None
+    item: Item | None
+    counts: Counts
+
+
+def open_store(project: str | Path | ProjectLocation) -> Store:
+    return Store.open(project)
+
+
+def counts(store: Store) -> Counts:
+    s = store.summary()
+    return Counts(total=s["samples"], labeled=s["labeled"], per_class=dict(s["per_class"]))
+
+
+def current_model(store: Store) -> ModelStatus:
+    runs = store.models.runs()
+    latest = runs[-1] if runs else None
+    ok = [r for r in runs if r.status == "ok"]
+    return model_status(ok[-1] if ok else None, latest)
+
+
+def overview(store: Store) -> ProjectOverview:
+    info = store.info
+    return ProjectOverview(
+        info=info,
+        location=store.location,
+        settings=ProjectSettings.from_project(info.settings),
+        counts=counts(store),
+        model=current_model(store),
+    )
+
+
+def fetch_items(store: Store, n: int, exclude: Collection[int] = ()) -> list[Item]:
+    """The next ``n`` samples to show, best first, leaving out ``exclude``.
+
+    They come from the ranked queue; when there is no queue (no model yet) or it has run dry,
+    unlabeled samples follow in import order (skipped ones last), without a queue provenance.
+    """
+    exclude = set(exclude)
+    entries = [e for e in store.models.queue(limit=n + len(exclude)) if e.sample_id not in exclude]
+    entries = entries[:n]
+    chosen: list[tuple[int, Provenance, int | None]] = [
+        (e.sample_id, Provenance(e.model_version, e.strategy, e.score), e.rank) for e in entries
+    ]
+    if not chosen:
+        for sid in store.labels.unlabeled_ids(limit=n + len(exclude)):
+            if sid not in exclude:
+                chosen.append((sid, Provenance(), None))
+                if len(chosen) >= n:
+                    break
+    return _items(store, chosen)
+
+
+def _items(store: Store, chosen: Sequence[tuple[int, Provenance, int | None]]) -> list[Item]:
+    ids = [sid for sid, _, _ in chosen]
+    samples = {s.id: s for s in store.samples.get_many(ids)}
+    predictions = store.models.predictions(ids) if ids else {}
+    return [
+        Item(samples[sid], prov, rank, predictions.get(sid))
+        for sid, prov, rank in chosen
+        if sid in samples
+    ]
+
+
+def commit_label(
+    store: Store,
+    item: Item,
+    labels: Sequence[str],
+    annotator: str,
+    time_spent_ms: int,
+    session: str,
+) -> int:
+    """Append the label event; it is committed when this returns."""
+    return store.labels.add(
+        item.sample_id,
+        list(labels),
+        annotator,
+        time_spent_ms=time_spent_ms,
+        provenance=item.provenance,
+        session=session,
+    )
+
+
+def commit_skip(store: Store, item: Item, annotator: str, time_spent_ms: int, session: str) -> int:
+    return store.labels.skip(
+        item.sample_id,
+        annotator,
+        time_spent_ms=time_spent_ms,
+        provenance=item.provenance,
+        session=session,
+    )
+
+
+def commit_flag(store: Store, item: Item, annotator: str, comment: str, session: str) -> int:
+    return store.labels.flag(item.sample_id, annotator, comment, session=session)
+
+
+def undo(store: Store, annotator: str, session: str) -> Reversal:
+    reverted = store.labels.undo(annotator, session=session)
+    return _reversal(store, reverted)
+
+
+def redo(store: Store, annotator: str, session: str) -> Reversal:
+    reverted = store.labels.redo(annotator, session=session)
+    return _reversal(store, reverted)
+
+
+def _reversal(store: Store, reverted: Reverted | None) -> Reversal:
+    item = None
+    if reverted is not None:
+        ev = reverted.target  # the event carries the provenance it was given under
+        prov = Provenance(ev.model_version, ev.strategy, ev.score)
+        found = _items(store, [(ev.sample_id, prov, None)])
+        item = found[0] if found else None
+    return Reversal(reverted, item, counts(store))
+
+
+def save_project_settings(store: Store, settings: ProjectSettings) -> ProjectOverview:
+    store.update_settings(**settings.to_project(store.info.settings))
+    return overview(store)

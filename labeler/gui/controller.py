@@ -1,0 +1,413 @@
+"""The annotate screen's controller: turns the annotator's commands into store operations on
+the database worker and tells the views what changed, through signals on the GUI thread.
+
+Order of a label: keypress -> ``label()`` -> the event is committed on the worker ->
+``labelSaved`` -> the next (prefetched) sample becomes current -> ``itemShown``. Commands that
+arrive while a commit is in flight are refused (the annotator has not seen the next sample
+yet), so no keypress can label a sample that was never on screen.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from labeler.app_settings import ProjectSettings
+from labeler.gui import annotation_ops as ops
+from labeler.gui.retrain import RetrainBridge
+from labeler.gui.session import AnnotationSession, Counts, Item, ModelStatus
+from labeler.gui.tasks import TaskRunner
+from labeler.store import Store
+
+log = logging.getLogger(__name__)
+
+PREFETCH = 20  # samples fetched ahead
+LOW_WATER = 8  # refill when fewer than this many are waiting
+
+
+def describe(exc: BaseException) -> tuple[str, str]:
+    """(one line, details) for an exception shown to the annotator."""
+    line = str(exc) or type(exc).__name__
+    details = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    return line.splitlines()[0], details
+
+
+class AnnotationController(QObject):
+    projectOpened = Signal(object)  # ProjectOverview
+    openFailed = Signal(str, str)  # message, details
+    itemShown = Signal(object)  # Item, or None when nothing is left to label
+    labelSaved = Signal(int, int)  # sample id, event id (committed)
+    progressChanged = Signal()
+    modelChanged = Signal(object)  # ModelStatus
+    retrainingChanged = Signal(bool)
+    queueSwapped = Signal(int)  # model version of the new ranking
+    flagChanged = Signal(int, bool, str)  # sample id, flagged, comment
+    message = Signal(str)  # transient status-bar text
+    failure = Signal(str, str)  # one line, details (status bar, click for details)
+
+    def __init__(
+        self,
+        annotator: str,
+        parent: QObject | None = None,
+        *,
+        retrainer_factory: Any = None,
+    ) -> None:
+        super().__init__(parent)
+        self.annotator = annotator
+        self.session_id = uuid.uuid4().hex
+        self.runner = TaskRunner(self)
+        self.runner.failed.connect(self._on_task_failed)
+        self._retrainer_factory = retrainer_factory
+        self.retrainer: RetrainBridge | None = None
+        self.store: Store | None = None  # used on the worker thread only
+        self.overview: ops.ProjectOverview | None = None
+        self.session: AnnotationSession | None = None
+        self.model: ModelStatus | None = None
+        self._busy = False  # a command's commit is in flight
+        self._fetching = False
+        self._generation = 0  # bumped when the queue is swapped; older fetches are dropped
+        self._labels_since_retrain = 0
+        self._first_shown = False
+
+    # -- project lifecycle -------------------------------------------------------------
+
+    def open(self, project: str) -> None:
+        self.runner.submit(
+            self._open_on_worker, project, on_done=self._opened, on_error=self._open_failed
+        )
+
+    def _open_on_worker(self, project: str) -> tuple[Store, ops.ProjectOverview]:
+        store = ops.open_store(project)
+        try:
+            return store, ops.overview(store)
+        except BaseException:
+            store.close()
+            raise
+
+    def _opened(self, result: tuple[Store, ops.ProjectOverview]) -> None:
+        self.store, self.overview = result
+        self.session = AnnotationSession(self.overview.counts)
+        self.model = self.overview.model
+        self.projectOpened.emit(self.overview)
+        self.modelChanged.emit(self.model)
+        self.progressChanged.emit()
+        self._start_retrainer(self.overview.settings)
+        self._refill(force=True)
+        if self.retrainer is not None and (
+            self.model.version is None or self.model.staleness(self.overview.counts.labeled) > 0
+        ):
+            self.retrainer.request()  # a fresh queue for this session (cold start included)
+
+    def _open_failed(self, exc: BaseException) -> None:
+        self.openFailed.emit(*describe(exc))
+
+    def _start_retrainer(self, settings: ProjectSettings) -> None:
+        if self.overview is None:
+            return
+        if self.retrainer is not None:
+            self.retrainer.close()
+        factory = self._retrainer_factory or RetrainBridge.create
+        self.retrainer = factory(self.overview.location, settings, self)
+        if self.retrainer is not None:
+            self.retrainer.started.connect(self._retrain_started)
+            self.retrainer.finished.connect(self._retrain_finished)
+
+    def close(self) -> None:
+        """Stop retraining, finish queued store calls, close the store."""
+        if self.retrainer is not None:
+            self.retrainer.close()
+            self.retrainer = None
+        store, self.store = self.store, None
+        if store is not None:
+            self.runner.submit(store.close)
+        self.runner.shutdown(wait=True)
+
+    @property
+    def busy(self) -> bool:
+        return self._busy
+
+    @property
+    def fetching(self) -> bool:
+        return self._fetching
+
+    @property
+    def current(self) -> Item | None:
+        return self.session.current if self.session else None
+
+    @property
+    def labels_per_minute(self) -> float:
+        return self.session.stats.labels_per_minute() if self.session else 0.0
+
+    # -- commands ------------------------------------------------------------------------
+
+    def _ready(self) -> Item | None:
+        if self._busy or self.session is None or self.store is None:
+            return None
+        return self.session.current
+
+    def label(self, labels: Sequence[str]) -> bool:
+        """Label the current sample. False if refused (nothing shown, or a commit in flight)."""
+        item = self._ready()
+        if item is None or not labels:
+            return False
+        assert self.session is not None
+        self._busy = True
+        chosen = list(labels)
+        self.runner.submit(
+            ops.commit_label,
+            self.store,
+            item,
+            chosen,
+            self.annotator,
+            self.session.elapsed_ms(),
+            self.session_id,
+            on_done=lambda eid: self._labeled(item, chosen, eid),
+            on_error=self._command_failed,
+        )
+        return True
+
+    def _labeled(self, item: Item, labels: list[str], event_id: int) -> None:
+        assert self.session is not None
+        self.session.record_label(item.sample_id, labels)
+        self._busy = False
+        self.labelSaved.emit(item.sample_id, event_id)
+        self._next()
+        self.progressChanged.emit()
+        self._labels_since_retrain += 1
+        every = self.overview.settings.retrain_every if self.overview else 0
+        if every and self._labels_since_retrain >= every and self.retrainer is not None:
+            self._labels_since_retrain = 0
+            self.retrainer.request()
+
+    def skip(self) -> bool:
+        item = self._ready()
+        if item is None:
+            return False
+        assert self.session is not None
+        self._busy = True
+        self.runner.submit(
+            ops.commit_skip,
+            self.store,
+            item,
+            self.annotator,
+            self.session.elapsed_ms(),
+            self.session_id,
+            on_done=lambda _eid: self._skipped(item),
+            on_error=self._command_failed,
+        )
+        return True
+
+    def _skipped(self, item: Item) -> None:
+        assert self.session is not None
+        self.session.record_skip(item.sample_id)
+        self._busy = False
+        self._next()
+        self.progressChanged.emit()
+
+    def flag(self, comment: str) -> bool:
+        """Flag the current sample with a comment; it stays on screen."""
+        item = self._ready()
+        if item is None:
+            return False
+        self._busy = True
+        self.runner.submit(
+            ops.commit_flag,
+            self.store,
+            item,
+            self.annotator,
+            comment,
+            self.session_id,
+            on_done=lambda _eid: self._flagged(item, comment),
+            on_error=self._command_failed,
+        )
+        return True
+
+    def _flagged(self, item: Item, comment: str) -> None:
+        self._busy = False
+        self.flagChanged.emit(item.sample_id, True, comment)
+        self.message.emit(f"Flagged sample {item.sample.external_id}")
+
+    def undo(self) -> bool:
+        return self._reverse(ops.undo, "undo")
+
+    def redo(self) -> bool:
+        return self._reverse(ops.redo, "redo")
+
+    def _reverse(self, fn: Any, what: str) -> bool:
+        if self._busy or self.store is None or self.session is None:
+            return False
+        self._busy = True
+        self.runner.submit(
+            fn,
+            self.store,
+            self.annotator,
+            self.session_id,
+            on_done=lambda r: self._reversed(r, what),
+            on_error=self._command_failed,
+        )
+        return True
+
+    def _reversed(self, result: ops.Reversal, what: str) -> None:
+        session = self.session
+        assert session is not None
+        self._busy = False
+        if result.reverted is None:
+            session.counts = result.counts
+            self.message.emit(f"Nothing to {what}")
+            return
+        target = result.reverted.target
+        if what == "undo":
+            session.record_undo(target.action, result.counts)
+            if target.action == "flag":
+                self.flagChanged.emit(target.sample_id, False, "")
+            elif result.item is not None:
+                session.show_again(result.item)
+                self.itemShown.emit(session.current)
+            self.message.emit(f"Undid {target.action} of sample {target.sample_id}")
+        else:
+            session.counts = result.counts
+            if target.action == "flag":
+                self.flagChanged.emit(target.sample_id, True, target.comment or "")
+            elif target.action in ("label", "skip"):
+                if target.action == "label":
+                    session.stats.labels += 1
+                else:
+                    session.stats.skips += 1
+                session.done_ids.add(target.sample_id)
+                if session.current is not None and session.current.sample_id == target.sample_id:
+                    self._next()
+            self.message.emit(f"Redid {target.action} of sample {target.sample_id}")
+        self.progressChanged.emit()
+
+    def _command_failed(self, exc: BaseException) -> None:
+        self._busy = False
+        self.failure.emit(*describe(exc))
+
+    def _on_task_failed(self, exc: BaseException) -> None:
+        self.failure.emit(*describe(exc))
+
+    # -- the queue -----------------------------------------------------------------------
+
+    def _next(self) -> None:
+        assert self.session is not None
+        item = self.session.advance()
+        self._show(item)  # None: the view says "loading" while ``fetching``, else "done"
+        self._refill()
+
+    def _show(self, item: Item | None) -> None:
+        self.itemShown.emit(item)
+
+    def _refill(self, force: bool = False) -> None:
+        session = self.session
+        if session is None or self.store is None or self._fetching:
+            return
+        if not force and not session.needs_refill(LOW_WATER):
+            return
+        self._fetching = True
+        generation = self._generation
+        self.runner.submit(
+            ops.fetch_items,
+            self.store,
+            PREFETCH,
+            frozenset(session.known_ids()),
+            on_done=lambda items: self._fetched(items, generation),
+            on_error=self._fetch_failed,
+        )
+
+    def _fetched(self, items: list[Item], generation: int) -> None:
+        self._fetching = False
+        session = self.session
+        if session is None:
+            return
+        if generation == self._generation:
+            added = session.extend(items)
+            session.exhausted = added == 0
+        if session.current is None and (session.upcoming or session.exhausted):
+            self._show(session.advance())
+        elif session.needs_refill(LOW_WATER):
+            self._refill()
+
+    def _fetch_failed(self, exc: BaseException) -> None:
+        self._fetching = False
+        self.failure.emit(*describe(exc))
+
+    # -- retraining ----------------------------------------------------------------------
+
+    def retrain_now(self) -> bool:
+        if self.retrainer is None:
+            self.message.emit("Retraining is not available")
+            return False
+        self._labels_since_retrain = 0
+        self.retrainer.request()
+        return True
+
+    def _retrain_started(self) -> None:
+        self.retrainingChanged.emit(True)
+
+    def _retrain_finished(self, result: Any) -> None:
+        running = self.retrainer is not None and self.retrainer.is_running
+        self.retrainingChanged.emit(running)
+        if self.store is None:
+            return
+        if not getattr(result, "ok", False):
+            error = str(getattr(result, "error", None) or "retraining failed")
+            self.failure.emit(f"Retraining failed: {error.splitlines()[0]}", error)
+        self.runner.submit(ops.current_model, self.store, on_done=self._model_loaded)
+        if getattr(result, "ok", False):
+            self._swap_queue()
+
+    def _model_loaded(self, model: ModelStatus) -> None:
+        self.model = model
+        self.modelChanged.emit(model)
+
+    def _swap_queue(self) -> None:
+        session = self.session
+        if session is None or self.store is None:
+            return
+        self._generation += 1
+        generation = self._generation
+        exclude = set(session.done_ids)
+        if session.current is not None:
+            exclude.add(session.current.sample_id)
+        self.runner.submit(
+            ops.fetch_items,
+            self.store,
+            PREFETCH,
+            frozenset(exclude),
+            on_done=lambda items: self._swapped(items, generation),
+            on_error=self._fetch_failed,
+        )
+        self.runner.submit(ops.counts, self.store, on_done=self._counts_loaded)
+
+    def _swapped(self, items: list[Item], generation: int) -> None:
+        session = self.session
+        if session is None or generation != self._generation:
+            return
+        session.replace_upcoming(items)
+        version = items[0].provenance.model_version if items else None
+        self.queueSwapped.emit(version or 0)
+        if session.current is None and session.upcoming:
+            self._show(session.advance())
+
+    def _counts_loaded(self, counts: Counts) -> None:
+        if self.session is not None:
+            self.session.counts = counts
+            self.progressChanged.emit()
+
+    # -- settings ------------------------------------------------------------------------
+
+    def apply_project_settings(self, settings: ProjectSettings) -> None:
+        if self.store is None:
+            return
+        self.runner.submit(
+            ops.save_project_settings, self.store, settings, on_done=self._settings_saved
+        )
+
+    def _settings_saved(self, overview: ops.ProjectOverview) -> None:
+        self.overview = overview  # the next retrain reads the new settings from the project
+        self.message.emit("Project settings saved")

@@ -1,0 +1,100 @@
+"""Background retraining for the GUI: the engine's ``RetrainScheduler`` with its callbacks
+(which arrive on a background thread) turned into Qt signals delivered on the GUI thread.
+
+The scheduler fits in a worker process and coalesces requests (labels arriving during a
+retrain schedule exactly one more); the GUI never fits anything itself.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt, Signal, Slot
+
+from labeler.app_settings import ProjectSettings
+from labeler.store import ProjectLocation
+
+log = logging.getLogger(__name__)
+
+
+class RetrainBridge(QObject):
+    """Owns one ``RetrainScheduler``; ``started`` and ``finished(result)`` fire on the GUI thread."""
+
+    started = Signal()
+    finished = Signal(object)  # RetrainResult(ok, run, error, label_count)
+    _result = Signal(object)
+    _began = Signal()
+
+    def __init__(
+        self,
+        location: ProjectLocation,
+        settings: Any,
+        parent: QObject | None = None,
+        *,
+        scheduler_cls: Any = None,
+        synchronous: bool = False,
+    ) -> None:
+        super().__init__(parent)
+        if scheduler_cls is None:
+            from labeler.learning.jobs import RetrainScheduler as scheduler_cls
+        self._result.connect(self._deliver_result, Qt.ConnectionType.QueuedConnection)
+        self._began.connect(self._deliver_started, Qt.ConnectionType.QueuedConnection)
+        self._closed = False
+        self._scheduler = scheduler_cls(
+            location,
+            settings,
+            on_result=self._from_worker_result,
+            on_started=self._from_worker_started,
+            synchronous=synchronous,
+        )
+
+    @classmethod
+    def create(
+        cls, location: ProjectLocation, settings: ProjectSettings, parent: QObject | None = None
+    ) -> RetrainBridge | None:
+        """A bridge over the engine's scheduler, or None when the engine is not installed.
+
+        The scheduler gets no fixed settings: each retrain reads the project's current ones,
+        so a change made in the settings dialog applies from the next retrain on.
+        """
+        try:
+            from labeler.learning.jobs import RetrainScheduler
+        except ImportError:
+            log.warning("labeler.learning.jobs is not available: no background retraining")
+            return None
+        return cls(location, None, parent, scheduler_cls=RetrainScheduler)
+
+    # called on the scheduler's thread: only emit (queued to the GUI thread)
+    def _from_worker_result(self, result: Any) -> None:
+        if not self._closed:
+            self._result.emit(result)
+
+    def _from_worker_started(self, *args: Any) -> None:
+        if not self._closed:
+            self._began.emit()
+
+    @Slot(object)
+    def _deliver_result(self, result: Any) -> None:
+        if not self._closed:
+            self.finished.emit(result)
+
+    @Slot()
+    def _deliver_started(self) -> None:
+        if not self._closed:
+            self.started.emit()
+
+    def request(self) -> None:
+        if not self._closed:
+            self._scheduler.request()
+
+    @property
+    def is_running(self) -> bool:
+        return bool(self._scheduler.is_running)
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        return bool(self._scheduler.wait_idle(timeout))
+
+    def close(self) -> None:
+        self._closed = True
+        self._scheduler.close()

@@ -1,0 +1,128 @@
+"""The settings dialog: user preferences and, with a project open, its active-learning set-up."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QGroupBox,
+    QLineEdit,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from labeler.app_settings import FONT_SIZES, THEMES, ProjectSettings, UserSettings
+
+# The design's strategies, for when the engine is not importable (its names are the same).
+FALLBACK_STRATEGIES = (
+    "random",
+    "least-confident",
+    "margin",
+    "entropy",
+    "committee",
+    "density",
+    "batch-diverse",
+)
+
+
+def engine_choices() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The engine's strategy and model names."""
+    try:
+        from labeler.learning.catalog import CATALOG
+        from labeler.learning.strategies import STRATEGIES
+    except ImportError:
+        return FALLBACK_STRATEGIES, ("auto",)
+    return tuple(STRATEGIES), ("auto", *CATALOG)
+
+
+def _combo(values: tuple[str, ...], current: str) -> QComboBox:
+    box = QComboBox()
+    box.addItems(list(values))
+    if current not in values:
+        box.addItem(current)
+    box.setCurrentText(current)
+    return box
+
+
+class SettingsDialog(QDialog):
+    """Edits copies of the settings; read them with :meth:`user_settings` after ``accepted``."""
+
+    def __init__(
+        self,
+        user: UserSettings,
+        project: ProjectSettings | None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Settings")
+        self._user = user
+        self._project = project
+
+        self.annotator = QLineEdit(user.annotator)
+        self.theme = _combo(THEMES, user.theme)
+        self.font_size = QSpinBox()
+        self.font_size.setRange(FONT_SIZES.start, FONT_SIZES.stop - 1)
+        self.font_size.setValue(user.font_size)
+        self.font_size.setSuffix(" pt")
+        you = QGroupBox("You")
+        f = QFormLayout(you)
+        f.addRow("Annotator name", self.annotator)
+        f.addRow("Theme", self.theme)
+        f.addRow("Sample font size", self.font_size)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(you)
+
+        self.strategy = self.model = self.retrain_every = self.batch_size = None
+        if project is not None:
+            strategies, models = engine_choices()
+            self.strategy = _combo(strategies, project.strategy)
+            self.model = _combo(models, project.model)
+            self.retrain_every = QSpinBox()
+            self.retrain_every.setRange(0, 10_000)
+            self.retrain_every.setSpecialValueText("only on demand")
+            self.retrain_every.setValue(project.retrain_every)
+            self.retrain_every.setSuffix(" labels")
+            self.batch_size = QSpinBox()
+            self.batch_size.setRange(1, 10_000)
+            self.batch_size.setValue(project.batch_size)
+            proj = QGroupBox("This project (shared by its annotators)")
+            g = QFormLayout(proj)
+            g.addRow("Query strategy", self.strategy)
+            g.addRow("Model", self.model)
+            g.addRow("Retrain every", self.retrain_every)
+            g.addRow("Batch size (ranked per retrain)", self.batch_size)
+            layout.addWidget(proj)
+
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+        self.resize(460, self.sizeHint().height())
+
+    def user_settings(self) -> UserSettings:
+        return replace(
+            self._user,
+            annotator=self.annotator.text().strip() or self._user.annotator,
+            theme=self.theme.currentText(),
+            font_size=self.font_size.value(),
+        ).validated()
+
+    def project_settings(self) -> ProjectSettings | None:
+        if self._project is None or self.strategy is None:
+            return None
+        assert self.model is not None and self.retrain_every is not None
+        assert self.batch_size is not None
+        return ProjectSettings(
+            strategy=self.strategy.currentText(),
+            model=self.model.currentText(),
+            retrain_every=self.retrain_every.value(),
+            batch_size=self.batch_size.value(),
+        )

@@ -1,0 +1,59 @@
+"""Helpers for the desktop tests: fill projects through the store API, drive the window."""
+
+from __future__ import annotations
+
+import hashlib
+
+from labeler.store import Store
+from labeler.store.records import dumps
+
+WORDS = ("apple", "river", "engine", "violet", "cloud", "stone", "paper", "quiet", "tiger", "salt")
+
+
+def fill_text(store: Store, n: int) -> list[int]:
+    """Add ``n`` short distinct texts; return their sample ids."""
+    rows = []
+    for i in range(n):
+        text = f"Sample {i}: " + " ".join(WORDS[(i * k) % len(WORDS)] for k in range(1, 8))
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        rows.append((f"s{i:05d}", digest, text, None, None, None))
+    with store.samples.bulk_import("test-fixture", hashlib.sha256(b"fixture").hexdigest()) as batch:
+        return batch.add_samples(rows)
+
+
+def fill_tabular(store: Store, n: int) -> list[int]:
+    rows = []
+    for i in range(n):
+        data = {"height": 1.5 + i / 100, "colour": WORDS[i % len(WORDS)], "count": i}
+        raw = dumps(data)
+        rows.append((f"r{i:05d}", hashlib.sha256(raw.encode()).hexdigest(), None, None, raw, None))
+    with store.samples.bulk_import("test-fixture", hashlib.sha256(b"tab").hexdigest()) as batch:
+        return batch.add_samples(rows)
+
+
+def project_arg(store: Store) -> str:
+    """What a user would pass to ``labeler open`` for this store."""
+    loc = store.location
+    return str(loc.folder) if loc.is_sqlite else f"{loc.url}#{loc.name}"
+
+
+def open_and_wait(qtbot, window, store: Store) -> object:  # type: ignore[no-untyped-def]
+    """Open ``store``'s project in ``window`` and wait for its first sample."""
+    with qtbot.waitSignal(window.firstItemShown, timeout=20_000):
+        window.open_project(project_arg(store))
+    return window.annotate_view
+
+
+def press(qtbot, view, key, modifier=None) -> object:  # type: ignore[no-untyped-def]
+    """Press a key on the annotate view and wait until the view shows the result."""
+    from PySide6.QtCore import Qt
+
+    mod = modifier if modifier is not None else Qt.KeyboardModifier.NoModifier
+    with qtbot.waitSignal(view.shownItem, timeout=10_000) as blocker:
+        qtbot.keyClick(view, key, mod)
+    return blocker.args[0]
+
+
+def shown_id(view) -> int | None:  # type: ignore[no-untyped-def]
+    item = view.controller.current
+    return item.sample_id if item is not None else None
