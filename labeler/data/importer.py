@@ -11,15 +11,17 @@ annotator ``import``) inside ONE transaction. Any invalid row raises
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from labeler.data.payloads import PayloadBuilder
-from labeler.data.readers import file_kind, read_chunks
-from labeler.errors import DataImportError, LabelError
+from labeler.data.payloads import Built, PayloadBuilder
+from labeler.data.prefetch import prefetch
+from labeler.data.readers import csv_header, file_kind, read_chunks
+from labeler.errors import DataImportError
 from labeler.progress import CancelToken, ProgressFn, no_progress
 from labeler.store import Store
 
@@ -140,26 +142,19 @@ def import_file(
     kind = file_kind(path)
     total = count_rows(path)
     digest = file_sha256(path)
+    info = store.info  # loaded here, read by the parsing thread
     progress(0, total)
+    state = _ParseState(store, path, kind, mapping or ColumnMapping())
+    # Parsing and validation of the next chunk overlap with writing the current one.
+    parsed = prefetch(state.chunks(chunk_rows, cancel))
 
-    chunks = read_chunks(path, chunk_rows)
-    with store.samples.bulk_import(source, digest, {"kind": kind}) as batch:
-        builder: PayloadBuilder | None = None
+    with store.samples.bulk_import(
+        source, digest, {"kind": kind, "modality": info.modality}
+    ) as batch:
         done = 0
-        for first_row, frame in chunks:
+        for first_row, n_rows, built in parsed:
             if cancel is not None:
                 cancel.check()
-            if builder is None:
-                user_mapping = mapping or ColumnMapping()
-                if kind == "images" and user_mapping.image_column is None:
-                    user_mapping = _image_folder_mapping(store, frame, user_mapping)
-                resolved = resolve_mapping(
-                    store, [str(c) for c in frame.columns], user_mapping, source
-                )
-                builder = PayloadBuilder(
-                    store.info, resolved, source, base_dir=path if kind == "images" else path.parent
-                )
-            built = builder.build(frame, first_row)
             keep: list[int] = []
             for i, h in enumerate(built.hashes):
                 if h in batch.existing_hashes:
@@ -171,7 +166,7 @@ def import_file(
                         f"id {ext!r} is already used by another sample",
                         file=source,
                         row=first_row + i,
-                        column=resolved.id_column,
+                        column=state.mapping.id_column if state.mapping else None,
                     )
                 built.external_ids[i] = ext
                 batch.existing_hashes.add(h)
@@ -195,17 +190,12 @@ def import_file(
                 if built.labels[i] is not None
             ]
             if labeled:
-                try:
-                    batch.add_labels([s for s, _ in labeled], [lab for _, lab in labeled])
-                except LabelError as exc:  # validated already; keep the error in import terms
-                    raise DataImportError(
-                        str(exc), file=source, column=resolved.label_column
-                    ) from None
-            done += len(frame)
+                batch.add_labels([s for s, _ in labeled], [lab for _, lab in labeled])
+            done += n_rows
             progress(done, total)
         if cancel is not None:
             cancel.check()
-        if builder is None:
+        if state.mapping is None:
             raise DataImportError("the file has no rows", file=source)
         report = ImportReport(
             batch_id=batch.batch_id,
@@ -214,9 +204,45 @@ def import_file(
             added=batch.rows_added,
             duplicates=batch.duplicates,
             labels=batch.labels_added,
-            mapping=asdict(builder.mapping),
+            mapping=asdict(state.mapping),
         )
     return report
+
+
+class _ParseState:
+    """Reads and validates chunks (in the prefetch thread); fixes the mapping on the way."""
+
+    def __init__(self, store: Store, path: Path, kind: str, mapping: ColumnMapping) -> None:
+        self.store = store
+        self.path = path
+        self.kind = kind
+        self.user_mapping = mapping
+        self.mapping: ColumnMapping | None = None
+
+    def _resolve(self, columns: list[str], frame: pd.DataFrame | None) -> PayloadBuilder:
+        m = self.user_mapping
+        if self.kind == "images" and m.image_column is None and frame is not None:
+            m = _image_folder_mapping(self.store, frame, m)
+        self.mapping = resolve_mapping(self.store, columns, m, str(self.path))
+        base = self.path if self.kind == "images" else self.path.parent
+        return PayloadBuilder(self.store.info, self.mapping, str(self.path), base_dir=base)
+
+    def chunks(
+        self, chunk_rows: int, cancel: CancelToken | None
+    ) -> Iterator[tuple[int, int, Built]]:
+        builder: PayloadBuilder | None = None
+        string_columns: set[str] | None = None
+        if self.kind in ("csv", "tsv"):
+            header = csv_header(self.path, "\t" if self.kind == "tsv" else ",")
+            if header:
+                builder = self._resolve(header, None)
+                string_columns = set(header) - set(self.mapping.feature_columns or [])  # type: ignore[union-attr]
+        for first_row, frame in read_chunks(self.path, chunk_rows, string_columns):
+            if cancel is not None and cancel.cancelled:
+                return
+            if builder is None:
+                builder = self._resolve([str(c) for c in frame.columns], frame)
+            yield first_row, len(frame), builder.build(frame, first_row)
 
 
 def _image_folder_mapping(

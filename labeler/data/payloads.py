@@ -37,12 +37,29 @@ class Built:
     labels: list[tuple[str, ...] | None]
 
 
-def _digest(*parts: bytes) -> str:
-    h = hashlib.blake2b(digest_size=16)
-    for p in parts:
-        h.update(p)
-        h.update(b"\x1f")
-    return h.hexdigest()
+def _hash_rows(
+    n: int,
+    texts: list[str | None],
+    file_hashes: list[bytes] | None,
+    data: list[str | None],
+    vectors: list[bytes | None],
+) -> list[str]:
+    """Content hash per row over the payload parts that are present (one BLAKE2b call a row)."""
+    parts: list[list[bytes]] = [[] for _ in range(n)]
+    if texts and texts[0] is not None:
+        for p, t in zip(parts, texts, strict=True):
+            p.append(b"t" + t.encode("utf-8"))  # type: ignore[union-attr]
+    if file_hashes is not None:
+        for p, fh in zip(parts, file_hashes, strict=True):
+            p.append(b"i" + fh)
+    if data and data[0] is not None:
+        for p, d in zip(parts, data, strict=True):
+            p.append(b"d" + d.encode("utf-8"))  # type: ignore[union-attr]
+    if vectors and vectors[0] is not None:
+        for p, v in zip(parts, vectors, strict=True):
+            p.append(b"v" + v)  # type: ignore[operator]
+    blake = hashlib.blake2b
+    return [blake(b"\x1f".join(p), digest_size=16).hexdigest() for p in parts]
 
 
 class PayloadBuilder:
@@ -72,15 +89,7 @@ class PayloadBuilder:
         data = self._features(frame, first_row) if m.feature_columns else [None] * n
         vectors = self._embeddings(frame, first_row) if m.embedding_column else [None] * n
         labels = self._parse_labels(frame, first_row) if m.label_column else [None] * n
-        hashes = [
-            _digest(
-                (texts[i] or "").encode("utf-8", "surrogatepass"),
-                file_hashes[i],
-                (data[i] or "").encode(),
-                vectors[i] or b"",
-            )
-            for i in range(n)
-        ]
+        hashes = _hash_rows(n, texts, file_hashes if m.image_column else None, data, vectors)
         return Built(hashes, ext_ids, texts, files, data, vectors, labels)
 
     # -- columns -----------------------------------------------------------------------

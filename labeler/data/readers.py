@@ -33,6 +33,22 @@ TABLE_SUFFIXES = {
 
 Chunks = Iterator[tuple[int, pd.DataFrame]]
 
+# Cells read as missing in numeric/feature columns of CSV files (text columns: only "").
+MISSING_MARKERS = [
+    "",
+    "#N/A",
+    "N/A",
+    "NA",
+    "<NA>",
+    "NULL",
+    "null",
+    "NaN",
+    "nan",
+    "-nan",
+    "None",
+    "n/a",
+]
+
 
 def file_kind(path: Path) -> str:
     """``csv``, ``tsv``, ``parquet``, ``jsonl``, ``json``, ``excel`` or ``images`` (a folder)."""
@@ -60,13 +76,20 @@ def file_kind(path: Path) -> str:
     return kinds[suffix]
 
 
-def read_chunks(path: Path, chunk_rows: int = 50_000) -> Chunks:
-    """Stream a file as chunks; see the module docstring."""
+def read_chunks(
+    path: Path, chunk_rows: int = 50_000, string_columns: set[str] | None = None
+) -> Chunks:
+    """Stream a file as chunks; see the module docstring.
+
+    For CSV/TSV, columns in ``string_columns`` are read verbatim as strings (only an empty
+    cell is missing); the others get pandas' type inference and its usual missing-value
+    markers (NA, nan, null, ...). Without ``string_columns`` every column is a string.
+    """
     if not path.exists():
         raise DataImportError("no such file or folder", file=str(path))
     kind = file_kind(path)
     if kind in ("csv", "tsv"):
-        return _csv_chunks(path, "\t" if kind == "tsv" else ",", chunk_rows)
+        return _csv_chunks(path, "\t" if kind == "tsv" else ",", chunk_rows, string_columns)
     if kind == "parquet":
         return _parquet_chunks(path, chunk_rows)
     if kind == "jsonl":
@@ -94,14 +117,21 @@ def columns_of(path: str | Path) -> list[str]:
 _LINE_RE = re.compile(r"line (\d+)")
 
 
-def _csv_chunks(path: Path, sep: str, chunk_rows: int) -> Chunks:
+def _csv_chunks(path: Path, sep: str, chunk_rows: int, string_columns: set[str] | None) -> Chunks:
+    if string_columns is None:
+        dtype: type | dict[str, type] = str
+        na_values: list[str] | dict[str, list[str]] = [""]
+    else:
+        header = csv_header(path, sep)
+        dtype = {c: str for c in header if c in string_columns}
+        na_values = {c: ([""] if c in string_columns else MISSING_MARKERS) for c in header}
     try:
         reader = pd.read_csv(
             path,
             sep=sep,
-            dtype=str,
+            dtype=dtype,
             keep_default_na=False,
-            na_values=[""],
+            na_values=na_values,
             chunksize=chunk_rows,
             encoding="utf-8",
             encoding_errors="strict",
@@ -125,6 +155,15 @@ def _csv_chunks(path: Path, sep: str, chunk_rows: int) -> Chunks:
         raise DataImportError(
             f"malformed {('TSV' if sep == chr(9) else 'CSV')} ({detail})", file=str(path), row=row
         ) from None
+
+
+def csv_header(path: Path, sep: str) -> list[str]:
+    try:
+        return [
+            str(c) for c in pd.read_csv(path, sep=sep, nrows=0, dtype=str, encoding="utf-8").columns
+        ]
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError):
+        return []  # the full read reports the problem with its row
 
 
 def _first_undecodable_row(path: Path) -> int | None:

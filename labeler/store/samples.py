@@ -128,23 +128,38 @@ class SampleRepo:
     ) -> Iterator[ImportBatch]:
         """One import as one transaction: everything is written, or (on any error) nothing."""
         with self._store.write() as conn:
-            bid = conn.execute(
-                t.import_batch.insert().values(
-                    project_id=self._store.project_id,
-                    source=source,
-                    file_hash=file_hash,
-                    row_count=0,
-                    params=dumps(params or {}),
-                    created_at=utcnow(),
+            sqlite = conn.dialect.name == "sqlite"
+            if sqlite:
+                conn.exec_driver_sql(
+                    "PRAGMA cache_size=-131072"
+                )  # 128 MiB page cache for bulk writes
+            else:
+                # one import per project at a time, so deduplication sees every committed row
+                conn.execute(
+                    sa.text("SELECT pg_advisory_xact_lock(:k)"),
+                    {"k": 0x4C42_0000 + self._store.project_id},
                 )
-            ).inserted_primary_key[0]
-            batch = ImportBatch(self._store, conn, int(bid))
-            yield batch
-            conn.execute(
-                t.import_batch.update()
-                .where(t.import_batch.c.id == bid)
-                .values(row_count=batch.rows_added, duplicates=batch.duplicates)
-            )
+            try:
+                bid = conn.execute(
+                    t.import_batch.insert().values(
+                        project_id=self._store.project_id,
+                        source=source,
+                        file_hash=file_hash,
+                        row_count=0,
+                        params=dumps(params or {}),
+                        created_at=utcnow(),
+                    )
+                ).inserted_primary_key[0]
+                batch = ImportBatch(self._store, conn, int(bid))
+                yield batch
+                conn.execute(
+                    t.import_batch.update()
+                    .where(t.import_batch.c.id == bid)
+                    .values(row_count=batch.rows_added, duplicates=batch.duplicates)
+                )
+            finally:
+                if sqlite:
+                    conn.exec_driver_sql("PRAGMA cache_size=-2000")  # SQLite's default
 
     def count(self) -> int:
         with self._store.read() as conn:

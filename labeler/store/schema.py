@@ -55,6 +55,9 @@ sample = sa.Table(
     sa.Column("id", BigId, primary_key=True, autoincrement=True),
     sa.Column("project_id", BigId, sa.ForeignKey("project.id", ondelete="CASCADE"), nullable=False),
     sa.Column("external_id", sa.String(300), nullable=False),
+    # Not indexed: the importer deduplicates against an in-memory set of the project's hashes,
+    # under the import lock (SQLite's write lock; a PostgreSQL advisory lock per project).
+    # An index here would double the cost of a bulk import and is never used for lookups.
     sa.Column("content_hash", sa.String(64), nullable=False),
     sa.Column("text", sa.Text, nullable=True),
     sa.Column("file_ref", sa.Text, nullable=True),
@@ -62,7 +65,6 @@ sample = sa.Table(
     sa.Column("vector", sa.LargeBinary, nullable=True),  # float32 embedding, little-endian
     sa.Column("import_batch_id", BigId, sa.ForeignKey("import_batch.id"), nullable=False),
     sa.UniqueConstraint("project_id", "external_id", name="uq_sample_external_id"),
-    sa.UniqueConstraint("project_id", "content_hash", name="uq_sample_content_hash"),
 )
 
 label_event = sa.Table(

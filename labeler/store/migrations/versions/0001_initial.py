@@ -95,7 +95,6 @@ def upgrade() -> None:
         ),
         sa.ForeignKeyConstraint(["project_id"], ["project.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("project_id", "content_hash", name="uq_sample_content_hash"),
         sa.UniqueConstraint("project_id", "external_id", name="uq_sample_external_id"),
     )
     op.create_table(
