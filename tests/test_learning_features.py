@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from learning_data import add_images, add_tabular, add_texts, add_vectors
 
 from labeler.learning.catalog import ModelError, make_estimator, resolve_model
 from labeler.learning.features import FeatureError, FeatureSettings, load_features
+from tests.learning_data import add_images, add_tabular, add_texts, add_vectors
 
 
 def test_tabular_imputes_scales_and_one_hots(make_store) -> None:

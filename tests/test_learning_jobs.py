@@ -14,9 +14,9 @@ import sqlite3
 import threading
 
 import pytest
-from learning_data import add_tabular, blobs, label
 
 from labeler.learning.jobs import RetrainResult, RetrainScheduler, TrainSettings
+from tests.learning_data import add_tabular, blobs, label
 
 WAIT = 120.0  # generous upper bounds; nothing waits this long unless broken
 

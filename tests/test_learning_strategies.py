@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from learning_data import blobs
 from modAL.batch import uncertainty_batch_sampling
 from modAL.disagreement import KL_max_disagreement
 from modAL.models import ActiveLearner, Committee
@@ -25,6 +24,7 @@ from labeler.learning.strategies import (
     top,
     uncertainty_scores,
 )
+from tests.learning_data import blobs
 
 
 @pytest.fixture(scope="module")

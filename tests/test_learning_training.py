@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import skops.io as sio
-from learning_data import add_tabular, add_texts, add_vectors, blobs, label
 
 from labeler.learning.coldstart import SearchError, queue_search, search_samples
 from labeler.learning.features import load_features
@@ -13,6 +12,7 @@ from labeler.learning.settings import TrainSettings
 from labeler.learning.strategies import STRATEGIES
 from labeler.learning.training import train_once
 from labeler.store import Provenance
+from tests.learning_data import add_tabular, add_texts, add_vectors, blobs, label
 
 
 def tabular_project(make_store, n=150, labeled=45, n_classes=3, seed=0):

@@ -28,22 +28,25 @@ class ModelSpec:
     name: str
     description: str
     modalities: tuple[str, ...]
-    build: Callable[[int], ClassifierMixin]
+    build: Callable[[int, str], ClassifierMixin]
 
 
-def _logreg(seed: int) -> ClassifierMixin:
+def _logreg(seed: int, kind: str) -> ClassifierMixin:
+    if kind == "text":
+        # saga fits the sparse hashed TF-IDF matrix (2^18 columns) ~40x faster than lbfgs.
+        return LogisticRegression(C=1.0, solver="saga", max_iter=300, tol=1e-3, random_state=seed)
     return LogisticRegression(C=1.0, max_iter=1000, random_state=seed)
 
 
-def _sgd(seed: int) -> ClassifierMixin:
+def _sgd(seed: int, kind: str) -> ClassifierMixin:
     return SGDClassifier(loss="log_loss", alpha=1e-4, max_iter=50, tol=1e-3, random_state=seed)
 
 
-def _forest(seed: int) -> ClassifierMixin:
+def _forest(seed: int, kind: str) -> ClassifierMixin:
     return RandomForestClassifier(n_estimators=100, min_samples_leaf=1, n_jobs=1, random_state=seed)
 
 
-def _naive_bayes(seed: int) -> ClassifierMixin:
+def _naive_bayes(seed: int, kind: str) -> ClassifierMixin:
     return ComplementNB(alpha=0.3)
 
 
@@ -52,7 +55,7 @@ ALL_KINDS = ("text", "image", "tabular", "vectors")
 CATALOG: dict[str, ModelSpec] = {
     spec.name: spec
     for spec in (
-        ModelSpec("logreg", "logistic regression (L2, lbfgs)", ALL_KINDS, _logreg),
+        ModelSpec("logreg", "logistic regression (L2)", ALL_KINDS, _logreg),
         ModelSpec("sgd", "linear model trained by SGD on log-loss", ALL_KINDS, _sgd),
         ModelSpec("forest", "random forest, 100 trees", ("image", "tabular", "vectors"), _forest),
         ModelSpec("naive-bayes", "complement naive Bayes on TF-IDF", ("text",), _naive_bayes),
@@ -76,7 +79,7 @@ def resolve_model(name: str, kind: str) -> str:
 
 def make_estimator(name: str, kind: str, *, multi_label: bool = False, seed: int = 0):
     """A fresh, unfitted estimator for feature kind ``kind`` (one-vs-rest when multi-label)."""
-    base = CATALOG[resolve_model(name, kind)].build(seed)
+    base = CATALOG[resolve_model(name, kind)].build(seed, kind)
     if multi_label:
         return OneVsRestClassifier(base)
     return base

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
 FEATURE_FORMAT = 1  # bump when the way features are computed changes (invalidates caches)
 CHUNK = 50_000
+TABULAR_CHUNK = 20_000  # rows of JSON per read: bounds the transient memory of parsing
 
 
 class FeatureError(LabelerError):
@@ -96,9 +97,9 @@ def load_features(
     """The project's feature matrix, from the on-disk cache or computed (and then cached)."""
     settings = settings or FeatureSettings()
     progress = progress or no_progress
-    ids, hashes, has_vector = _sample_index(store, cancel)
+    ids, content_digest, has_vector = _sample_index(store, cancel)
     kind = _kind(store.info.modality, has_vector, settings)
-    key = feature_key(kind, settings, ids, hashes)
+    key = feature_key(kind, settings, ids, content_digest)
     folder = store.artifacts_dir / "features"
     cached = _read_cache(folder, key)
     if cached is not None:
@@ -117,13 +118,12 @@ def load_features(
     return Features(ids, X, kind, key, columns)
 
 
-def feature_key(
-    kind: str, settings: FeatureSettings, ids: np.ndarray, hashes: list[str] | np.ndarray
-) -> str:
+def feature_key(kind: str, settings: FeatureSettings, ids: np.ndarray, content_digest: str) -> str:
+    """Cache key: feature settings + sample ids + a digest of the samples' content hashes."""
     h = hashlib.sha256()
     h.update(json.dumps({"format": FEATURE_FORMAT, "kind": kind, **asdict(settings)}).encode())
     h.update(np.ascontiguousarray(ids, dtype=np.int64).tobytes())
-    h.update("\n".join(hashes).encode())
+    h.update(content_digest.encode())
     return h.hexdigest()[:24]
 
 
@@ -147,20 +147,22 @@ def tabular_matrix(frame: pd.DataFrame, settings: FeatureSettings) -> tuple[np.n
 # -- sample index ---------------------------------------------------------------------------
 
 
-def _sample_index(store: Store, cancel: CancelToken | None) -> tuple[np.ndarray, list[str], bool]:
+def _sample_index(store: Store, cancel: CancelToken | None) -> tuple[np.ndarray, str, bool]:
+    """Sample ids (ascending), a digest of their content hashes, and whether they carry vectors."""
     ids: list[np.ndarray] = []
-    hashes: list[str] = []
+    digest = hashlib.sha256()
     has_vector = False
     for frame in store.samples.iter_frames(CHUNK, columns=("content_hash",)):
         if cancel is not None:
             cancel.check()
         ids.append(frame["id"].to_numpy(dtype=np.int64))
-        hashes.extend(frame["content_hash"].astype(str))
+        digest.update("\n".join(frame["content_hash"].astype(str)).encode())
+        digest.update(b"\n")
     if not ids:
         raise FeatureError(f"project {store.info.name!r} has no samples; import data first")
     first = store.samples.get(int(ids[0][0]))
     has_vector = first.vector is not None
-    return np.concatenate(ids), hashes, has_vector
+    return np.concatenate(ids), digest.hexdigest(), has_vector
 
 
 def _kind(modality: str, has_vector: bool, settings: FeatureSettings) -> str:
@@ -430,7 +432,7 @@ def _tabular_features(
     # columns do not change, the values go straight into the final matrix (one pass).
     X: np.ndarray | None = None
     row = 0
-    for frame in store.samples.iter_frames(CHUNK, columns=("data",)):
+    for frame in store.samples.iter_frames(TABULAR_CHUNK, columns=("data",)):
         if cancel is not None:
             cancel.check()
         parsed = _parse_json_rows(frame["data"])
@@ -454,7 +456,7 @@ def _tabular_features(
     del X
     X = np.empty((n, encoder.width()), dtype=np.float32)
     row = 0
-    for frame in store.samples.iter_frames(CHUNK, columns=("data",)):
+    for frame in store.samples.iter_frames(TABULAR_CHUNK, columns=("data",)):
         if cancel is not None:
             cancel.check()
         block = encoder.encode(_parse_json_rows(frame["data"]))

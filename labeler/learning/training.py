@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
 from sklearn.model_selection import KFold, StratifiedKFold, cross_val_predict
 from sklearn.preprocessing import MultiLabelBinarizer
@@ -366,21 +368,26 @@ def _fit_and_record(
     params["estimator"] = type(estimator).__name__
     params["classes"] = targets.classes
 
-    oof, folds = cross_validate(estimator, X_lab, targets, settings.cv_folds, settings.seed)
-    metrics: dict[str, Any] = {"cv_folds": folds, "n_labels": len(snapshot.sample_ids)}
-    if oof is not None:
-        if not np.isfinite(oof).all():
-            raise TrainError("cross-validated probabilities contain NaN")
-        metrics.update(metrics_from(oof, targets))
-    else:
-        metrics.update(accuracy=None, macro_f1=None, per_class={})
-        metrics["note"] = "too few labels per class for cross-validation"
-    phases.done("cross_validation", 60)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        oof, folds = cross_validate(estimator, X_lab, targets, settings.cv_folds, settings.seed)
+        metrics: dict[str, Any] = {"cv_folds": folds, "n_labels": len(snapshot.sample_ids)}
+        if oof is not None:
+            if not np.isfinite(oof).all():
+                raise TrainError("cross-validated probabilities contain NaN")
+            metrics.update(metrics_from(oof, targets))
+        else:
+            metrics.update(accuracy=None, macro_f1=None, per_class={})
+            metrics["note"] = "too few labels per class for cross-validation"
+        phases.done("cross_validation", 60)
 
-    estimator.fit(X_lab, targets.y)
-    members = None
-    if settings.strategy == "committee":
-        members = fit_committee(estimator, X_lab, targets, settings.committee_size, settings.seed)
+        estimator.fit(X_lab, targets.y)
+        members = None
+        if settings.strategy == "committee":
+            members = fit_committee(
+                estimator, X_lab, targets, settings.committee_size, settings.seed
+            )
+    params["warnings"] = sorted({str(w.message).strip().splitlines()[0][:200] for w in caught})
     phases.done("fit", 70)
 
     labeled_mask = np.zeros(len(feats.ids), dtype=bool)
