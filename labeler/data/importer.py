@@ -24,6 +24,7 @@ from labeler.data.readers import csv_header, file_kind, read_chunks
 from labeler.errors import DataImportError
 from labeler.progress import CancelToken, ProgressFn, no_progress
 from labeler.store import Store
+from labeler.store.samples import ImportBatch
 
 
 @dataclass
@@ -155,40 +156,14 @@ def import_file(
         for first_row, n_rows, built in parsed:
             if cancel is not None:
                 cancel.check()
-            keep: list[int] = []
-            for i, h in enumerate(built.hashes):
-                if h in batch.existing_hashes:
-                    batch.duplicates += 1
-                    continue
-                ext = built.external_ids[i] or f"{batch.batch_id}:{first_row + i}"
-                if ext in batch.existing_external_ids:
-                    raise DataImportError(
-                        f"id {ext!r} is already used by another sample",
-                        file=source,
-                        row=first_row + i,
-                        column=state.mapping.id_column if state.mapping else None,
-                    )
-                built.external_ids[i] = ext
-                batch.existing_hashes.add(h)
-                batch.existing_external_ids.add(ext)
-                keep.append(i)
-            rows = [
-                (
-                    built.external_ids[i],
-                    built.hashes[i],
-                    built.texts[i],
-                    built.files[i],
-                    built.data[i],
-                    built.vectors[i],
-                )
-                for i in keep
-            ]
-            ids = batch.add_samples(rows)
-            labeled = [
-                (sid, built.labels[i])
-                for sid, i in zip(ids, keep, strict=True)
-                if built.labels[i] is not None
-            ]
+            if built.external_ids and built.external_ids[0] is None:
+                prefix = f"{batch.batch_id}:"
+                built.external_ids = [prefix + str(first_row + i) for i in range(n_rows)]
+            keep = _new_rows(batch, built, first_row, source, state.mapping)
+            cols = built.columns(keep)
+            labels = built.labels if keep is None else [built.labels[i] for i in keep]
+            ids = batch.add_columns(*cols)
+            labeled = [(sid, lab) for sid, lab in zip(ids, labels, strict=True) if lab is not None]
             if labeled:
                 batch.add_labels([s for s, _ in labeled], [lab for _, lab in labeled])
             done += n_rows
@@ -207,6 +182,52 @@ def import_file(
             mapping=asdict(state.mapping),
         )
     return report
+
+
+def _new_rows(
+    batch: ImportBatch, built: Built, first_row: int, source: str, mapping: ColumnMapping | None
+) -> list[int] | None:
+    """Indexes of rows to insert (duplicates counted and left out), or None when all are new.
+
+    Raises DataImportError when a new row's external id is already taken.
+    """
+    hashes = built.hashes
+    ext = built.external_ids
+    unique = set(hashes)
+    if len(unique) == len(hashes) and batch.existing_hashes.isdisjoint(unique):
+        if batch.existing_external_ids.isdisjoint(ext):
+            return None
+        keep_all = list(range(len(hashes)))
+        _check_ids(batch, ext, keep_all, first_row, source, mapping)
+        return keep_all
+    keep: list[int] = []
+    seen: set[str] = set()
+    for i, h in enumerate(hashes):
+        if h in batch.existing_hashes or h in seen:
+            batch.duplicates += 1
+            continue
+        seen.add(h)
+        keep.append(i)
+    _check_ids(batch, ext, keep, first_row, source, mapping)
+    return keep
+
+
+def _check_ids(
+    batch: ImportBatch,
+    ext: list[str | None],
+    keep: list[int],
+    first_row: int,
+    source: str,
+    mapping: ColumnMapping | None,
+) -> None:
+    for i in keep:
+        if ext[i] in batch.existing_external_ids:
+            raise DataImportError(
+                f"id {ext[i]!r} is already used by another sample",
+                file=source,
+                row=first_row + i,
+                column=mapping.id_column if mapping else None,
+            )
 
 
 class _ParseState:

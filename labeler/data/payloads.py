@@ -36,6 +36,14 @@ class Built:
     vectors: list[bytes | None]
     labels: list[tuple[str, ...] | None]
 
+    def columns(self, keep: list[int] | None = None) -> tuple[list[Any], ...]:
+        """The stored columns (external id, hash, text, file, data, vector), optionally only
+        the rows in ``keep``."""
+        cols = (self.external_ids, self.hashes, self.texts, self.files, self.data, self.vectors)
+        if keep is None:
+            return cols  # type: ignore[return-value]
+        return tuple([col[i] for i in keep] for col in cols)
+
 
 def _hash_rows(
     n: int,
@@ -59,6 +67,8 @@ def _hash_rows(
         for p, v in zip(parts, vectors, strict=True):
             p.append(b"v" + v)  # type: ignore[operator]
     blake = hashlib.blake2b
+    if all(len(p) == 1 for p in parts[:1]):  # one payload kind (the common case): no join
+        return [blake(p[0], digest_size=16).hexdigest() for p in parts]
     return [blake(b"\x1f".join(p), digest_size=16).hexdigest() for p in parts]
 
 
@@ -97,16 +107,17 @@ class PayloadBuilder:
     def _ids(self, frame: pd.DataFrame, first_row: int) -> list[str | None]:
         col = self.mapping.id_column
         values = frame[col]
-        missing = values.isna()
+        missing = values.isna().to_numpy()
         if missing.any():
-            raise self._error("missing id", first_row + int(np.argmax(missing.to_numpy())), col)
-        out = [str(v) for v in values]
-        seen: set[str] = set()
-        for i, v in enumerate(out):
-            if v in seen:
-                raise self._error(f"id {v!r} appears twice in the file", first_row + i, col)
-            seen.add(v)
-        return out  # type: ignore[return-value]
+            raise self._error("missing id", first_row + int(np.argmax(missing)), col)
+        as_text = values.astype(str)
+        repeated = as_text.duplicated().to_numpy()
+        if repeated.any():
+            i = int(np.argmax(repeated))
+            raise self._error(
+                f"id {as_text.iloc[i]!r} appears twice in the file", first_row + i, col
+            )
+        return as_text.tolist()
 
     def _texts(self, frame: pd.DataFrame, first_row: int) -> list[str | None]:
         col = self.mapping.text_column

@@ -4,7 +4,8 @@
 
 * ``store.samples`` (:class:`~labeler.store.samples.SampleRepo`): samples and bulk import,
 * ``store.labels`` (:class:`~labeler.store.labels.LabelLog`): append-only label events,
-* ``store.models`` (:class:`~labeler.store.models.ModelRecords`): runs, queue, predictions.
+* ``store.models`` (:class:`~labeler.store.models.ModelRecords`): runs, queue, predictions,
+* ``store.claims`` (:class:`~labeler.store.claims.Claims`): who is looking at which sample (teams).
 
 A ``Store`` may be used from one thread at a time per connection; it opens a short-lived
 connection per call, so separate threads may each call it (SQLite serialises writers).
@@ -43,6 +44,7 @@ class Store:
     """An open project."""
 
     def __init__(self, location: ProjectLocation, engine: sa.Engine, project_id: int) -> None:
+        from labeler.store.claims import Claims
         from labeler.store.labels import LabelLog
         from labeler.store.models import ModelRecords
         from labeler.store.samples import SampleRepo
@@ -54,6 +56,7 @@ class Store:
         self.samples = SampleRepo(self)
         self.labels = LabelLog(self)
         self.models = ModelRecords(self)
+        self.claims = Claims(self)
 
     # -- lifecycle ---------------------------------------------------------------------
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from itertools import repeat
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -45,16 +46,32 @@ class ImportBatch:
         )
 
     def add_samples(self, rows: Sequence[Sequence[Any]]) -> list[int]:
-        """Insert rows of ``(external_id, content_hash, text, file_ref, data_json, vector_bytes)``.
-
-        The caller has validated them and removed duplicates. Returns the new sample ids.
-        """
+        """Insert rows of ``(external_id, content_hash, text, file_ref, data_json, vector_bytes)``."""
         if not rows:
             return []
-        ids = list(reserve_ids(self._conn, t.sample, len(rows)))
+        return self.add_columns(*(list(col) for col in zip(*rows, strict=True)))
+
+    def add_columns(
+        self,
+        external_ids: Sequence[str],
+        hashes: Sequence[str],
+        texts: Sequence[str | None],
+        files: Sequence[str | None],
+        data: Sequence[str | None],
+        vectors: Sequence[bytes | None],
+    ) -> list[int]:
+        """Insert samples given column-wise (equal-length lists). Returns the new sample ids.
+
+        The caller has validated the values and removed duplicates.
+        """
+        n = len(hashes)
+        if n == 0:
+            return []
+        ids = list(reserve_ids(self._conn, t.sample, n))
         pid = self._store.project_id
         bid = self.batch_id
-        params = [(i, pid, bid, *r) for i, r in zip(ids, rows, strict=True)]
+        cols = (external_ids, hashes, texts, files, data, vectors)
+        params = list(zip(ids, repeat(pid, n), repeat(bid, n), *cols, strict=True))
         if self._conn.dialect.name == "sqlite":
             self._conn.exec_driver_sql(
                 "INSERT INTO sample (id, project_id, import_batch_id, external_id, content_hash, "
@@ -64,10 +81,9 @@ class ImportBatch:
         else:
             keys = ("id", "project_id", "import_batch_id", *SAMPLE_COLUMNS)
             self._conn.execute(t.sample.insert(), [dict(zip(keys, p, strict=True)) for p in params])
-        for r in rows:
-            self.existing_hashes.add(r[1])
-            self.existing_external_ids.add(r[0])
-        self.rows_added += len(rows)
+        self.existing_hashes.update(hashes)
+        self.existing_external_ids.update(external_ids)
+        self.rows_added += n
         return ids
 
     def add_labels(
@@ -192,14 +208,15 @@ class SampleRepo:
         ids = list(sample_ids)
         with self._store.read() as conn:
             for start in range(0, len(ids), 500):
+                # by primary key only: with ``project_id`` in the WHERE clause SQLite (without
+                # statistics) scans the (project_id, external_id) index, i.e. the whole
+                # project, instead of looking the ids up (50 ms vs 0.3 ms at 100k samples)
                 rows = conn.execute(
-                    sa.select(t.sample).where(
-                        t.sample.c.project_id == self._store.project_id,
-                        t.sample.c.id.in_(ids[start : start + 500]),
-                    )
+                    sa.select(t.sample).where(t.sample.c.id.in_(ids[start : start + 500]))
                 ).all()
                 for r in rows:
-                    out[r.id] = _to_sample(r)
+                    if r.project_id == self._store.project_id:
+                        out[r.id] = _to_sample(r)
         return [out[i] for i in ids if i in out]
 
     def by_external_id(self, external_id: str) -> Sample | None:

@@ -167,3 +167,18 @@ export_snapshot = sa.Table(
     sa.Column("manifest", sa.Text, nullable=False),
     sa.Column("created_at", sa.DateTime, nullable=False),
 )
+
+# --- team mode (migration 0003) --------------------------------------------------------------
+
+sample_claim = sa.Table(
+    "sample_claim",
+    metadata,
+    sa.Column(
+        "project_id", BigId, sa.ForeignKey("project.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("sample_id", BigId, sa.ForeignKey("sample.id"), primary_key=True),
+    sa.Column("annotator", sa.String(200), nullable=False),
+    sa.Column("claimed_at", sa.DateTime, nullable=False),
+    sa.Column("expires_at", sa.DateTime, nullable=False),
+    sa.Index("ix_sample_claim_annotator", "project_id", "annotator"),
+)
