@@ -155,7 +155,9 @@ class AnnotateView(QWidget):
         self.panel.show_progress(
             session.counts, session.stats.labels_per_minute(), session.stats.labels
         )
-        self.panel.show_model(self.controller.model, session.counts.labeled)
+        self.panel.show_model(
+            self.controller.model, session.counts.labeled, self.controller.cold_start
+        )
 
     def _model_changed(self, model: ModelStatus) -> None:
         self.refresh_progress()
