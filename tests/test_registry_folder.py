@@ -111,10 +111,43 @@ def test_promotion_needs_an_equal_or_better_score_on_the_same_holdout(make_store
     assert better.promotion.new_score >= better.promotion.champion_score
     assert registry.aliases(store.info.name) == {"candidate": 4, "champion": 4}
 
-    # without held-out labels there is no comparison: candidate only
+    # without labels newer than the model there is no comparison: candidate only
     plain = push_project_model(store, registry)
-    assert not plain.promotion.promoted and "no held-out" in plain.promotion.reason
+    assert not plain.promotion.promoted and "only 0 labels" in plain.promotion.reason
     assert [v.version for v in registry.versions()] == [1, 2, 3, 4, 5]
+
+
+def test_push_compares_with_the_champion_on_labels_neither_model_has_seen(make_store, tmp_path):
+    from _review_data import add_samples, blobs
+
+    store, ids, X, y, _, _ = trained_store(make_store, n=60)
+    registry = FolderRegistry(tmp_path / "reg")
+    assert push_project_model(store, registry).promotion.promoted  # v1, the first champion
+
+    def label_new_samples(seed: int) -> None:
+        X_new, y_new = blobs(60, ["a", "b", "c"], seed=0)  # same blobs as the project
+        rng = np.random.default_rng(seed)
+        pick = rng.choice(60, size=25, replace=False)
+        X_new = X_new[pick] + rng.normal(0, 0.3, size=(25, 4)).astype(np.float32)
+        new_ids = add_samples(
+            store, [f"new {seed} {i}" for i in range(25)], X_new, prefix=f"n{seed}-"
+        )
+        for sid, lab in zip(new_ids, y_new[pick], strict=True):
+            store.labels.add(sid, [str(lab)], "carol")
+
+    record_trained_run(store, ids, X, np.roll(y, 1))  # v2: trained on scrambled labels
+    label_new_samples(1)  # 25 labels neither v1 nor v2 has seen
+    worse = push_project_model(store, registry)
+    assert not worse.promotion.promoted
+    assert worse.promotion.new_score < worse.promotion.champion_score
+    assert registry.aliases(store.info.name) == {"candidate": 2, "champion": 1}
+
+    record_trained_run(store, ids, X, y)  # v3: a good model again
+    label_new_samples(2)
+    better = push_project_model(store, registry)
+    assert better.promotion.promoted, better.promotion.reason
+    assert "accuracy" in better.promotion.reason
+    assert registry.aliases(store.info.name) == {"candidate": 3, "champion": 3}
 
 
 def test_aliases_move_and_unknown_refs_are_errors(make_store, tmp_path):

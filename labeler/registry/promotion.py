@@ -20,6 +20,7 @@ class Holdout:
     y: Any
     metric: str = "accuracy"  # or "macro_f1"
     description: str = ""
+    feature_settings: dict[str, Any] | None = None  # what X was built with, when known
 
     def score(self, model: Any) -> float:
         predicted = model.predict(self.X)
@@ -47,6 +48,7 @@ def promote(
     *,
     holdout: Holdout | None = None,
     force: bool = False,
+    no_holdout_reason: str = "",
 ) -> Promotion:
     """Mark ``new`` as candidate, and as champion when it earns it (see the module doc)."""
     registry.set_alias(new.name, "candidate", new.version)
@@ -60,15 +62,35 @@ def promote(
     if current == new.version:
         return Promotion(new.version, True, "already champion", champion_version=current)
     if holdout is None:
+        why = no_holdout_reason or "no held-out labels to compare with"
         return Promotion(
             new.version,
             False,
-            f"no held-out labels to compare with champion v{current}; "
-            "kept as candidate (force to promote)",
+            f"{why}; kept as candidate of champion v{current} (force to promote)",
+            champion_version=current,
+        )
+    champion = registry.get(new.name, current)
+    if holdout.feature_settings is not None and champion.feature_settings != (
+        holdout.feature_settings
+    ):
+        return Promotion(
+            new.version,
+            False,
+            f"champion v{current} uses other feature settings, so the two cannot be scored on "
+            "the same inputs; kept as candidate (force to promote)",
             champion_version=current,
         )
     new_score = holdout.score(registry.load(new.name, new.version))
-    champ_score = holdout.score(registry.load(new.name, current))
+    try:
+        champ_score = holdout.score(registry.load(new.name, current))
+    except ValueError as exc:  # e.g. a different number of features
+        return Promotion(
+            new.version,
+            False,
+            f"champion v{current} cannot be scored on these features ({exc}); kept as candidate",
+            new_score,
+            current,
+        )
     if new_score >= champ_score:
         registry.set_alias(new.name, "champion", new.version)
         reason = f"{holdout.metric} {new_score:.4f} >= champion v{current} {champ_score:.4f}"

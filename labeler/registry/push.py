@@ -50,14 +50,18 @@ def push_project_model(
     store: Store,
     registry: Registry,
     *,
-    holdout: Holdout | None = None,
+    holdout: Holdout | None | str = "unseen",
     force: bool = False,
     snapshot: ExportResult | None = None,
     progress: ProgressFn | None = None,
     cancel: CancelToken | None = None,
 ) -> PushResult:
     """Push the latest model of ``store``: snapshot the labels it learned from (unless given),
-    write the model card, push, and promote (see :mod:`labeler.registry.promotion`)."""
+    write the model card, push, and promote (see :mod:`labeler.registry.promotion`).
+
+    ``holdout="unseen"`` compares with the champion on the labels added since this model
+    was trained (see :mod:`labeler.registry.holdout`); pass a :class:`Holdout` to choose the
+    labels, or None for no comparison."""
     run, path = model_artifact(store)
     estimator = load_trusted(path, sha256_of(path))  # refuse untrusted types before pushing
     if snapshot is None:
@@ -108,5 +112,20 @@ def push_project_model(
         input_example=example,
     )
     version = registry.push(bundle)
-    decision = promote(registry, version, holdout=holdout, force=force)
+    reason = ""
+    if isinstance(holdout, str):
+        holdout, reason = (None, "") if force else _auto_holdout(store, registry, run, version)
+    decision = promote(registry, version, holdout=holdout, force=force, no_holdout_reason=reason)
     return PushResult(registry.get(info.name, version.version), decision, snapshot)
+
+
+def _auto_holdout(
+    store: Store, registry: Registry, run: Any, version: ModelVersion
+) -> tuple[Holdout | None, str]:
+    """Held-out labels only when there is a champion to compare with."""
+    current = registry.alias_target(version.name, "champion")
+    if current is None or current == version.version:
+        return None, ""
+    from labeler.registry.holdout import unseen_holdout
+
+    return unseen_holdout(store, run)

@@ -402,3 +402,22 @@ def audit_queue(store: Store, limit: int = 200) -> list[AuditRow]:
         for r in confident
     ]
     return out
+
+
+def labels_since(store: Store, since: datetime) -> tuple[list[int], list[tuple[str, ...]]]:
+    """Labeled samples whose current label was given at or after ``since`` (by the event
+    that decides it), with those labels, by sample id: labels no model trained before
+    ``since`` has seen."""
+    st, le = t.sample_state, t.label_event
+    with store.read() as conn:
+        rows = conn.execute(
+            sa.select(st.c.sample_id, st.c.labels)
+            .select_from(st.join(le, le.c.id == st.c.event_id))
+            .where(
+                st.c.project_id == store.project_id,
+                st.c.status == "labeled",
+                le.c.created_at >= since,
+            )
+            .order_by(st.c.sample_id)
+        ).all()
+    return [r.sample_id for r in rows], [loads_labels(r.labels) or () for r in rows]
