@@ -61,25 +61,38 @@ def overview(store: Store) -> ProjectOverview:
     )
 
 
-def fetch_items(store: Store, n: int, exclude: Collection[int] = ()) -> list[Item]:
+def fetch_items(
+    store: Store, n: int, exclude: Collection[int] = (), annotator: str | None = None
+) -> list[Item]:
     """The next ``n`` samples to show, best first, leaving out ``exclude``.
 
     They come from the ranked queue; when there is no queue (no model yet) or it has run dry,
     unlabeled samples follow in import order (skipped ones last), without a queue provenance.
+    With ``annotator`` the samples are claimed for them (team mode): samples a colleague is
+    looking at are left out, and ours are left out of theirs.
     """
     exclude = set(exclude)
+    if annotator is not None:
+        exclude |= store.claims.held_by_others(annotator)
     entries = [e for e in store.models.queue(limit=n + len(exclude)) if e.sample_id not in exclude]
-    entries = entries[:n]
     chosen: list[tuple[int, Provenance, int | None]] = [
-        (e.sample_id, Provenance(e.model_version, e.strategy, e.score), e.rank) for e in entries
+        (e.sample_id, Provenance(e.model_version, e.strategy, e.score), e.rank)
+        for e in entries[: 2 * n]
     ]
     if not chosen:
-        for sid in store.labels.unlabeled_ids(limit=n + len(exclude)):
-            if sid not in exclude:
-                chosen.append((sid, Provenance(), None))
-                if len(chosen) >= n:
-                    break
-    return _items(store, chosen)
+        chosen = [
+            (sid, Provenance(), None)
+            for sid in store.labels.unlabeled_ids(limit=2 * n + len(exclude))
+            if sid not in exclude
+        ]
+    if annotator is not None and chosen:
+        held = set(store.claims.claim(annotator, [sid for sid, _, _ in chosen]))
+        chosen = [c for c in chosen if c[0] in held]
+    return _items(store, chosen[:n])
+
+
+def release_claims(store: Store, annotator: str) -> int:
+    return store.claims.release(annotator)
 
 
 def _items(store: Store, chosen: Sequence[tuple[int, Provenance, int | None]]) -> list[Item]:

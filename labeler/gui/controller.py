@@ -10,7 +10,6 @@ yet), so no keypress can label a sample that was never on screen.
 from __future__ import annotations
 
 import logging
-import traceback
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -19,6 +18,7 @@ from PySide6.QtCore import QObject, Signal
 
 from labeler.app_settings import ProjectSettings
 from labeler.gui import annotation_ops as ops
+from labeler.gui.dialogs import describe
 from labeler.gui.retrain import RetrainBridge
 from labeler.gui.session import AnnotationSession, Counts, Item, ModelStatus
 from labeler.gui.tasks import TaskRunner
@@ -28,13 +28,6 @@ log = logging.getLogger(__name__)
 
 PREFETCH = 20  # samples fetched ahead
 LOW_WATER = 8  # refill when fewer than this many are waiting
-
-
-def describe(exc: BaseException) -> tuple[str, str]:
-    """(one line, details) for an exception shown to the annotator."""
-    line = str(exc) or type(exc).__name__
-    details = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-    return line.splitlines()[0], details
 
 
 class AnnotationController(QObject):
@@ -72,7 +65,7 @@ class AnnotationController(QObject):
         self._fetching = False
         self._generation = 0  # bumped when the queue is swapped; older fetches are dropped
         self._labels_since_retrain = 0
-        self._first_shown = False
+        self._counts_stale = False  # counts may miss other annotators' labels: reload
 
     # -- project lifecycle -------------------------------------------------------------
 
@@ -124,6 +117,8 @@ class AnnotationController(QObject):
             self.retrainer = None
         store, self.store = self.store, None
         if store is not None:
+            # give back the samples this session held, so colleagues get them at once
+            self.runner.submit(ops.release_claims, store, self.annotator, on_error=lambda e: None)
             self.runner.submit(store.close)
         self.runner.shutdown(wait=True)
 
@@ -178,6 +173,11 @@ class AnnotationController(QObject):
         self.labelSaved.emit(item.sample_id, event_id)
         self._next()
         self.progressChanged.emit()
+        if self._counts_stale and self.store is not None:
+            # Slower store reads run just after a keypress was served, while the annotator
+            # reads the new sample, so they do not delay the next label's commit.
+            self._counts_stale = False
+            self.runner.submit(ops.counts, self.store, on_done=self._counts_loaded)
         self._labels_since_retrain += 1
         every = self.overview.settings.retrain_every if self.overview else 0
         if every and self._labels_since_retrain >= every and self.retrainer is not None:
@@ -315,6 +315,7 @@ class AnnotationController(QObject):
             self.store,
             PREFETCH,
             frozenset(session.known_ids()),
+            self.annotator,
             on_done=lambda items: self._fetched(items, generation),
             on_error=self._fetch_failed,
         )
@@ -360,6 +361,7 @@ class AnnotationController(QObject):
         self.runner.submit(ops.current_model, self.store, on_done=self._model_loaded)
         if getattr(result, "ok", False):
             self._swap_queue()
+            self._counts_stale = True  # recounted right after the next commit (see _labeled)
 
     def _model_loaded(self, model: ModelStatus) -> None:
         self.model = model
@@ -379,10 +381,10 @@ class AnnotationController(QObject):
             self.store,
             PREFETCH,
             frozenset(exclude),
+            self.annotator,
             on_done=lambda items: self._swapped(items, generation),
             on_error=self._fetch_failed,
         )
-        self.runner.submit(ops.counts, self.store, on_done=self._counts_loaded)
 
     def _swapped(self, items: list[Item], generation: int) -> None:
         session = self.session
@@ -398,6 +400,14 @@ class AnnotationController(QObject):
         if self.session is not None:
             self.session.counts = counts
             self.progressChanged.emit()
+
+    def reload(self) -> None:
+        """Re-read counts and refill the queue (after an import added samples)."""
+        if self.store is None or self.session is None:
+            return
+        self.session.exhausted = False
+        self.runner.submit(ops.counts, self.store, on_done=self._counts_loaded)
+        self._refill(force=True)
 
     # -- settings ------------------------------------------------------------------------
 

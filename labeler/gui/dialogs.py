@@ -4,8 +4,17 @@
 
 from __future__ import annotations
 
+import traceback
+
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QMessageBox, QWidget
+
+
+def describe(exc: BaseException) -> tuple[str, str]:
+    """(first line of the message, full traceback) for an exception shown to the user."""
+    line = str(exc) or type(exc).__name__
+    details = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    return line.splitlines()[0], details
 
 
 class Reporter(QObject):

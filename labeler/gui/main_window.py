@@ -28,6 +28,7 @@ from labeler.gui.annotate_view import AnnotateView
 from labeler.gui.annotation_ops import ProjectOverview
 from labeler.gui.controller import AnnotationController
 from labeler.gui.dialogs import Reporter
+from labeler.gui.long_task import LongTask
 from labeler.gui.start_screen import StartScreen
 from labeler.gui.tasks import TaskRunner
 from labeler.gui.theme import apply_theme
@@ -100,6 +101,7 @@ class MainWindow(QMainWindow):
         f = bar.addMenu("&File")
         self._action(f, "&Open project…", self.browse_project, "Ctrl+O")
         self._action(f, "&New project…", self.new_project, "Ctrl+N")
+        self._action(f, "&Import data…", self.choose_import, "Ctrl+I")
         self._action(f, "&Close project", self.close_project)
         f.addSeparator()
         self._action(f, "&Settings…", self.open_settings, "Ctrl+,")
@@ -213,10 +215,48 @@ class MainWindow(QMainWindow):
     def new_project(self) -> None:
         from labeler.gui.wizard import NewProjectWizard
 
-        wizard = NewProjectWizard(self, self.reporter)
+        wizard = NewProjectWizard(self, self.reporter, self.jobs)
         wizard.projectCreated.connect(self.open_project)
         wizard.open()
         self.wizard = wizard
+
+    def choose_import(self) -> None:
+        if self.controller is None or self.controller.store is None:
+            self.show_status("Open a project to import data into it")
+            return
+        d = QFileDialog(self, "Import data into this project")
+        d.setNameFilter("Data files (*.csv *.tsv *.parquet *.jsonl *.ndjson *.json *.xlsx *.xls)")
+        d.fileSelected.connect(self.import_into_project)
+        d.open()
+
+    def import_into_project(self, path: str) -> LongTask | None:
+        """Import a file into the open project (columns by their usual names), on the
+        project's database worker; a bad file gets a dialog and changes nothing."""
+        c = self.controller
+        if c is None or c.store is None:
+            return None
+        from labeler.data.importer import import_file
+
+        task = LongTask(c.runner, self, "Import", f"Importing {Path(path).name}")
+        task.succeeded.connect(self._imported)
+        task.failed.connect(
+            lambda msg, details: self.reporter.error(
+                "Import failed", f"{msg}\n\nThe project was not changed.", details
+            )
+        )
+        task.cancelled.connect(lambda: self.show_status("Import cancelled; nothing was added"))
+        self.import_task = task
+        task.start(
+            lambda *, progress, cancel: import_file(c.store, path, progress=progress, cancel=cancel)
+        )
+        return task
+
+    def _imported(self, report: Any) -> None:
+        self.show_status(
+            f"Imported {report.added} samples ({report.duplicates} duplicates skipped)"
+        )
+        if self.controller is not None:
+            self.controller.reload()
 
     # -- screens -------------------------------------------------------------------------
 

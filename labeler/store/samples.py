@@ -209,14 +209,15 @@ class SampleRepo:
         ids = list(sample_ids)
         with self._store.read() as conn:
             for start in range(0, len(ids), 500):
+                # by primary key only: with ``project_id`` in the WHERE clause SQLite (without
+                # statistics) scans the (project_id, external_id) index, i.e. the whole
+                # project, instead of looking the ids up (50 ms vs 0.3 ms at 100k samples)
                 rows = conn.execute(
-                    sa.select(t.sample).where(
-                        t.sample.c.project_id == self._store.project_id,
-                        t.sample.c.id.in_(ids[start : start + 500]),
-                    )
+                    sa.select(t.sample).where(t.sample.c.id.in_(ids[start : start + 500]))
                 ).all()
                 for r in rows:
-                    out[r.id] = _to_sample(r)
+                    if r.project_id == self._store.project_id:
+                        out[r.id] = _to_sample(r)
         return [out[i] for i in ids if i in out]
 
     def by_external_id(self, external_id: str) -> Sample | None:

@@ -41,3 +41,8 @@ def window(qtbot) -> Iterator[object]:  # type: ignore[no-untyped-def]
     w.show()
     yield w
     w.close()
+    # delete the window and its dialogs now, not at some later test's event processing
+    from PySide6.QtCore import QCoreApplication, QEvent
+
+    w.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)

@@ -87,3 +87,19 @@ def test_labels_per_minute() -> None:
     s.stats.labels = 30
     assert s.stats.labels_per_minute(now=s.stats.started + 60) == 30.0
     assert s.stats.labels_per_minute(now=s.stats.started + 0.5) == 0.0
+
+
+def test_two_annotators_are_handed_different_samples(make_store) -> None:
+    store = make_store()
+    ids = fill_text(store, 30)
+    store.models.replace_queue(1, "margin", [(sid, 0.5) for sid in ids])
+    ann = ops.fetch_items(store, 10, annotator="ann")
+    bob = ops.fetch_items(store, 10, annotator="bob")
+    assert len(ann) == len(bob) == 10
+    assert not {i.sample_id for i in ann} & {i.sample_id for i in bob}
+    assert [i.sample_id for i in ann] == ids[:10]  # best first
+    # ann's own refetch still gets her claimed samples; after release, others get them
+    assert [i.sample_id for i in ops.fetch_items(store, 10, annotator="ann")] == ids[:10]
+    ops.release_claims(store, "ann")
+    carl = ops.fetch_items(store, 10, annotator="carl")
+    assert [i.sample_id for i in carl] == ids[:10]

@@ -1,0 +1,261 @@
+"""Annotate-view latency: keypress -> next sample painted, on a 100k-sample text project.
+
+Two phases in the same run, each 300 labels given with real key presses (``QTest.keyClick``)
+at an annotator's fast pace, on the offscreen platform:
+
+* baseline: background retraining off;
+* retraining: the engine's background retrain requested every 10 labels (worker process).
+
+A label is committed to the store before the next sample is shown, so each figure includes
+the commit (SQLite, WAL, ``synchronous=FULL``). The time stops at the first paint event of
+the sample view after the new sample is set. Writes ``benchmarks/results/gui_latency.json``
+with p50/p95/p99/max per phase and the ratios retraining/baseline.
+
+    python benchmarks/gui_latency.py [--samples 100000] [--labels 300] [--every 10] [--pace-ms 150]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+RESULTS = ROOT / "benchmarks" / "results"
+
+WORDS = [
+    "good",
+    "bad",
+    "great",
+    "awful",
+    "plot",
+    "acting",
+    "music",
+    "slow",
+    "fast",
+    "boring",
+    "brilliant",
+    "funny",
+    "sad",
+    "dark",
+    "light",
+    "story",
+    "scene",
+    "actor",
+    "director",
+    "camera",
+    "script",
+    "ending",
+    "twist",
+    "long",
+    "short",
+]
+GOAL_P50_MS = 16.0
+GOAL_P99_MS = 50.0
+
+
+def make_project(folder: Path, n: int) -> None:
+    import numpy as np
+
+    from labeler.store import Store
+
+    store = Store.create(folder, modality="text", labels=["positive", "negative", "neutral"])
+    rng = np.random.default_rng(0)
+    rows = []
+    for i in range(n):
+        words = rng.choice(WORDS, size=int(rng.integers(8, 40)))
+        text = f"Review {i}: " + " ".join(words)
+        rows.append((f"r{i}", hashlib.sha256(text.encode()).hexdigest(), text, None, None, None))
+    with store.samples.bulk_import("benchmark", "0" * 64) as batch:
+        for start in range(0, n, 20_000):
+            batch.add_samples(rows[start : start + 20_000])
+    store.close()
+
+
+def percentiles(values: list[float]) -> dict[str, float]:
+    ordered = sorted(values)
+
+    def pct(p: float) -> float:
+        k = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
+        return round(ordered[k], 3)
+
+    return {
+        "n": len(values),
+        "p50_ms": pct(50),
+        "p95_ms": pct(95),
+        "p99_ms": pct(99),
+        "max_ms": round(max(values), 3),
+        "mean_ms": round(statistics.fmean(values), 3),
+    }
+
+
+def run_phase(project: Path, labels: int, every: int, pace_ms: int, retrain: bool) -> dict:
+    from PySide6.QtCore import QEvent, QEventLoop, QObject, Qt, QTimer
+    from PySide6.QtTest import QTest
+
+    from labeler.app_settings import ProjectSettings
+    from labeler.gui.app import ensure_app
+    from labeler.gui.main_window import MainWindow
+    from labeler.store import Store
+
+    with Store.open(project) as store:
+        current = ProjectSettings.from_project(store.info.settings)
+        chosen = ProjectSettings(
+            strategy=current.strategy, model=current.model, retrain_every=every, batch_size=500
+        )
+        store.update_settings(**chosen.to_project(store.info.settings))
+
+    app = ensure_app()
+    factory = None if retrain else (lambda *a: None)
+    window = MainWindow(retrainer_factory=factory)
+    window.resize(1280, 800)
+    window.show()
+    loop = QEventLoop()
+    retrains = {"started": 0, "finished": 0, "failed": 0, "swaps": 0}
+
+    opened = {"view": None}
+
+    def on_first() -> None:
+        opened["view"] = window.annotate_view
+        loop.quit()
+
+    window.firstItemShown.connect(on_first)
+    window.open_project(str(project))
+    QTimer.singleShot(120_000, loop.quit)
+    loop.exec()
+    view = opened["view"]
+    if view is None:
+        raise SystemExit("the project did not open")
+    controller = view.controller
+    if controller.retrainer is not None:
+        controller.retrainer.started.connect(
+            lambda: retrains.__setitem__("started", retrains["started"] + 1)
+        )
+
+        def finished(result: object) -> None:
+            retrains["finished"] += 1
+            if not getattr(result, "ok", False):
+                retrains["failed"] += 1
+
+        controller.retrainer.finished.connect(finished)
+    controller.queueSwapped.connect(lambda _v: retrains.__setitem__("swaps", retrains["swaps"] + 1))
+
+    class PaintProbe(QObject):
+        def __init__(self) -> None:
+            super().__init__()
+            self.armed = False
+            self.painted_at = 0.0
+
+        def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802
+            if self.armed and event.type() == QEvent.Type.Paint:
+                self.painted_at = time.perf_counter()
+                self.armed = False
+                QTimer.singleShot(0, loop.quit)
+            return False
+
+    probe = PaintProbe()
+    target = view.display.view_for("text")
+    target.viewport().installEventFilter(probe)
+    shown = {"id": None}
+    view.shownItem.connect(lambda item: shown.__setitem__("id", item.sample_id if item else None))
+
+    latencies: list[float] = []
+    keys = "123"
+    for i in range(labels):
+        before = controller.current.sample_id if controller.current else None
+        if before is None:
+            break
+        probe.armed = True
+        t0 = time.perf_counter()
+        QTest.keyClick(view, keys[i % 3], Qt.KeyboardModifier.NoModifier)
+        guard = QTimer()
+        guard.setSingleShot(True)
+        guard.timeout.connect(loop.quit)
+        guard.start(30_000)
+        loop.exec()
+        guard.stop()
+        if probe.armed:
+            raise SystemExit(f"label {i}: the next sample was not painted within 30 s")
+        if shown["id"] == before:
+            raise SystemExit(f"label {i}: the same sample is still shown")
+        latencies.append(1000 * (probe.painted_at - t0))
+        # the annotator reads the next sample (the event loop runs: retrain results arrive)
+        QTimer.singleShot(pace_ms, loop.quit)
+        loop.exec()
+
+    if controller.retrainer is not None:
+        # let the last retrain finish so its effect is counted, then close
+        deadline = time.monotonic() + 300
+        while controller.retrainer.is_running and time.monotonic() < deadline:
+            QTimer.singleShot(100, loop.quit)
+            loop.exec()
+    window.close()
+    app.processEvents()
+    return {"latency": percentiles(latencies), "retrains": retrains}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--samples", type=int, default=100_000)
+    parser.add_argument("--labels", type=int, default=300)
+    parser.add_argument("--every", type=int, default=10)
+    parser.add_argument("--pace-ms", type=int, default=150)
+    parser.add_argument("--out", default=str(RESULTS / "gui_latency.json"))
+    args = parser.parse_args()
+
+    work = Path(
+        tempfile.mkdtemp(prefix="labeler-gui-latency-", dir=os.environ.get("LABELER_BENCH_DIR"))
+    )
+    os.environ.setdefault("LABELER_CONFIG_DIR", str(work / "config"))
+    try:
+        t0 = time.perf_counter()
+        base_proj, retrain_proj = work / "baseline" / "proj", work / "retraining" / "proj"
+        make_project(base_proj, args.samples)
+        shutil.copytree(base_proj, retrain_proj)
+        setup_s = time.perf_counter() - t0
+        baseline = run_phase(base_proj, args.labels, 0, args.pace_ms, retrain=False)
+        retraining = run_phase(retrain_proj, args.labels, args.every, args.pace_ms, retrain=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    b, r = baseline["latency"], retraining["latency"]
+    result = {
+        "benchmark": "gui_latency",
+        "what": "keypress -> next sample painted (label committed first), annotate view, offscreen",
+        "samples": args.samples,
+        "labels_per_phase": args.labels,
+        "retrain_every": args.every,
+        "pace_ms": args.pace_ms,
+        "setup_seconds": round(setup_s, 1),
+        "baseline_no_retraining": b,
+        "with_retraining": r,
+        "retrains": retraining["retrains"],
+        "ratio_p50": round(r["p50_ms"] / b["p50_ms"], 3) if b["p50_ms"] else None,
+        "ratio_p99": round(r["p99_ms"] / b["p99_ms"], 3) if b["p99_ms"] else None,
+        "goal": {"p50_ms": GOAL_P50_MS, "p99_ms": GOAL_P99_MS},
+        "goal_met": r["p50_ms"] <= GOAL_P50_MS and r["p99_ms"] <= GOAL_P99_MS,
+        "platform": {
+            "python": platform.python_version(),
+            "machine": platform.machine(),
+            "cpus": os.cpu_count(),
+            "qpa": os.environ.get("QT_QPA_PLATFORM"),
+        },
+    }
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,148 @@
+"""The new-project wizard and importing into an open project, on real files."""
+
+from __future__ import annotations
+
+import threading
+
+import pandas as pd
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QPushButton, QWizard
+
+from labeler.gui.new_project import guess
+from labeler.store import Store
+from tests.gui.gui_helpers import open_and_wait, shown_id
+
+pytestmark = pytest.mark.gui
+
+
+def write_csv(path, n=30, labels=None):  # type: ignore[no-untyped-def]
+    rows = {
+        "id": [f"doc-{i}" for i in range(n)],
+        "text": [
+            f"This is review number {i}, and it is quite long enough to read." for i in range(n)
+        ],
+        "stars": [i % 5 for i in range(n)],
+    }
+    if labels is not None:
+        rows["label"] = labels
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+def start_wizard(qtbot, window, source):  # type: ignore[no-untyped-def]
+    window.new_project()
+    wiz = window.wizard
+    assert wiz.isVisible()
+    wiz.source_page.path.setText(str(source))
+    wiz.next()
+    return wiz
+
+
+def test_wizard_imports_a_csv_and_opens_the_project(qtbot, window, tmp_path) -> None:
+    source = write_csv(tmp_path / "reviews.csv", labels=["good", "bad", ""] * 10)
+    wiz = start_wizard(qtbot, window, source)
+    cols = wiz.columns_page
+    assert wiz.currentPage() is cols
+    assert cols.table.model().rowCount() == 20  # the preview shows the first rows
+    assert cols.modality.currentText() == "text"
+    assert cols.text_column.currentText() == "text"
+    assert cols.id_column.currentText() == "id"
+    assert cols.label_column.currentText() == "label"
+    wiz.next()
+    page = wiz.labels_page
+    assert page.names() == ["good", "bad"]  # guessed from the label column
+    page.labels.setText("good, bad, unsure")
+    assert page.shortcuts() == ["1", "2", "3"]
+    page.keys.item(2, 1).setText("u")
+    folder = tmp_path / "new-project"
+    page.folder.setText(str(folder))
+    with qtbot.waitSignal(window.firstItemShown, timeout=30_000):
+        qtbot.mouseClick(wiz.button(QWizard.WizardButton.FinishButton), Qt.MouseButton.LeftButton)
+    store = Store.open(folder)
+    info = store.info
+    assert (info.modality, info.label_names) == ("text", ["good", "bad", "unsure"])
+    assert [lab.shortcut for lab in info.labels] == ["1", "2", "u"]
+    assert store.samples.count() == 30
+    assert store.labels.labeled_count() == 20  # rows with a label came in as labels
+    assert store.samples.by_external_id("doc-4").text.startswith("This is review number 4")
+    view = window.annotate_view
+    assert shown_id(view) is not None
+    assert str(folder.resolve()) in window.user.recent_projects
+
+
+def test_wizard_rejects_unreadable_file_inline(qtbot, window, tmp_path) -> None:
+    bad = tmp_path / "notes.txt"
+    bad.write_text("hello")
+    wiz = start_wizard(qtbot, window, bad)
+    assert wiz.currentPage() is wiz.source_page  # stayed on the first page
+    assert "unsupported file type" in wiz.source_page.error.text()
+
+
+def test_wizard_bad_row_gives_dialog_and_creates_nothing(qtbot, window, tmp_path) -> None:
+    source = write_csv(tmp_path / "reviews.csv", labels=["good"] * 20 + ["typo"] + ["bad"] * 9)
+    wiz = start_wizard(qtbot, window, source)
+    wiz.next()
+    wiz.labels_page.labels.setText("good, bad")  # "typo" in row 21 is not a label
+    folder = tmp_path / "will-not-exist"
+    wiz.labels_page.folder.setText(str(folder))
+    with qtbot.waitSignal(window.reporter.reported, timeout=30_000) as blocker:
+        qtbot.mouseClick(wiz.button(QWizard.WizardButton.FinishButton), Qt.MouseButton.LeftButton)
+    title, message = blocker.args
+    assert title == "Import failed"
+    assert "reviews.csv" in message and "row 21" in message and "typo" in message
+    assert window.reporter.last_box.isVisible()
+    assert not folder.exists()
+    assert window.controller is None  # no project was opened
+
+
+def test_wizard_cancel_creates_nothing(qtbot, window, tmp_path) -> None:
+    source = write_csv(tmp_path / "reviews.csv")
+    wiz = start_wizard(qtbot, window, source)
+    wiz.next()
+    wiz.labels_page.labels.setText("good, bad")
+    folder = tmp_path / "cancelled"
+    wiz.labels_page.folder.setText(str(folder))
+    gate = threading.Event()
+    window.jobs.submit(gate.wait)  # hold the worker so Cancel is pressed before the import runs
+    wiz.accept()
+    task = wiz.task
+    cancel_button = task.dialog.findChild(QPushButton)
+    assert cancel_button.text() == "Cancel"
+    with qtbot.waitSignal(task.cancelled, timeout=30_000):
+        qtbot.mouseClick(cancel_button, Qt.MouseButton.LeftButton)
+        gate.set()
+    assert not folder.exists()
+
+
+def test_bad_import_into_open_project_changes_nothing(
+    qtbot, window, text_project, tmp_path
+) -> None:
+    store = text_project(n=5, labels=("good", "bad"))
+    open_and_wait(qtbot, window, store)
+    before = store.dump()
+    source = write_csv(tmp_path / "more.csv", labels=["good", "oops"] * 15)
+    with qtbot.waitSignal(window.reporter.reported, timeout=30_000) as blocker:
+        window.import_into_project(str(source))
+    assert "row 2" in blocker.args[1] and "The project was not changed" in blocker.args[1]
+    assert store.dump() == before
+    # a good file imports, and the session sees the new samples
+    good = write_csv(tmp_path / "good.csv", n=7, labels=["good", "bad", "good", "", "", "", ""])
+    task = window.import_into_project(str(good))
+    with qtbot.waitSignal(task.succeeded, timeout=30_000):
+        pass
+    assert store.samples.count() == 12
+    qtbot.waitUntil(lambda: window.controller.session.counts.total == 12, timeout=10_000)
+
+
+def test_guess_from_preview() -> None:
+    frame = pd.DataFrame({"a": [1.0, 2.0], "b": ["x", "y"], "class": ["cat", "dog"]})
+    g = guess(frame, is_folder=False)
+    assert (g.modality, g.label_column, g.feature_columns, g.labels) == (
+        "tabular",
+        "class",
+        ["a", "b"],
+        ["cat", "dog"],
+    )
+    g = guess(pd.DataFrame({"image": ["a.png"], "id": ["a"], "folder": ["cat"]}), is_folder=True)
+    assert (g.modality, g.image_column, g.labels) == ("image", "image", ["cat"])
