@@ -23,6 +23,7 @@ from labeler.errors import LabelerError
 COMMAND_MODULES = (
     "labeler.cli.project_cmds",
     "labeler.cli.gui_cmds",
+    "labeler.cli.engine_cmds",
 )
 
 EXIT_USER_ERROR = 2

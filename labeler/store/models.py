@@ -17,6 +17,13 @@ if TYPE_CHECKING:
     from labeler.store.project_store import Store
 
 
+QueueItem = tuple[int, float | None] | tuple[int, float | None, str]
+
+
+class VersionTaken(RuntimeError):
+    """Another writer recorded the model version this run prepared (see ``expect_version``)."""
+
+
 @dataclass(frozen=True)
 class RunRecord:
     id: int
@@ -80,11 +87,16 @@ class ModelRecords:
         durations: dict[str, Any] | None = None,
         artifact: str | None = None,
         error: str | None = None,
-        queue: Sequence[tuple[int, float | None]] | None = None,
+        queue: Sequence[QueueItem] | None = None,
         predictions: Sequence[Prediction] | None = None,
+        expect_version: int | None = None,
     ) -> RunRecord:
         """Record a run. A successful run gets the next model version and, in the same
-        transaction, replaces the queue (``(sample_id, score)`` best first) and predictions."""
+        transaction, replaces the queue (``(sample_id, score)`` best first) and predictions.
+
+        ``expect_version``: the version the caller prepared (e.g. named its model file after);
+        if another writer took it meanwhile, :class:`VersionTaken` is raised and nothing is
+        written."""
         pid = self._store.project_id
         with self._store.write() as conn:
             version = None
@@ -95,6 +107,8 @@ class ModelRecords:
                     )
                 ).scalar_one()
                 version = int(top or 0) + 1
+                if expect_version is not None and version != expect_version:
+                    raise VersionTaken(f"model version {expect_version} was taken meanwhile")
             run_id = conn.execute(
                 t.model_run.insert().values(
                     project_id=pid,
@@ -136,9 +150,11 @@ class ModelRecords:
     # -- queue ---------------------------------------------------------------------------
 
     def replace_queue(
-        self, model_version: int | None, strategy: str, items: Sequence[tuple[int, float | None]]
+        self, model_version: int | None, strategy: str, items: Sequence[QueueItem]
     ) -> None:
-        """Atomically replace the ranked queue with ``(sample_id, score)`` pairs, best first."""
+        """Atomically replace the ranked queue with ``(sample_id, score)`` pairs, best first.
+
+        An item may be ``(sample_id, score, strategy)`` to name its own strategy."""
         with self._store.write() as conn:
             self._replace_queue(conn, model_version, strategy, items)
 
@@ -165,7 +181,7 @@ class ModelRecords:
         conn: sa.Connection,
         model_version: int | None,
         strategy: str,
-        items: Sequence[tuple[int, float | None]],
+        items: Sequence[QueueItem],
     ) -> None:
         pid = self._store.project_id
         conn.execute(t.queue_item.delete().where(t.queue_item.c.project_id == pid))
@@ -175,13 +191,13 @@ class ModelRecords:
                 [
                     {
                         "project_id": pid,
-                        "sample_id": int(sid),
+                        "sample_id": int(item[0]),
                         "rank": rank,
-                        "score": None if score is None else float(score),
-                        "strategy": strategy,
+                        "score": None if item[1] is None else float(item[1]),
+                        "strategy": item[2] if len(item) > 2 else strategy,
                         "model_version": model_version,
                     }
-                    for rank, (sid, score) in enumerate(items)
+                    for rank, item in enumerate(items)
                 ],
             )
 

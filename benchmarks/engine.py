@@ -1,0 +1,277 @@
+"""Engine benchmark: retrain + rescore at 10k/100k/1M tabular rows and 100k short texts,
+batch-diverse selection from a 1M pool against modAL's ranked batch on 20k, and the peak
+memory of a whole retrain job at 1M rows.
+
+    python benchmarks/engine.py [--sizes 10000,100000,1000000] [--workdir DIR] [--out FILE]
+
+Each retrain runs in a fresh child process (``--child``) so its peak resident memory
+(``VmHWM``) is the whole job's: interpreter, imports, features, fit, scoring, writing.
+Two retrains run per project: the first builds the feature cache, the second is what an
+annotator waits for on every later retrain. Results go to ``benchmarks/results/engine.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+N_FEATURES = 64
+N_CLASSES = 5
+N_LABELED = 2_000
+GOAL_BATCH_S = 5.0
+GOAL_PEAK_MB = 1536
+
+
+def _rows_tabular(rng: np.random.Generator, W: np.ndarray, start: int, n: int):
+    X = rng.normal(size=(n, N_FEATURES)).astype(np.float32)
+    y = (X @ W).argmax(axis=1)
+    rows = []
+    for i, x in enumerate(X):
+        payload = json.dumps({f"f{j}": round(float(v), 5) for j, v in enumerate(x)})
+        digest = hashlib.sha256(payload.encode()).hexdigest()
+        rows.append((f"r{start + i}", digest, None, None, payload, None))
+    return rows, [f"c{k}" for k in y]
+
+
+WORDS = [
+    ["goal", "match", "team", "coach", "league", "score", "season", "player", "win", "cup"],
+    ["bread", "soup", "spice", "dinner", "recipe", "salt", "bake", "fresh", "taste", "oven"],
+    ["vote", "party", "law", "senate", "minister", "debate", "policy", "tax", "court", "poll"],
+    ["code", "bug", "server", "deploy", "python", "test", "cloud", "api", "data", "build"],
+    ["movie", "actor", "scene", "drama", "film", "stage", "music", "album", "song", "show"],
+]
+COMMON = ["the", "a", "of", "and", "to", "in", "is", "it", "for", "on", "with", "today", "new"]
+
+
+def _rows_text(rng: np.random.Generator, start: int, n: int):
+    rows, labels = [], []
+    for i in range(n):
+        k = int(rng.integers(N_CLASSES))
+        own = rng.choice(WORDS[k], size=3)
+        other = rng.choice(WORDS[int(rng.integers(N_CLASSES))], size=2)
+        filler = rng.choice(COMMON, size=5)
+        words = [*own, *other, *filler]
+        rng.shuffle(words)
+        text = " ".join(words) + f" #{start + i}"
+        rows.append(
+            (f"t{start + i}", hashlib.sha256(text.encode()).hexdigest(), text, None, None, None)
+        )
+        labels.append(f"c{k}")
+    return rows, labels
+
+
+def build_project(folder: Path, kind: str, n: int, seed: int = 0) -> float:
+    """A project of ``n`` samples, the first N_LABELED labeled. Returns seconds taken."""
+    from labeler.store import Store
+
+    t0 = time.perf_counter()
+    rng = np.random.default_rng(seed)
+    W = rng.normal(size=(N_FEATURES, N_CLASSES))
+    labels = [f"c{k}" for k in range(N_CLASSES)]
+    store = Store.create(folder, modality="tabular" if kind == "tabular" else "text", labels=labels)
+    with store.samples.bulk_import(f"bench-{kind}-{n}", f"{kind}{n}") as batch:
+        for start in range(0, n, 50_000):
+            size = min(50_000, n - start)
+            if kind == "tabular":
+                rows, y = _rows_tabular(rng, W, start, size)
+            else:
+                rows, y = _rows_text(rng, start, size)
+            ids = batch.add_samples(rows)
+            if start < N_LABELED:
+                k = min(N_LABELED - start, size)
+                batch.add_labels(ids[:k], [(lab,) for lab in y[:k]])
+    store.close()
+    return time.perf_counter() - t0
+
+
+def peak_rss_kb() -> int:
+    """This process's peak resident memory. Linux: VmHWM, which (unlike ru_maxrss) is not
+    inherited from the parent across fork + exec."""
+    status = Path("/proc/self/status")
+    if status.is_file():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def child_train(folder: str, strategy: str) -> None:
+    """Run one retrain in this (fresh) process and print its figures as JSON."""
+    from labeler.learning.settings import TrainSettings
+    from labeler.learning.training import train_once
+
+    t0 = time.perf_counter()
+    run = train_once(folder, TrainSettings(strategy=strategy, queue_size=500, cv_folds=5))
+    wall = time.perf_counter() - t0
+    peak_kb = peak_rss_kb()
+    print(
+        json.dumps(
+            {
+                "status": run.status,
+                "error": run.error,
+                "wall_s": round(wall, 3),
+                "durations_s": run.durations,
+                "accuracy": run.metrics.get("accuracy"),
+                "peak_rss_mb": round(peak_kb / 1024, 1),
+            }
+        )
+    )
+
+
+def run_child(folder: Path, strategy: str = "margin") -> dict:
+    proc = subprocess.run(
+        [sys.executable, __file__, "--child", str(folder), "--strategy", strategy],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"child failed: {proc.stderr[-2000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def bench_retrain(workdir: Path, kind: str, n: int, log) -> dict:
+    folder = workdir / f"{kind}-{n}"
+    shutil.rmtree(folder, ignore_errors=True)
+    build_s = build_project(folder, kind, n)
+    log(f"{kind} {n}: project built in {build_s:.1f} s")
+    first = run_child(folder)
+    log(
+        f"{kind} {n}: first retrain (builds the feature cache) {first['wall_s']} s, peak {first['peak_rss_mb']} MB"
+    )
+    again = run_child(folder)
+    log(f"{kind} {n}: retrain + rescore {again['wall_s']} s, peak {again['peak_rss_mb']} MB")
+    db_mb = sum(p.stat().st_size for p in folder.glob("project.db*")) / 2**20
+    shutil.rmtree(folder, ignore_errors=True)
+    return {
+        "kind": kind,
+        "pool": n,
+        "labeled": N_LABELED,
+        "features": N_FEATURES if kind == "tabular" else "hashed tf-idf 2^18",
+        "project_build_s": round(build_s, 2),
+        "database_mb": round(db_mb, 1),
+        "first_retrain": first,
+        "retrain_rescore": again,
+    }
+
+
+def bench_batch_diverse(log) -> dict:
+    """Batch-diverse 100 from a 1M pool vs modAL's uncertainty_batch_sampling on 20k."""
+    from modAL.batch import uncertainty_batch_sampling
+    from modAL.models import ActiveLearner
+    from sklearn.linear_model import LogisticRegression
+
+    from labeler.learning.strategies import rank_pool
+
+    rng = np.random.default_rng(1)
+    W = rng.normal(size=(N_FEATURES, N_CLASSES))
+    X = rng.normal(size=(1_000_000, N_FEATURES)).astype(np.float32)
+    y = (X @ W).argmax(axis=1)
+    lab = np.arange(N_LABELED)
+    est = LogisticRegression(max_iter=1000).fit(X[lab], y[lab])
+    exclude = np.zeros(len(X), dtype=bool)
+    exclude[lab] = True
+
+    def ours(pool: np.ndarray, mask: np.ndarray) -> tuple[float, np.ndarray]:
+        t0 = time.perf_counter()
+        r = rank_pool("batch-diverse", est, pool, 100, exclude=mask, X_labeled=pool[lab])
+        return time.perf_counter() - t0, r.indices
+
+    t_1m, picks = ours(X, exclude)
+    log(f"batch-diverse 100 of 1M: {t_1m:.2f} s")
+    X20 = X[: N_LABELED + 20_000]
+    t_20k_ours, _ = ours(X20, exclude[: len(X20)])
+    learner = ActiveLearner(estimator=est)
+    learner.X_training = X[lab]
+    pool20 = X20[N_LABELED:]
+    t0 = time.perf_counter()
+    uncertainty_batch_sampling(learner, pool20, n_instances=100)
+    t_modal = time.perf_counter() - t0
+    log(
+        f"modAL uncertainty_batch_sampling 100 of 20k: {t_modal:.2f} s; ours on 20k {t_20k_ours:.2f} s"
+    )
+    return {
+        "n_instances": 100,
+        "labeled": N_LABELED,
+        "ours_1m_pool_s": round(t_1m, 3),
+        "ours_20k_pool_s": round(t_20k_ours, 3),
+        "modal_uncertainty_batch_sampling_20k_pool_s": round(t_modal, 3),
+        "ratio_ours_1m_over_modal_20k": round(t_1m / t_modal, 4),
+        "speedup_on_20k": round(t_modal / t_20k_ours, 1),
+        "goal_s": GOAL_BATCH_S,
+        "meets_goal": t_1m <= GOAL_BATCH_S,
+        "distinct_picks": int(len(set(picks.tolist()))),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--sizes", default="10000,100000,1000000")
+    ap.add_argument("--text-size", type=int, default=100_000)
+    ap.add_argument("--workdir", help="scratch folder for the projects (default: a temp dir)")
+    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "engine.json"))
+    ap.add_argument("--child", help=argparse.SUPPRESS)
+    ap.add_argument("--strategy", default="margin", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.child:
+        child_train(args.child, args.strategy)
+        return 0
+
+    def log(msg: str) -> None:
+        print(f"[engine bench] {msg}", file=sys.stderr, flush=True)
+
+    workdir = Path(args.workdir or tempfile.mkdtemp(prefix="labeler-engine-bench-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    sizes = [int(s) for s in args.sizes.split(",") if s]
+    results: dict = {
+        "benchmark": "engine",
+        "python": platform.python_version(),
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
+        "strategy": "margin",
+        "model": "logreg (auto)",
+        "tabular": [],
+    }
+    results["batch_diverse"] = bench_batch_diverse(log)
+    for n in sizes:
+        results["tabular"].append(bench_retrain(workdir, "tabular", n, log))
+    if args.text_size:
+        results["text"] = bench_retrain(workdir, "text", args.text_size, log)
+    largest = max(results["tabular"], key=lambda r: r["pool"]) if results["tabular"] else None
+    if largest is not None:
+        peak = max(
+            largest["first_retrain"]["peak_rss_mb"], largest["retrain_rescore"]["peak_rss_mb"]
+        )
+        results["peak_memory"] = {
+            "pool": largest["pool"],
+            "peak_rss_mb": peak,
+            "goal_mb": GOAL_PEAK_MB,
+            "meets_goal": peak <= GOAL_PEAK_MB,
+        }
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    log(f"wrote {out}")
+    if not args.workdir:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,226 @@
+"""``labeler train``, ``labeler queue`` and ``labeler simulate``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from labeler.cli.output import print_json, progress_bar
+from labeler.errors import LabelerError
+
+
+class TrainFailed(LabelerError):
+    """The retrain was recorded as failed (the previous model stays in use)."""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="retrain the model on the current labels and rank the queue")
+    p.add_argument("project", help="project folder or DATABASE_URL#name")
+    p.add_argument("--strategy", help="query strategy (default: the project's setting)")
+    p.add_argument("--model", help="model from the catalog (default: the project's setting)")
+    p.add_argument("--queue-size", type=int, help="how many samples to rank")
+    p.add_argument("--json", action="store_true", help="print the run record as JSON")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("queue", help="show the next samples to label and why each was chosen")
+    p.add_argument("project", help="project folder or DATABASE_URL#name")
+    p.add_argument("-n", type=int, default=10, help="how many (default 10)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_queue)
+
+    p = sub.add_parser(
+        "simulate", help="replay active learning on labeled data to compare strategies"
+    )
+    p.add_argument("file", help="CSV, TSV, Parquet or JSONL table")
+    p.add_argument("--label-column", required=True, help="column holding the true label")
+    p.add_argument("--text-column", help="use this text column as the only feature")
+    p.add_argument(
+        "--strategy",
+        default="margin",
+        help="comma-separated strategies (random is always added as the baseline)",
+    )
+    p.add_argument("--seeds", type=int, default=5, help="repetitions (default 5)")
+    p.add_argument("--budget", type=int, help="labels to spend (default: the pool, at most 2000)")
+    p.add_argument("--model", default="auto", help="model from the catalog (default auto)")
+    p.add_argument("--initial", type=int, help="random labels to start from")
+    p.add_argument("--json", dest="json_out", metavar="OUT", help="write the report JSON here")
+    p.add_argument("--plot", metavar="PNG", help="draw the learning curves to this PNG")
+    p.set_defaults(func=cmd_simulate)
+
+
+# -- train -------------------------------------------------------------------------------------
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from labeler.learning.settings import TrainSettings
+    from labeler.learning.training import train_once
+    from labeler.store import Store
+
+    with Store.open(args.project) as store:
+        settings = TrainSettings.from_project(store)
+        location = store.location
+    changes: dict[str, Any] = {}
+    if args.strategy:
+        changes["strategy"] = args.strategy
+    if args.model:
+        changes["model"] = args.model
+    if args.queue_size is not None:
+        if args.queue_size < 1:
+            raise LabelerError("--queue-size must be at least 1")
+        changes["queue_size"] = args.queue_size
+    settings = settings.with_(**changes)
+    update, close = progress_bar("training", unit="%")
+    try:
+        run = train_once(location, settings, progress=update)
+    finally:
+        close()
+    doc = _run_doc(run)
+    if args.json:
+        print_json(doc)
+    elif run.status == "ok":
+        m = run.metrics
+        acc = "n/a" if m.get("accuracy") is None else f"{m['accuracy']:.3f}"
+        f1 = "n/a" if m.get("macro_f1") is None else f"{m['macro_f1']:.3f}"
+        print(
+            f"model v{run.model_version}: {run.label_count} labels, {run.params.get('model')}, "
+            f"cross-validated accuracy {acc}, macro-F1 {f1} ({m.get('cv_folds')} folds)"
+        )
+        print(
+            f"queue: {run.params.get('queue_size')} samples ranked by {run.strategy} "
+            f"in {run.durations.get('total', 0):.1f} s; model saved to {run.artifact}"
+        )
+    if run.status != "ok":
+        raise TrainFailed(f"training failed: {run.error} (previous model and queue kept)")
+    return 0
+
+
+def _run_doc(run: Any) -> dict[str, Any]:
+    return {
+        "run_id": run.id,
+        "status": run.status,
+        "model_version": run.model_version,
+        "label_count": run.label_count,
+        "strategy": run.strategy,
+        "metrics": run.metrics,
+        "durations": run.durations,
+        "params": run.params,
+        "artifact": run.artifact,
+        "error": run.error,
+        "started_at": run.started_at.isoformat(timespec="seconds") + "Z",
+        "finished_at": run.finished_at.isoformat(timespec="seconds") + "Z"
+        if run.finished_at
+        else None,
+    }
+
+
+# -- queue -------------------------------------------------------------------------------------
+
+
+def cmd_queue(args: argparse.Namespace) -> int:
+    from labeler.learning.strategies import SCORE_MEANING
+    from labeler.store import Store
+
+    if args.n < 1:
+        raise LabelerError("-n must be at least 1")
+    with Store.open(args.project) as store:
+        entries = store.models.queue(args.n)
+        samples = {s.id: s for s in store.samples.get_many([e.sample_id for e in entries])}
+        preds = store.models.predictions([e.sample_id for e in entries])
+    rows = []
+    for e in entries:
+        s = samples.get(e.sample_id)
+        p = preds.get(e.sample_id)
+        rows.append(
+            {
+                "rank": e.rank,
+                "sample_id": e.sample_id,
+                "external_id": s.external_id if s else None,
+                "strategy": e.strategy,
+                "score": e.score,
+                "score_meaning": SCORE_MEANING.get(e.strategy, ""),
+                "model_version": e.model_version,
+                "predicted": list(p.labels) if p else None,
+                "confidence": p.confidence if p else None,
+                "preview": _preview(s) if s else "",
+            }
+        )
+    if args.json:
+        print_json(rows)
+        return 0
+    if not rows:
+        print("the queue is empty: run `labeler train PROJECT` (or everything is labeled)")
+        return 0
+    for r in rows:
+        score = "-" if r["score"] is None else f"{r['score']:.4f}"
+        version = "none" if r["model_version"] is None else f"v{r['model_version']}"
+        guess = ""
+        if r["predicted"] is not None:
+            guess = f"  predicted {','.join(r['predicted']) or '(none)'} ({r['confidence']:.2f})"
+        print(
+            f"{r['rank'] + 1:>4}. {r['external_id']}  {r['strategy']} score {score}, "
+            f"model {version}{guess}  {r['preview']}"
+        )
+    return 0
+
+
+def _preview(sample: Any, width: int = 60) -> str:
+    if sample.text:
+        text = " ".join(sample.text.split())
+    elif sample.file_ref:
+        text = sample.file_ref
+    elif sample.data:
+        text = ", ".join(f"{k}={v}" for k, v in list(sample.data.items())[:4])
+    else:
+        text = ""
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+# -- simulate ----------------------------------------------------------------------------------
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from labeler.learning.simulate import prepare, read_table, simulate, write_json
+    from labeler.learning.strategies import check_strategy
+
+    strategies = [s.strip() for s in args.strategy.split(",") if s.strip()]
+    for name in strategies:
+        check_strategy(name)
+    if args.seeds < 1:
+        raise LabelerError("--seeds must be at least 1")
+    if args.budget is not None and args.budget < 2:
+        raise LabelerError("--budget must be at least 2")
+    frame = read_table(args.file)
+    table = prepare(frame, args.label_column, source=args.file, text_column=args.text_column)
+
+    def log(message: str) -> None:
+        print(f"simulate: {message}", file=sys.stderr, flush=True)
+
+    log(
+        f"{len(table.y)} rows, {len(set(table.y))} classes, {table.kind} features "
+        f"({table.X.shape[1]} columns); strategies {', '.join(['random', *strategies])}"
+    )
+    doc = simulate(
+        table,
+        strategies,
+        seeds=args.seeds,
+        budget=args.budget,
+        model=args.model,
+        initial=args.initial,
+        log=log,
+    )
+    if args.json_out:
+        write_json(doc, args.json_out)
+    if args.plot:
+        from labeler.learning.plots import plot_simulation
+
+        plot_simulation(doc, args.plot)
+    print(f"full-data accuracy {doc['full_score']:.3f} ({doc['model']}, {doc['seeds']} seeds)")
+    for name, entry in doc["strategies"].items():
+        to95 = entry["labels_to_95"]
+        to98 = entry["labels_to_98"]
+        print(
+            f"  {name:<16} labels to 95%: {'not reached' if to95 is None else f'{to95:g}':>11}"
+            f"   to 98%: {'not reached' if to98 is None else f'{to98:g}':>11}"
+        )
+    return 0

@@ -1,0 +1,42 @@
+"""Training settings: one frozen record per retrain, read from the project's settings."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import TYPE_CHECKING, Any
+
+from labeler.learning.features import FeatureSettings
+
+if TYPE_CHECKING:
+    from labeler.store.project_store import Store
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """What a retrain does. Stored per project under ``settings["learning"]``."""
+
+    model: str = "auto"
+    strategy: str = "margin"
+    queue_size: int = 500
+    cv_folds: int = 5
+    seed: int = 0
+    committee_size: int = 3
+    features: FeatureSettings = field(default_factory=FeatureSettings)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> TrainSettings:
+        data = dict(data or {})
+        names = {f.name for f in fields(cls)} - {"features"}
+        known = {k: v for k, v in data.items() if k in names}
+        return cls(**known, features=FeatureSettings.from_dict(data.get("features")))
+
+    @classmethod
+    def from_project(cls, store: Store) -> TrainSettings:
+        """The project's settings (``store.info.settings["learning"]``), defaults elsewhere."""
+        return cls.from_dict(store.info.settings.get("learning", {}))
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def with_(self, **changes: Any) -> TrainSettings:
+        return replace(self, **changes)

@@ -1,0 +1,301 @@
+"""``labeler simulate``: replay active learning on data whose labels are already known.
+
+For each seed the table is split into a pool (75%) and a held-out test set (25%,
+stratified). Every strategy starts from the same random initial labels, then repeatedly
+fits, scores the test set, and asks its strategy for the next batch (batches grow by about
+10% of the labels so far). "Full score" is the test accuracy with the whole pool labeled.
+The report gives, per strategy, the learning curve (mean and standard deviation over seeds)
+and the median number of labels needed to reach 95% and 98% of the full score.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from sklearn.base import clone
+from sklearn.model_selection import train_test_split
+
+from labeler.errors import LabelerError
+from labeler.learning.catalog import CATALOG, make_estimator, resolve_model
+from labeler.learning.coldstart import diverse_seeds
+from labeler.learning.features import FeatureSettings, tabular_matrix, text_matrix
+from labeler.learning.strategies import check_strategy, rank_pool
+from labeler.learning.training import Targets, fit_committee
+from labeler.progress import CancelToken
+
+TARGETS = (0.95, 0.98)
+Matrix = np.ndarray | sp.csr_matrix
+
+
+class SimulateError(LabelerError):
+    """The table cannot be simulated on (missing label column, one class, bad strategy...)."""
+
+
+@dataclass
+class Table:
+    X: Matrix
+    y: np.ndarray
+    kind: str  # tabular | text
+    source: str
+    dropped: int  # rows without a label
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """A CSV/TSV, Parquet or JSONL file as a DataFrame (one-line errors naming the file)."""
+    path = Path(path)
+    if not path.is_file():
+        raise SimulateError(f"{path}: no such file")
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".csv", ".txt"):
+            return pd.read_csv(path)
+        if suffix in (".tsv", ".tab"):
+            return pd.read_csv(path, sep="\t")
+        if suffix in (".parquet", ".pq"):
+            return pd.read_parquet(path)
+        if suffix in (".jsonl", ".ndjson", ".json"):
+            return pd.read_json(path, lines=suffix != ".json")
+    except (ValueError, OSError, pd.errors.ParserError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise SimulateError(f"{path}: cannot read ({first})") from None
+    raise SimulateError(f"{path}: unsupported file type {suffix!r}; use CSV, Parquet or JSONL")
+
+
+def prepare(
+    frame: pd.DataFrame,
+    label_column: str,
+    *,
+    source: str = "table",
+    text_column: str | None = None,
+    settings: FeatureSettings | None = None,
+) -> Table:
+    """Features and labels from a table: a text column, or every other column as features."""
+    settings = settings or FeatureSettings()
+    if label_column not in frame.columns:
+        cols = ", ".join(map(str, frame.columns[:20]))
+        raise SimulateError(f"{source}: no column {label_column!r} (columns: {cols})")
+    labels = frame[label_column]
+    keep = labels.notna() & (labels.astype(str).str.strip() != "")
+    dropped = int((~keep).sum())
+    frame = frame[keep].reset_index(drop=True)
+    y = frame[label_column].astype(str).to_numpy(dtype=object)
+    classes = np.unique(y)
+    if len(classes) < 2:
+        only = f" ({classes[0]!r})" if len(classes) else ""
+        raise SimulateError(
+            f"{source}: column {label_column!r} has fewer than two classes{only}; "
+            "simulate needs at least two"
+        )
+    features = frame.drop(columns=[label_column])
+    if text_column is None:
+        text_like = [
+            c
+            for c in features.columns
+            if not pd.api.types.is_numeric_dtype(features[c])
+            and features[c].astype(str).str.contains(" ").mean() > 0.5
+        ]
+        if len(features.columns) == 1 and text_like:
+            text_column = str(text_like[0])
+    if text_column is not None:
+        if text_column not in features.columns:
+            raise SimulateError(f"{source}: no text column {text_column!r}")
+        X: Matrix = text_matrix(features[text_column].fillna("").astype(str), settings)
+        return Table(X, y, "text", source, dropped)
+    if features.shape[1] == 0:
+        raise SimulateError(f"{source}: no feature columns besides {label_column!r}")
+    X, _ = tabular_matrix(features, settings)
+    return Table(X, y, "tabular", source, dropped)
+
+
+def schedule(start: int, budget: int, min_step: int, growth: float = 0.1) -> list[int]:
+    """Label counts at which the learners are evaluated: start, then steps of ~10%."""
+    counts = [start]
+    while counts[-1] < budget:
+        counts.append(min(budget, counts[-1] + max(min_step, int(math.ceil(counts[-1] * growth)))))
+    return counts
+
+
+def _score(estimator, X: Matrix, y: np.ndarray) -> float:
+    return float((estimator.predict(X) == y).mean())
+
+
+def _next_batch(
+    strategy: str,
+    estimator,
+    X_pool: Matrix,
+    y_pool: np.ndarray,
+    labeled: np.ndarray,
+    k: int,
+    seed: int,
+    committee_size: int = 3,
+) -> np.ndarray:
+    exclude = np.zeros(X_pool.shape[0], dtype=bool)
+    exclude[labeled] = True
+    if estimator is None:  # fewer than two classes so far: cold start on what is left
+        rest = np.nonzero(~exclude)[0]
+        picks, _ = diverse_seeds(X_pool[rest], k, X_labeled=X_pool[labeled], seed=seed)
+        return rest[picks]
+    members = None
+    if strategy == "committee":
+        classes = sorted(set(y_pool[labeled]))
+        members = fit_committee(
+            estimator,
+            X_pool[labeled],
+            Targets(y_pool[labeled], classes, False),
+            committee_size,
+            seed,
+        )
+    ranking = rank_pool(
+        strategy,
+        estimator,
+        X_pool,
+        k,
+        exclude=exclude,
+        X_labeled=X_pool[labeled],
+        members=members,
+        seed=seed,
+    )
+    return ranking.indices
+
+
+def simulate(
+    table: Table,
+    strategies: Sequence[str],
+    *,
+    seeds: int = 5,
+    budget: int | None = None,
+    model: str = "auto",
+    initial: int | None = None,
+    test_size: float = 0.25,
+    log: Callable[[str], None] | None = None,
+    cancel: CancelToken | None = None,
+) -> dict[str, Any]:
+    """Run the replay and return the report document (see the module docstring)."""
+    names = list(dict.fromkeys(["random", *strategies]))
+    for name in names:
+        check_strategy(name)
+    if seeds < 1:
+        raise SimulateError("--seeds must be at least 1")
+    model_name = resolve_model(model, table.kind)
+    classes = np.unique(table.y)
+    counts_per_class = pd.Series(table.y).value_counts()
+    if counts_per_class.min() < 2:
+        raise SimulateError(
+            f"{table.source}: class {counts_per_class.idxmin()!r} has only one row; "
+            "each class needs at least two"
+        )
+    say = log or (lambda _msg: None)
+    n = len(table.y)
+    pool_size = n - int(math.ceil(n * test_size))
+    budget = min(budget or min(pool_size, 2000), pool_size)
+    start = initial or max(10, 2 * len(classes))
+    if start >= budget:
+        raise SimulateError(f"--budget {budget} must exceed the {start} initial labels")
+    counts = schedule(start, budget, min_step=max(5, len(classes)))
+    curves = {name: np.full((seeds, len(counts)), np.nan) for name in names}
+    full_scores = []
+    for seed in range(seeds):
+        idx = np.arange(n)
+        pool_idx, test_idx = train_test_split(
+            idx, test_size=test_size, stratify=table.y, random_state=seed
+        )
+        X_pool, y_pool = table.X[pool_idx], table.y[pool_idx]
+        X_test, y_test = table.X[test_idx], table.y[test_idx]
+        base = make_estimator(model_name, table.kind, seed=seed)
+        full = clone(base).fit(X_pool, y_pool)
+        full_scores.append(_score(full, X_test, y_test))
+        rng = np.random.default_rng(seed)
+        init = rng.choice(len(y_pool), size=start, replace=False)
+        for name in names:
+            if cancel is not None:
+                cancel.check()
+            labeled = np.sort(init)
+            fitted = None
+            for j, target in enumerate(counts):
+                if len(labeled) < target:
+                    batch = _next_batch(
+                        name, fitted, X_pool, y_pool, labeled, target - len(labeled), seed
+                    )
+                    labeled = np.union1d(labeled, batch)
+                fitted = None
+                if len(set(y_pool[labeled])) >= 2:
+                    fitted = clone(base).fit(X_pool[labeled], y_pool[labeled])
+                    curves[name][seed, j] = _score(fitted, X_test, y_test)
+                else:
+                    curves[name][seed, j] = float((y_test == y_pool[labeled][0]).mean())
+            reached = _labels_to(curves[name][seed], counts, full_scores[-1], 0.98)
+            say(
+                f"seed {seed + 1}/{seeds} {name}: full accuracy {full_scores[-1]:.3f}, "
+                f"98% of it at {reached if reached is not None else 'never'} labels"
+            )
+    return _report(table, names, counts, curves, full_scores, model_name, seeds, budget, start)
+
+
+def _labels_to(curve: np.ndarray, counts: list[int], full: float, fraction: float) -> int | None:
+    hits = np.nonzero(curve >= fraction * full)[0]
+    return int(counts[hits[0]]) if len(hits) else None
+
+
+def _median_or_none(values: list[int | None]) -> float | None:
+    as_float = [math.inf if v is None else float(v) for v in values]
+    med = float(np.median(as_float))
+    return None if math.isinf(med) or math.isnan(med) else med
+
+
+def _report(
+    table: Table,
+    names: list[str],
+    counts: list[int],
+    curves: dict[str, np.ndarray],
+    full_scores: list[float],
+    model_name: str,
+    seeds: int,
+    budget: int,
+    start: int,
+) -> dict[str, Any]:
+    full = float(np.mean(full_scores))
+    strategies: dict[str, Any] = {}
+    for name in names:
+        c = curves[name]
+        per_seed = {
+            f"{int(f * 100)}": [_labels_to(c[s], counts, full_scores[s], f) for s in range(seeds)]
+            for f in TARGETS
+        }
+        strategies[name] = {
+            "labels_to_95": _median_or_none(per_seed["95"]),
+            "labels_to_98": _median_or_none(per_seed["98"]),
+            "per_seed_labels_to_95": per_seed["95"],
+            "per_seed_labels_to_98": per_seed["98"],
+            "curve": [
+                [int(k), round(float(c[:, j].mean()), 5), round(float(c[:, j].std()), 5)]
+                for j, k in enumerate(counts)
+            ],
+        }
+    return {
+        "source": table.source,
+        "kind": table.kind,
+        "model": model_name,
+        "model_description": CATALOG[model_name].description,
+        "metric": "accuracy",
+        "rows": int(len(table.y)),
+        "rows_without_label": table.dropped,
+        "classes": sorted(map(str, np.unique(table.y))),
+        "seeds": seeds,
+        "budget": budget,
+        "initial_labels": start,
+        "full_score": round(full, 5),
+        "full_score_per_seed": [round(s, 5) for s in full_scores],
+        "strategies": strategies,
+    }
+
+
+def write_json(doc: dict[str, Any], path: str | Path) -> None:
+    Path(path).write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")

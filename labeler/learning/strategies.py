@@ -1,0 +1,310 @@
+"""Query strategies: rank the unlabeled pool by how much labeling each sample should help.
+
+Uncertainty and committee scores come from modAL's scoring functions, applied to learners
+built fresh around already fitted estimators (``ActiveLearner(estimator=fitted)``; modAL's
+``teach`` is never called). Scores are computed in chunks so a 1M pool needs no n x n matrix.
+Density weighting and batch diversity use k-means on a sample and distances to a few hundred
+points instead of modAL's all-pairs paths.
+
+Every :class:`Ranking` carries the strategy's own score per chosen sample (what the queue
+stores as "why"): uncertainty ``1 - max p`` (least-confident), margin ``p1 - p2`` (margin;
+smaller is chosen first), entropy, committee KL disagreement, density-weighted uncertainty,
+the ranked-batch score (batch-diverse), or none (random).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from modAL.disagreement import KL_max_disagreement
+from modAL.models import ActiveLearner, Committee
+from modAL.uncertainty import classifier_entropy, classifier_margin, classifier_uncertainty
+from sklearn.cluster import MiniBatchKMeans
+from sklearn.metrics import pairwise_distances_argmin_min
+from sklearn.metrics.pairwise import euclidean_distances
+
+from labeler.errors import LabelerError
+from labeler.progress import CancelToken
+
+STRATEGIES = (
+    "random",
+    "least-confident",
+    "margin",
+    "entropy",
+    "committee",
+    "density",
+    "batch-diverse",
+)
+HIGHER_FIRST = {
+    "least-confident": True,
+    "margin": False,
+    "entropy": True,
+    "committee": True,
+    "density": True,
+    "batch-diverse": True,
+}
+SCORE_MEANING = {
+    "random": "none (uniform random order)",
+    "least-confident": "uncertainty 1 - max p (higher first)",
+    "margin": "margin p1 - p2 between the two likeliest labels (lower first)",
+    "entropy": "entropy of the predicted distribution (higher first)",
+    "committee": "max KL divergence of a committee member from the consensus (higher first)",
+    "density": "uncertainty x estimated density of the sample's neighbourhood (higher first)",
+    "batch-diverse": "ranked-batch score: uncertainty traded against distance to chosen samples",
+    "cold-start": "k-means seed: cluster share; k-center pick: distance to nearest chosen sample",
+    "search": "number of query matches",
+}
+SCORE_CHUNK = 65_536
+Matrix = np.ndarray | sp.csr_matrix
+
+
+class StrategyError(LabelerError):
+    """Unknown strategy, or a strategy that cannot run with what it was given."""
+
+
+def check_strategy(name: str) -> str:
+    if name not in STRATEGIES:
+        raise StrategyError(f"unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}")
+    return name
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """Pool positions best first, with the strategy's score for each."""
+
+    strategy: str
+    indices: np.ndarray
+    scores: np.ndarray | None
+
+
+# -- per-sample scores -------------------------------------------------------------------------
+
+
+def _chunked(
+    fn: Callable[[Matrix], np.ndarray], X: Matrix, cancel: CancelToken | None = None
+) -> np.ndarray:
+    n = X.shape[0]
+    out = np.empty(n, dtype=np.float64)
+    for start in range(0, n, SCORE_CHUNK):
+        if cancel is not None:
+            cancel.check()
+        out[start : start + SCORE_CHUNK] = fn(X[start : start + SCORE_CHUNK])
+    return out
+
+
+def _multilabel_scores(kind: str, proba: np.ndarray) -> np.ndarray:
+    """Multi-label (one-vs-rest) probabilities: each label is a binary question."""
+    p = np.clip(proba, 1e-12, 1 - 1e-12)
+    if kind == "least-confident":
+        return (1.0 - np.maximum(p, 1 - p)).max(axis=1)
+    if kind == "margin":
+        return np.abs(2 * p - 1).min(axis=1)
+    return -(p * np.log(p) + (1 - p) * np.log(1 - p)).sum(axis=1)
+
+
+def uncertainty_scores(
+    kind: str,
+    estimator,
+    X: Matrix,
+    *,
+    multi_label: bool = False,
+    cancel: CancelToken | None = None,
+) -> np.ndarray:
+    """``least-confident``/``margin``/``entropy`` score of every row of ``X``."""
+    if multi_label:
+        return _chunked(lambda c: _multilabel_scores(kind, estimator.predict_proba(c)), X, cancel)
+    learner = ActiveLearner(estimator=estimator)
+    fn = {
+        "least-confident": classifier_uncertainty,
+        "margin": classifier_margin,
+        "entropy": classifier_entropy,
+    }[kind]
+    return _chunked(lambda c: fn(learner, c), X, cancel)
+
+
+def committee_scores(
+    members: Sequence, X: Matrix, *, multi_label: bool = False, cancel: CancelToken | None = None
+) -> np.ndarray:
+    """Disagreement of a committee of fitted estimators (modAL's KL max disagreement)."""
+    if len(members) < 2:
+        raise StrategyError("query by committee needs at least two fitted members")
+    if multi_label:
+
+        def spread(c: Matrix) -> np.ndarray:
+            stack = np.stack([m.predict_proba(c) for m in members])
+            return stack.std(axis=0).mean(axis=1)
+
+        return _chunked(spread, X, cancel)
+    committee = Committee(learner_list=[ActiveLearner(estimator=m) for m in members])
+    return _chunked(lambda c: KL_max_disagreement(committee, c), X, cancel)
+
+
+def top(scores: np.ndarray, n: int, higher_first: bool) -> np.ndarray:
+    """Positions of the ``n`` best scores, best first (ties: lower position first)."""
+    n = min(n, len(scores))
+    if n <= 0:
+        return np.empty(0, dtype=np.int64)
+    keyed = -scores if higher_first else scores
+    keyed = np.where(np.isnan(keyed), np.inf, keyed)
+    part = np.argpartition(keyed, n - 1)[:n] if n < len(keyed) else np.arange(len(keyed))
+    order = np.lexsort((part, keyed[part]))
+    return part[order].astype(np.int64)
+
+
+# -- density -----------------------------------------------------------------------------------
+
+
+def density_weights(
+    X: Matrix,
+    *,
+    seed: int = 0,
+    n_clusters: int = 50,
+    sample_size: int = 20_000,
+    cancel: CancelToken | None = None,
+) -> np.ndarray:
+    """How crowded each row's neighbourhood is, in (0, 1].
+
+    A Gaussian kernel density over k-means centres (fitted on a sample, weighted by cluster
+    size) approximates the average similarity to the whole pool in O(n k) instead of O(n^2).
+    """
+    n = X.shape[0]
+    rng = np.random.default_rng(seed)
+    sub = X[np.sort(rng.choice(n, size=min(n, sample_size), replace=False))]
+    k = max(1, min(n_clusters, sub.shape[0]))
+    km = MiniBatchKMeans(n_clusters=k, random_state=seed, n_init=3, batch_size=2048).fit(sub)
+    centres = km.cluster_centers_.astype(np.float32)
+    weights = np.bincount(km.labels_, minlength=k) / sub.shape[0]
+    d2_sub = euclidean_distances(sub, centres, squared=True).min(axis=1)
+    sigma2 = float(np.median(d2_sub)) or 1.0
+
+    def dens(c: Matrix) -> np.ndarray:
+        d2 = euclidean_distances(c, centres, squared=True)
+        return np.exp(-d2 / (2 * sigma2)) @ weights
+
+    out = _chunked(dens, X, cancel)
+    top_value = out.max()
+    return out / top_value if top_value > 0 else np.ones(n)
+
+
+# -- ranked batch ------------------------------------------------------------------------------
+
+
+def ranked_batch(
+    X_candidates: Matrix,
+    uncertainty: np.ndarray,
+    X_labeled: Matrix | None,
+    n: int,
+    *,
+    n_unlabeled: int | None = None,
+    n_labeled: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Cardoso et al.'s ranked batch selection (the rule modAL's ``ranked_batch`` uses).
+
+    Each step picks ``argmax alpha * (1 - 1/(1+d)) + (1 - alpha) * uncertainty`` where ``d``
+    is the distance to the nearest labeled or already picked sample and
+    ``alpha = unlabeled / (unlabeled + labeled)``. Distances are kept incrementally, so a step
+    costs O(candidates) instead of modAL's O(pool x labeled). ``n_unlabeled``/``n_labeled``
+    give the true pool sizes when the candidates (or the labeled reference) are a subsample.
+    """
+    m = X_candidates.shape[0]
+    n = min(n, m)
+    if X_labeled is not None and X_labeled.shape[0] > 0:
+        _, min_dist = pairwise_distances_argmin_min(X_candidates, X_labeled)
+        min_dist = min_dist.astype(np.float64)
+        ref = X_labeled.shape[0]
+    else:
+        min_dist = np.full(m, np.inf)
+        ref = 0
+    n_unl = m if n_unlabeled is None else n_unlabeled
+    n_lab = ref if n_labeled is None else n_labeled
+    chosen = np.zeros(m, dtype=bool)
+    picks: list[int] = []
+    scores: list[float] = []
+    for step in range(n):
+        alpha = (n_unl - step) / ((n_unl - step) + (n_lab + step))
+        similarity = np.where(np.isinf(min_dist), 0.0, 1.0 / (1.0 + min_dist))
+        score = alpha * (1.0 - similarity) + (1.0 - alpha) * uncertainty
+        score[chosen] = -np.inf
+        best = int(np.argmax(score))
+        picks.append(best)
+        scores.append(float(score[best]))
+        chosen[best] = True
+        d = euclidean_distances(X_candidates, X_candidates[best : best + 1]).ravel()
+        min_dist = np.minimum(min_dist, d)
+    return np.asarray(picks, dtype=np.int64), np.asarray(scores)
+
+
+# -- the entry point ---------------------------------------------------------------------------
+
+
+def rank_pool(
+    strategy: str,
+    estimator,
+    X_pool: Matrix,
+    n: int,
+    *,
+    exclude: np.ndarray | None = None,
+    X_labeled: Matrix | None = None,
+    members: Sequence | None = None,
+    multi_label: bool = False,
+    seed: int = 0,
+    candidates: int = 5_000,
+    labeled_reference: int = 10_000,
+    cancel: CancelToken | None = None,
+) -> Ranking:
+    """Rank the rows of ``X_pool`` with ``strategy``; return the best ``n`` positions.
+
+    ``exclude`` (a boolean mask) leaves rows out of the ranking (labeled samples) while the
+    matrix is scored in place, so the caller never copies a large pool.
+    """
+    check_strategy(strategy)
+    size = X_pool.shape[0]
+    allowed = np.ones(size, dtype=bool) if exclude is None else ~np.asarray(exclude, dtype=bool)
+    n_allowed = int(allowed.sum())
+    n = min(n, n_allowed)
+    rng = np.random.default_rng(seed)
+    if strategy == "random":
+        idx = rng.permutation(np.nonzero(allowed)[0])[:n]
+        return Ranking(strategy, idx.astype(np.int64), None)
+
+    def masked(scores: np.ndarray) -> np.ndarray:
+        scores[~allowed] = np.nan
+        return scores
+
+    if strategy in ("least-confident", "margin", "entropy"):
+        scores = masked(
+            uncertainty_scores(strategy, estimator, X_pool, multi_label=multi_label, cancel=cancel)
+        )
+        idx = top(scores, n, HIGHER_FIRST[strategy])
+        return Ranking(strategy, idx, scores[idx])
+    if strategy == "committee":
+        scores = masked(
+            committee_scores(members or [], X_pool, multi_label=multi_label, cancel=cancel)
+        )
+        idx = top(scores, n, True)
+        return Ranking(strategy, idx, scores[idx])
+    unc = masked(
+        uncertainty_scores(
+            "least-confident", estimator, X_pool, multi_label=multi_label, cancel=cancel
+        )
+    )
+    if strategy == "density":
+        scores = unc * density_weights(X_pool, seed=seed, cancel=cancel)
+        idx = top(scores, n, True)
+        return Ranking(strategy, idx, scores[idx])
+    # batch-diverse: ranked batch over the most uncertain candidates.
+    cand = top(unc, min(n_allowed, max(candidates, 4 * n)), True)
+    cand.sort()
+    ref = None
+    n_labeled = 0
+    if X_labeled is not None and X_labeled.shape[0] > 0:
+        n_labeled = X_labeled.shape[0]
+        keep = rng.choice(n_labeled, size=min(n_labeled, labeled_reference), replace=False)
+        ref = X_labeled[np.sort(keep)]
+    picks, scores = ranked_batch(
+        X_pool[cand], unc[cand], ref, n, n_unlabeled=n_allowed, n_labeled=n_labeled
+    )
+    return Ranking(strategy, cand[picks], scores)

@@ -1,0 +1,484 @@
+"""One retrain: snapshot labels, fit, cross-validate, rank the pool, record everything.
+
+:func:`train_once` is a plain function (progress + cancel) that a worker process runs. It
+writes the new model version, the ranked queue, the predictions and the run record in one
+transaction (``store.models.record_run``). When it fails (fewer than two classes, NaN in the
+features, an estimator error) it records a failed run and leaves the previous model, queue
+and predictions in place. Without any usable model yet it writes a cold-start queue instead.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import warnings
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
+from sklearn.model_selection import KFold, StratifiedKFold, cross_val_predict
+from sklearn.preprocessing import MultiLabelBinarizer
+from sklearn.utils import resample
+
+from labeler.errors import Cancelled, LabelerError
+from labeler.learning.catalog import make_estimator, resolve_model
+from labeler.learning.coldstart import diverse_seeds
+from labeler.learning.features import Features, load_features
+from labeler.learning.settings import TrainSettings
+from labeler.learning.strategies import check_strategy, rank_pool
+from labeler.progress import CancelToken, ProgressFn, no_progress
+from labeler.store.database import utcnow
+from labeler.store.location import ProjectLocation
+from labeler.store.models import Prediction, RunRecord, VersionTaken
+from labeler.store.project_store import Store
+
+MODELS_DIR = "models"
+
+
+class TrainError(LabelerError):
+    """A retrain cannot produce a model from the current labels (recorded as a failed run)."""
+
+
+@dataclass
+class LabelSnapshot:
+    """Immutable view of the labels a run trains on."""
+
+    sample_ids: np.ndarray
+    labels: list[tuple[str, ...]]
+
+    @classmethod
+    def take(cls, store: Store) -> LabelSnapshot:
+        frame = store.labels.current()
+        return cls(
+            frame["sample_id"].to_numpy(dtype=np.int64),
+            [tuple(x) for x in frame["labels"]],
+        )
+
+
+@dataclass
+class Targets:
+    """Training targets: ``y`` (class names) or ``Y`` (multi-label indicator matrix)."""
+
+    y: np.ndarray
+    classes: list[str]
+    multi_label: bool
+
+
+def make_targets(
+    labels: list[tuple[str, ...]], label_names: list[str], multi_label: bool
+) -> Targets:
+    if multi_label:
+        mlb = MultiLabelBinarizer(classes=label_names)
+        Y = mlb.fit_transform(labels).astype(np.int64)
+        return Targets(Y, list(label_names), True)
+    y = np.asarray([lab[0] if lab else "" for lab in labels], dtype=object)
+    present = [name for name in label_names if (y == name).any()]
+    return Targets(y, present, False)
+
+
+def check_trainable(targets: Targets) -> None:
+    if targets.multi_label:
+        Y = targets.y
+        varying = [n for j, n in enumerate(targets.classes) if 0 < Y[:, j].sum() < len(Y)]
+        if not varying:
+            raise TrainError(
+                "need at least one label that is both present and absent among labeled samples"
+            )
+        return
+    if len(targets.classes) < 2:
+        have = ", ".join(targets.classes) or "none"
+        raise TrainError(f"need labels of at least two classes to train (have: {have})")
+
+
+def _check_finite(X: np.ndarray | sp.csr_matrix, ids: np.ndarray) -> None:
+    data = X.data if sp.issparse(X) else X
+    if np.isfinite(data).all():
+        return
+    if sp.issparse(X):
+        bad_rows = np.unique(X.nonzero()[0][~np.isfinite(X.data)])
+    else:
+        bad_rows = np.nonzero(~np.isfinite(X).all(axis=1))[0]
+    raise TrainError(f"features of sample {int(ids[bad_rows[0]])} contain NaN or infinity")
+
+
+# -- cross-validation and metrics --------------------------------------------------------------
+
+
+def cross_validate(
+    estimator, X, targets: Targets, folds: int, seed: int
+) -> tuple[np.ndarray | None, int]:
+    """Out-of-fold probabilities (columns in ``targets.classes`` order) and folds used."""
+    if targets.multi_label:
+        k = min(folds, len(targets.y))
+        if k < 2:
+            return None, 0
+        cv = KFold(n_splits=k, shuffle=True, random_state=seed)
+    else:
+        counts = [int((targets.y == c).sum()) for c in targets.classes]
+        k = min(folds, min(counts))
+        if k < 2:
+            return None, 0
+        cv = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
+    oof = cross_val_predict(clone(estimator), X, targets.y, cv=cv, method="predict_proba")
+    oof = np.asarray(oof, dtype=np.float64)
+    if not targets.multi_label:  # columns come in sorted class order; use the project's order
+        fitted_order = sorted(targets.classes)
+        oof = oof[:, [fitted_order.index(c) for c in targets.classes]]
+    return oof, k
+
+
+def predicted_labels(proba: np.ndarray, targets: Targets) -> list[tuple[str, ...]]:
+    if targets.multi_label:
+        return [
+            tuple(c for c, p in zip(targets.classes, row, strict=True) if p >= 0.5) for row in proba
+        ]
+    best = proba.argmax(axis=1)
+    return [(targets.classes[i],) for i in best]
+
+
+def confidence(proba: np.ndarray, multi_label: bool) -> np.ndarray:
+    if multi_label:
+        return np.maximum(proba, 1 - proba).min(axis=1)
+    return proba.max(axis=1)
+
+
+def metrics_from(proba: np.ndarray, targets: Targets) -> dict[str, Any]:
+    """Accuracy, macro-F1 and per-class precision/recall/F1/support."""
+    names = targets.classes
+    if targets.multi_label:
+        truth = targets.y
+        pred = (proba >= 0.5).astype(np.int64)
+        accuracy = float(accuracy_score(truth, pred))  # subset accuracy
+        macro = float(f1_score(truth, pred, average="macro", zero_division=0))
+        p, r, f, s = precision_recall_fscore_support(truth, pred, zero_division=0)
+    else:
+        truth = targets.y
+        pred = np.asarray([names[i] for i in proba.argmax(axis=1)], dtype=object)
+        accuracy = float(accuracy_score(truth, pred))
+        macro = float(f1_score(truth, pred, labels=names, average="macro", zero_division=0))
+        p, r, f, s = precision_recall_fscore_support(truth, pred, labels=names, zero_division=0)
+    per_class = {
+        name: {
+            "precision": float(p[i]),
+            "recall": float(r[i]),
+            "f1": float(f[i]),
+            "support": int(s[i]),
+        }
+        for i, name in enumerate(names)
+    }
+    return {"accuracy": accuracy, "macro_f1": macro, "per_class": per_class}
+
+
+def _proba_in_order(estimator, X, targets: Targets) -> np.ndarray:
+    proba = np.asarray(estimator.predict_proba(X), dtype=np.float64)
+    if targets.multi_label:
+        return proba
+    order = [list(estimator.classes_).index(c) for c in targets.classes]
+    return proba[:, order]
+
+
+def fit_committee(estimator, X, targets: Targets, size: int, seed: int) -> list:
+    """Bootstrap members (stratified, so every member knows every class)."""
+    members = []
+    strat = None if targets.multi_label else targets.y
+    for k in range(size):
+        rows = resample(
+            np.arange(X.shape[0]), replace=True, stratify=strat, random_state=seed + 1 + k
+        )
+        member = clone(estimator)
+        if hasattr(member, "random_state"):
+            member.set_params(random_state=seed + 1 + k)
+        members.append(member.fit(X[rows], targets.y[rows]))
+    return members
+
+
+# -- saving ----------------------------------------------------------------------------------
+
+
+def save_model(estimator, path: Path) -> Path:
+    """Save with skops (atomically: written under a temporary name, then renamed)."""
+    import skops.io as sio
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    sio.dump(estimator, tmp)
+    os.replace(tmp, path)
+    return path
+
+
+# -- the job -----------------------------------------------------------------------------------
+
+
+class _Phases:
+    """Maps phase progress onto one 0..100 scale and times each phase."""
+
+    def __init__(self, progress: ProgressFn, cancel: CancelToken | None) -> None:
+        self.progress = progress
+        self.cancel = cancel
+        self.durations: dict[str, float] = {}
+        self._t = time.perf_counter()
+
+    def done(self, name: str, percent: int) -> None:
+        now = time.perf_counter()
+        self.durations[name] = round(now - self._t, 4)
+        self._t = now
+        self.progress(percent, 100)
+        if self.cancel is not None:
+            self.cancel.check()
+
+    def sub(self, start: int, end: int) -> ProgressFn:
+        def report(done: int, total: int | None) -> None:
+            if total:
+                self.progress(start + int((end - start) * min(done, total) / total), 100)
+
+        return report
+
+
+def train_once(
+    location: ProjectLocation | str | Path,
+    settings: TrainSettings | None = None,
+    progress: ProgressFn | None = None,
+    cancel: CancelToken | None = None,
+) -> RunRecord:
+    """Retrain on the current labels and record the run (see the module docstring).
+
+    Returns the run record: status "ok" with a new model version, or "failed" with an error.
+    Raises :class:`~labeler.errors.Cancelled` (nothing written) when cancelled.
+    """
+    store = Store.open(location)
+    try:
+        return _train(store, settings or TrainSettings.from_project(store), progress, cancel)
+    finally:
+        store.close()
+
+
+def _train(
+    store: Store,
+    settings: TrainSettings,
+    progress: ProgressFn | None,
+    cancel: CancelToken | None,
+) -> RunRecord:
+    started = utcnow()
+    t_start = time.perf_counter()
+    phases = _Phases(progress or no_progress, cancel)
+    snapshot = LabelSnapshot.take(store)
+    params: dict[str, Any] = {
+        "settings": asdict(settings),
+        "strategy": settings.strategy,
+        "queue_size": settings.queue_size,
+        "cv_folds": settings.cv_folds,
+        "seed": settings.seed,
+    }
+    try:
+        check_strategy(settings.strategy)
+        feats = load_features(store, settings.features, phases.sub(0, 40), cancel)
+        phases.done("features", 40)
+        params.update(
+            feature_kind=feats.kind,
+            feature_key=feats.key,
+            n_features=feats.n_features,
+            n_samples=len(feats.ids),
+            features=asdict(settings.features),
+        )
+        model = resolve_model(settings.model, feats.kind)
+        params["model"] = model
+        info = store.info
+        targets = make_targets(snapshot.labels, info.label_names, info.multi_label)
+        try:
+            check_trainable(targets)
+        except TrainError:
+            _cold_start_if_no_model(store, feats, snapshot, settings, cancel)
+            raise
+        return _fit_and_record(
+            store, settings, feats, snapshot, targets, model, params, phases, started, t_start
+        )
+    except Cancelled:
+        raise
+    except Exception as exc:  # noqa: BLE001 - every failure becomes a recorded failed run
+        message = _one_line(exc)
+        return store.models.record_run(
+            status="failed",
+            started_at=started,
+            finished_at=utcnow(),
+            label_count=len(snapshot.sample_ids),
+            strategy=settings.strategy,
+            params=params,
+            durations={**phases.durations, "total": round(time.perf_counter() - t_start, 4)},
+            error=message,
+        )
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    if isinstance(exc, LabelerError):
+        return text[:500]
+    return f"{type(exc).__name__}: {text}"[:500]
+
+
+def _cold_start_if_no_model(
+    store: Store,
+    feats: Features,
+    snapshot: LabelSnapshot,
+    settings: TrainSettings,
+    cancel: CancelToken | None,
+) -> None:
+    """Without any trained model yet, queue diverse seeds so labeling can start."""
+    if store.models.latest_ok() is not None:
+        return
+    labeled = np.zeros(len(feats.ids), dtype=bool)
+    if len(snapshot.sample_ids):
+        labeled[feats.rows(snapshot.sample_ids)] = True
+    pool_rows = np.nonzero(~labeled)[0]
+    if len(pool_rows) == 0:
+        return
+    X_pool = feats.X[pool_rows]
+    X_lab = feats.X[np.nonzero(labeled)[0]] if labeled.any() else None
+    picks, scores = diverse_seeds(
+        X_pool, settings.queue_size, X_labeled=X_lab, seed=settings.seed, cancel=cancel
+    )
+    items = [(int(feats.ids[pool_rows[p]]), float(s)) for p, s in zip(picks, scores, strict=True)]
+    store.models.replace_queue(None, "cold-start", items)
+
+
+def _fit_and_record(
+    store: Store,
+    settings: TrainSettings,
+    feats: Features,
+    snapshot: LabelSnapshot,
+    targets: Targets,
+    model: str,
+    params: dict[str, Any],
+    phases: _Phases,
+    started,
+    t_start: float,
+) -> RunRecord:
+    lab_rows = feats.rows(snapshot.sample_ids)
+    X_lab = feats.X[lab_rows]
+    if not sp.issparse(X_lab):
+        X_lab = np.ascontiguousarray(X_lab)
+    _check_finite(X_lab, snapshot.sample_ids)
+    estimator = make_estimator(
+        model, feats.kind, multi_label=targets.multi_label, seed=settings.seed
+    )
+    params["estimator"] = type(estimator).__name__
+    params["classes"] = targets.classes
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        oof, folds = cross_validate(estimator, X_lab, targets, settings.cv_folds, settings.seed)
+        metrics: dict[str, Any] = {"cv_folds": folds, "n_labels": len(snapshot.sample_ids)}
+        if oof is not None:
+            if not np.isfinite(oof).all():
+                raise TrainError("cross-validated probabilities contain NaN")
+            metrics.update(metrics_from(oof, targets))
+        else:
+            metrics.update(accuracy=None, macro_f1=None, per_class={})
+            metrics["note"] = "too few labels per class for cross-validation"
+        phases.done("cross_validation", 60)
+
+        estimator.fit(X_lab, targets.y)
+        members = None
+        if settings.strategy == "committee":
+            members = fit_committee(
+                estimator, X_lab, targets, settings.committee_size, settings.seed
+            )
+    params["warnings"] = sorted({str(w.message).strip().splitlines()[0][:200] for w in caught})
+    phases.done("fit", 70)
+
+    labeled_mask = np.zeros(len(feats.ids), dtype=bool)
+    labeled_mask[lab_rows] = True
+    ranking = rank_pool(
+        settings.strategy,
+        estimator,
+        feats.X,
+        settings.queue_size,
+        exclude=labeled_mask,
+        X_labeled=X_lab,
+        members=members,
+        multi_label=targets.multi_label,
+        seed=settings.seed,
+        cancel=phases.cancel,
+    )
+    scores = ranking.scores
+    queue = [
+        (int(feats.ids[r]), None if scores is None else float(scores[i]))
+        for i, r in enumerate(ranking.indices)
+    ]
+    phases.done("score", 90)
+
+    predictions = _predictions(estimator, feats, snapshot, targets, oof, ranking.indices)
+    phases.done("predict", 93)
+
+    models_dir = store.artifacts_dir / MODELS_DIR
+    for _attempt in range(5):
+        version = store.models.next_version()
+        path = save_model(estimator, models_dir / f"v{version}.skops")
+        try:
+            record = store.models.record_run(
+                status="ok",
+                started_at=started,
+                finished_at=utcnow(),
+                label_count=len(snapshot.sample_ids),
+                strategy=settings.strategy,
+                params=params,
+                metrics=metrics,
+                durations={
+                    **phases.durations,
+                    "total": round(time.perf_counter() - t_start, 4),
+                },
+                artifact=str(path),
+                queue=queue,
+                predictions=predictions,
+                expect_version=version,
+            )
+        except VersionTaken:
+            path.unlink(missing_ok=True)
+            continue
+        phases.progress(100, 100)
+        return record
+    raise TrainError("could not claim a model version (other trainers kept writing)")
+
+
+def _predictions(
+    estimator,
+    feats: Features,
+    snapshot: LabelSnapshot,
+    targets: Targets,
+    oof: np.ndarray | None,
+    queue_rows: np.ndarray,
+) -> list[Prediction]:
+    """Out-of-fold predictions for labeled samples, model predictions for the queue."""
+    out: list[Prediction] = []
+
+    def add(ids: np.ndarray, proba: np.ndarray, out_of_fold: bool) -> None:
+        labels = predicted_labels(proba, targets)
+        conf = confidence(proba, targets.multi_label)
+        for i, sid in enumerate(ids):
+            out.append(
+                Prediction(
+                    int(sid),
+                    0,  # replaced by the run's model version when recorded
+                    labels[i],
+                    float(conf[i]),
+                    {c: round(float(p), 6) for c, p in zip(targets.classes, proba[i], strict=True)},
+                    out_of_fold,
+                )
+            )
+
+    if oof is not None:
+        add(snapshot.sample_ids, oof, True)
+    else:
+        add(
+            snapshot.sample_ids,
+            _proba_in_order(estimator, feats.X[feats.rows(snapshot.sample_ids)], targets),
+            False,
+        )
+    if len(queue_rows):
+        rows = np.sort(queue_rows)
+        add(feats.ids[rows], _proba_in_order(estimator, feats.X[rows], targets), False)
+    return out
