@@ -11,7 +11,7 @@ Space                 skip
 Ctrl+F                flag with a comment
 Ctrl+Z, Ctrl+Shift+Z  undo, redo (also Ctrl+Y)
 Ctrl+R                retrain now
-+ / - / 0             zoom in / out / fit (images)
++ / - / * or Ctrl+0    zoom in / out / fit (images; label keys come first)
 ====================  ===============================================
 """
 
@@ -94,7 +94,8 @@ class AnnotateView(QWidget):
             f"{overview.info.name}  ·  {overview.info.modality}  ·  {overview.info.task_type}"
         )
         title.setObjectName("projectTitle")
-        hints = QLabel(HINTS)
+        zoom = "Zoom + / − / *  ·  " if overview.info.modality == "image" else ""
+        hints = QLabel(zoom + HINTS)
         hints.setObjectName("hints")
 
         left = QVBoxLayout()
@@ -154,7 +155,9 @@ class AnnotateView(QWidget):
         self.panel.show_progress(
             session.counts, session.stats.labels_per_minute(), session.stats.labels
         )
-        self.panel.show_model(self.controller.model, session.counts.labeled)
+        self.panel.show_model(
+            self.controller.model, session.counts.labeled, self.controller.cold_start
+        )
 
     def _model_changed(self, model: ModelStatus) -> None:
         self.refresh_progress()
@@ -212,27 +215,28 @@ class AnnotateView(QWidget):
             self.ask_flag()
         elif mods == ctrl and key == Qt.Key.Key_R:
             c.retrain_now()
+        elif mods == ctrl and key == Qt.Key.Key_0 and self.info.modality == "image":
+            self.display.image_view.zoom_fit()
         elif mods & ctrl:
             return False
         elif key == Qt.Key.Key_Space:
             c.skip()
         elif key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.label_bar.mode == "multi":
             self.confirm()
-        elif self.info.modality == "image" and key in (Qt.Key.Key_Plus, Qt.Key.Key_Equal):
-            self.display.image_view.zoom_in()
-        elif self.info.modality == "image" and key == Qt.Key.Key_Minus:
-            self.display.image_view.zoom_out()
-        elif self.info.modality == "image" and key == Qt.Key.Key_0:
-            self.display.image_view.zoom_fit()
-        else:
-            name = self.label_bar.label_for_key(event.text())
-            if name is None:
-                return False
+        elif (name := self.label_bar.label_for_key(event.text())) is not None:
             if self.label_bar.mode == "multi":
                 if c.current is not None:
                     self.label_bar.toggle(name)
             else:
                 c.label([name])
+        elif self.info.modality == "image" and key in (Qt.Key.Key_Plus, Qt.Key.Key_Equal):
+            self.display.image_view.zoom_in()
+        elif self.info.modality == "image" and key == Qt.Key.Key_Minus:
+            self.display.image_view.zoom_out()
+        elif self.info.modality == "image" and key == Qt.Key.Key_Asterisk:
+            self.display.image_view.zoom_fit()
+        else:
+            return False
         return True
 
     def command(self, name: str) -> Any:

@@ -355,13 +355,30 @@ class AnnotationController(QObject):
         self.retrainingChanged.emit(running)
         if self.store is None:
             return
-        if not getattr(result, "ok", False):
+        ok = bool(getattr(result, "ok", False))
+        cold = self.cold_start
+        if not ok:
             error = str(getattr(result, "error", None) or "retraining failed")
-            self.failure.emit(f"Retraining failed: {error.splitlines()[0]}", error)
+            if cold:
+                # expected until two classes have labels: the engine queued diverse seed
+                # samples instead of fitting; say so without raising an alarm
+                self.message.emit(
+                    f"No model yet: label samples of two classes ({error.splitlines()[0]})"
+                )
+            else:
+                self.failure.emit(f"Retraining failed: {error.splitlines()[0]}", error)
         self.runner.submit(ops.current_model, self.store, on_done=self._model_loaded)
-        if getattr(result, "ok", False):
+        if ok or cold:  # a new ranking (or the cold-start seed queue) is in the store
             self._swap_queue()
             self._counts_stale = True  # recounted right after the next commit (see _labeled)
+
+    @property
+    def cold_start(self) -> bool:
+        """No model yet and fewer than two classes labeled: retrains cannot fit anything."""
+        if self.model is not None and self.model.version is not None:
+            return False
+        counts = self.session.counts.per_class if self.session else {}
+        return sum(1 for n in counts.values() if n > 0) < 2
 
     def _model_loaded(self, model: ModelStatus) -> None:
         self.model = model

@@ -55,9 +55,11 @@ def progress_text(counts: Counts, labels_per_minute: float, session_labels: int)
     return "\n".join(lines)
 
 
-def model_text(model: ModelStatus | None, labeled: int) -> str:
+def model_text(model: ModelStatus | None, labeled: int, cold_start: bool = False) -> str:
     if model is None:
         return ""
+    if model.version is None and cold_start:
+        return "No model yet: it trains once two classes have labels.\nMeanwhile diverse seed samples are shown."
     if model.version is None:
         text = "No model yet"
     else:
@@ -125,8 +127,8 @@ class InfoPanel(QWidget):
         self.progress_bar.setFormat(f"{counts.labeled} / {counts.total} labeled")
         self.progress.setText(progress_text(counts, labels_per_minute, session_labels))
 
-    def show_model(self, model: ModelStatus | None, labeled: int) -> None:
-        self.model.setText(model_text(model, labeled))
+    def show_model(self, model: ModelStatus | None, labeled: int, cold_start: bool = False) -> None:
+        self.model.setText(model_text(model, labeled, cold_start))
 
     def set_retraining(self, running: bool) -> None:
         self.retraining.setVisible(running)

@@ -63,7 +63,8 @@ class LabelBar(QWidget):
         else:
             for i, name in enumerate(self.names):
                 key = self.keys[name].upper()
-                b = _button(f"{key}   {name}" if key else name, checkable=self.mode == "multi")
+                text = name if not key or key == name.upper() else f"{key}   {name}"
+                b = _button(text, checkable=self.mode == "multi")
                 self.buttons[name] = b
                 grid.addWidget(b, i // PER_ROW, i % PER_ROW)
             if self.mode == "multi":

@@ -18,9 +18,9 @@ from PySide6.QtWidgets import (
 )
 
 DEMOS = (
-    ("digits", "Handwritten digits", "images, 10 classes"),
-    ("text", "Movie-review sentences", "text, positive / negative"),
-    ("tabular", "Tabular records", "rows of fields"),
+    ("digits", "Handwritten digits", "8×8 images, labels 0–9"),
+    ("text", "Which library is this docstring from?", "text, 4 labels"),
+    ("tabular", "Wine cultivars", "13 measurements per row, 3 labels"),
 )
 
 
@@ -38,8 +38,8 @@ class StartScreen(QWidget):
         subtitle = QLabel("Label data with a model that learns as you go.")
         subtitle.setObjectName("startSubtitle")
 
-        self.open_button = QPushButton("Open project folder…")
-        self.new_button = QPushButton("New project from a file or folder…")
+        self.open_button = QPushButton("Open project folder…   Ctrl+O")
+        self.new_button = QPushButton("New project from a file or folder…   Ctrl+N")
         self.open_button.clicked.connect(self.browseRequested)
         self.new_button.clicked.connect(self.newProjectRequested)
         actions = QGroupBox("Start")
@@ -47,7 +47,6 @@ class StartScreen(QWidget):
         for b in (self.open_button, self.new_button):
             b.setMinimumHeight(40)
             a.addWidget(b)
-        a.addStretch(1)
 
         demos = QGroupBox("Try a demo project")
         d = QVBoxLayout(demos)
@@ -58,7 +57,6 @@ class StartScreen(QWidget):
             b.clicked.connect(lambda _c=False, k=kind: self.demoRequested.emit(k))
             self.demo_buttons[kind] = b
             d.addWidget(b)
-        d.addStretch(1)
 
         recent = QGroupBox("Recent projects")
         r = QVBoxLayout(recent)
@@ -73,13 +71,15 @@ class StartScreen(QWidget):
 
         left = QVBoxLayout()
         left.addWidget(actions)
+        left.addSpacing(8)
         left.addWidget(demos)
+        left.addStretch(1)
         columns = QHBoxLayout()
         columns.addLayout(left, 2)
         columns.addWidget(recent, 3)
 
         root = QVBoxLayout(self)
-        root.setContentsMargins(40, 32, 40, 32)
+        root.setContentsMargins(48, 36, 48, 36)
         root.setSpacing(12)
         root.addWidget(title)
         root.addWidget(subtitle)
@@ -90,7 +90,7 @@ class StartScreen(QWidget):
         self.recent_list.clear()
         for path in projects:
             p = Path(path)
-            item = QListWidgetItem(f"{p.name}\n{p.parent}")
+            item = QListWidgetItem(f"{p.name}\n{p.parent}" if "://" not in path else path)
             item.setData(Qt.ItemDataRole.UserRole, path)
             item.setToolTip(path)
             self.recent_list.addItem(item)

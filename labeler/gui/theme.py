@@ -52,6 +52,10 @@ def style_sheet(theme: str) -> str:
         background: {c["checked"]}; color: white; border-radius: 4px; }}
     QPushButton#failureButton {{ color: {c["flag"]}; border: none; text-align: left; }}
     QGroupBox {{ font-weight: 600; }}
+    QWidget#startScreen QPushButton {{ font-size: 11pt; text-align: left; padding: 6px 14px; }}
+    QWidget#startScreen QGroupBox {{ font-size: 11pt; }}
+    QListWidget#recentProjects {{ font-size: 11pt; }}
+    QListWidget#recentProjects::item {{ padding: 8px 6px; border-bottom: 1px solid {c["alt"]}; }}
     """
 
 
