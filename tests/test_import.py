@@ -256,3 +256,88 @@ def test_100k_rows_csv_and_jsonl(make_store, tmp_path):
     )
     assert import_file(store, j).added == n
     assert store.samples.count() == 2 * n
+
+
+# -- inputs found by review: each is named, nothing is written ----------------------------
+
+MORE_BAD = [
+    (
+        "extra field in first row",
+        "id,text\n1,hello,x\n2,bye,y\n",
+        (1, None, "3 fields, the header has 2"),
+    ),
+    ("extra field later", "id,text\n1,hello\n2,bye,y\n", (2, None, "malformed CSV")),
+    ("duplicate header", "id,text,text\n1,a,b\n", (None, "text", "twice")),
+    ("header only", "id,text\n", (None, None, "no data rows")),
+    ("id too long", "id,text\n" + "x" * 301 + ",hello\n", (1, "id", "longer than 300")),
+]
+
+
+@pytest.mark.parametrize("case", MORE_BAD, ids=[c[0] for c in MORE_BAD])
+def test_more_bad_csv(make_store, tmp_path, case):
+    _, content, (row, column, message) = case
+    store = make_store(modality="text", labels=("pos", "neg"))
+    before = store.dump()
+    with pytest.raises(DataImportError) as info:
+        import_file(store, _csv(tmp_path, content))
+    assert message in str(info.value)
+    assert (info.value.row, info.value.column) == (row, column)
+    assert store.dump() == before
+
+
+def test_csv_with_bom_and_crlf(make_store, tmp_path):
+    store = make_store(modality="text", labels=("pos", "neg"))
+    f = _csv(tmp_path, '\ufeffid,text,label\r\n1,hello,pos\r\n2,"multi\r\nline",neg\r\n')
+    report = import_file(store, f)
+    assert report.added == 2 and report.mapping["id_column"] == "id"
+    assert store.samples.by_external_id("2").text == "multi\r\nline"
+
+
+def test_jsonl_keeps_integer_ids_and_labels(make_store, tmp_path):
+    store = make_store(modality="text", labels=("1", "2"))
+    f = _csv(
+        tmp_path,
+        '{"id": 7, "text": "a", "label": 1}\n{"id": 8.5, "text": "b"}\n{"id": 9007199254740993, "text": "c", "label": 2}\n',
+        "x.jsonl",
+    )
+    report = import_file(store, f)
+    assert report.added == 3 and report.labels == 2
+    assert store.samples.by_external_id("7") is not None
+    assert store.samples.by_external_id("9007199254740993") is not None
+
+
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        ('{"text": "a\\ud800b"}', "lone surrogate"),
+        ('{"text": ["x", "y"]}', "expected text, got list"),
+        ('{"text": true}', "expected text, got bool"),
+        ("[" * 100_000 + "]" * 100_000, "invalid JSON"),
+    ],
+)
+def test_bad_jsonl_values(make_store, tmp_path, line, message):
+    store = make_store(modality="text")
+    f = _csv(tmp_path, '{"text": "fine"}\n' + line + "\n", "x.jsonl")
+    before = store.dump()
+    with pytest.raises(DataImportError, match=message) as info:
+        import_file(store, f)
+    assert info.value.row == 2
+    assert store.dump() == before
+
+
+def test_truncated_image_is_refused(make_store, tmp_path):
+    store = make_store(modality="image", labels=("cat", "dog"))
+    img = tmp_path / "cut.jpg"
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(
+        img
+    )
+    img.write_bytes(img.read_bytes()[:400])
+    with pytest.raises(DataImportError, match="unreadable image"):
+        import_file(store, _csv(tmp_path, "image\ncut.jpg\n"))
+
+
+def test_duplicate_rows_with_labels_are_reported(make_store, tmp_path):
+    store = make_store(modality="text", labels=("pos", "neg"))
+    import_file(store, _csv(tmp_path, "text\nhello\n", "a.csv"))
+    report = import_file(store, _csv(tmp_path, "text,label\nhello,pos\nnew,neg\n", "b.csv"))
+    assert (report.added, report.duplicates, report.duplicate_labels, report.labels) == (1, 1, 1, 1)

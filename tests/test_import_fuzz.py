@@ -16,8 +16,9 @@ from labeler.store import Store
 
 _counter = itertools.count()
 
+any_chars = st.characters(exclude_categories=())  # includes lone surrogates and controls
 cells = st.one_of(
-    st.text(max_size=12),
+    st.text(alphabet=any_chars, max_size=12),
     st.sampled_from(
         ["pos", "neg", "maybe", "", "[1,2]", "[1,", "nan", "1e400", '"', "a,b", "\x00"]
     ),
@@ -50,15 +51,23 @@ def _check(store, path, mapping=None):
 @settings(
     max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(header=headers, body=rows, raw_tail=st.binary(max_size=20), use_emb=st.booleans())
-def test_fuzzed_csv(fuzz_store, tmp_path_factory, header, body, raw_tail, use_emb):
+@given(
+    header=headers,
+    body=rows,
+    raw_tail=st.binary(max_size=20),
+    use_emb=st.booleans(),
+    newline=st.sampled_from(["\n", "\r\n", "\r"]),
+    bom=st.booleans(),
+)
+def test_fuzzed_csv(fuzz_store, tmp_path_factory, header, body, raw_tail, use_emb, newline, bom):
     folder = tmp_path_factory.getbasetemp() / "fuzz-files"
     folder.mkdir(exist_ok=True)
     path = folder / f"f{next(_counter)}.csv"
     lines = [",".join(header)] + [
         ",".join(json.dumps(c) if i % 2 else c for i, c in enumerate(r)) for r in body
     ]
-    path.write_bytes("\n".join(lines).encode("utf-8", "surrogatepass") + raw_tail)
+    text = ("\ufeff" if bom else "") + newline.join(lines)
+    path.write_bytes(text.encode("utf-8", "surrogatepass") + raw_tail)
     _check(
         fuzz_store,
         path,
@@ -67,7 +76,11 @@ def test_fuzzed_csv(fuzz_store, tmp_path_factory, header, body, raw_tail, use_em
 
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=10),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=True)
+    | st.text(alphabet=any_chars, max_size=10),
     lambda children: (
         st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=5), children, max_size=3)
     ),

@@ -255,7 +255,7 @@ def test_migration_from_older_schema_keeps_data_and_backs_up(tmp_path):
     folder.mkdir()
     db = folder / "project.db"
     engine = make_engine(f"sqlite:///{db}")
-    migrate(engine, db, target="0001")
+    migrate(engine, db, target="0001", create=True)
     assert current_revision(engine) == "0001"
     with engine.begin() as conn:
         conn.execute(
@@ -279,3 +279,112 @@ def test_migration_from_older_schema_keeps_data_and_backs_up(tmp_path):
         assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == ("0001",)
     assert store.models.runs() == []  # table from migration 0002 exists
     store.close()
+
+
+def test_concurrent_labels_on_one_sample(make_store):
+    """Several clients labeling the same sample at once: every event is kept and the derived
+    state matches a rebuild from the events (the sample row is locked per event)."""
+    import threading
+
+    store = make_store(labels=("pos", "neg"))
+    (a,) = _add_texts(store, ["x"])
+    clients = [Store.open(store.location) for _ in range(4)]
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(len(clients))
+
+    def work(i: int) -> None:
+        barrier.wait()
+        try:
+            for k in range(15):
+                clients[i].labels.add(a, ["pos" if (i + k) % 2 else "neg"], f"annot{i}")
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(clients))]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    for c in clients:
+        c.close()
+    assert errors == []
+    assert len(store.labels.events(sample_id=a)) == 60
+    incremental = store.labels.state(a)
+    assert incremental.n_annotators == 4
+    before = [r[:-1] for r in store.dump()["sample_state"]]
+    store.labels.rebuild_states()
+    assert [r[:-1] for r in store.dump()["sample_state"]] == before
+
+
+def test_flag_does_not_undo_a_skip(make_store):
+    store = make_store()
+    (a,) = _add_texts(store, ["x"])
+    store.labels.skip(a, "alice")
+    store.labels.flag(a, "alice", "odd")
+    state = store.labels.state(a)
+    assert state.status == "skipped" and state.flagged
+
+
+def test_per_annotator_counts_only_active_labels(make_store):
+    store = make_store()
+    a, b = _add_texts(store, ["x", "y"])
+    store.labels.add(a, ["pos"], "ann")
+    store.labels.add(b, ["pos"], "ann")
+    store.labels.undo("ann")
+    summary = store.summary()
+    assert summary["labeled"] == 1 and summary["per_annotator"] == {"ann": 1}
+
+
+def test_renamed_project_folder_still_opens(tmp_path):
+    import shutil
+
+    store = Store.create(tmp_path / "original", modality="text", labels=["a", "b"])
+    store.close()
+    shutil.copytree(tmp_path / "original", tmp_path / "copy")
+    again = Store.open(tmp_path / "copy")
+    assert again.info.name == "original"
+    again.close()
+
+
+def test_foreign_database_is_refused_untouched(tmp_path):
+    folder = tmp_path / "p"
+    folder.mkdir()
+    with sqlite3.connect(folder / "project.db") as conn:
+        conn.execute("CREATE TABLE notes (x)")
+    with pytest.raises(ProjectError, match="not a Labeler database"):
+        Store.open(folder)
+    with sqlite3.connect(folder / "project.db") as conn:
+        assert [r[0] for r in conn.execute("SELECT name FROM sqlite_master")] == ["notes"]
+
+
+def test_empty_postgres_database_is_not_given_a_schema(pg_server_url):
+    import uuid
+
+    base = sa.engine.make_url(pg_server_url)
+    name = f"labeler_empty_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    url = base.set(database=name).render_as_string(hide_password=False)
+    try:
+        with pytest.raises(ProjectError, match="not a Labeler database"):
+            Store.open(f"{url}#typo")
+        probe = sa.create_engine(url)
+        with probe.connect() as conn:
+            assert sa.inspect(conn).get_table_names() == []
+        probe.dispose()
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+def test_project_from_a_newer_version_is_refused_without_backup(tmp_path):
+    store = Store.create(tmp_path / "p", modality="text", labels=["a", "b"])
+    with store.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = '0099'"))
+    store.close()
+    for _ in range(2):
+        with pytest.raises(ProjectError, match="newer Labeler"):
+            Store.open(tmp_path / "p")
+    assert list((tmp_path / "p").glob("project.db.bak-*")) == []

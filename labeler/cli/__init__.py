@@ -72,6 +72,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LabelerError as exc:
         print(f"labeler: error: {one_line(str(exc))}", file=sys.stderr)
         return EXIT_USER_ERROR
+    except BrokenPipeError:  # e.g. `labeler info P | head`: the reader went away
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print("labeler: interrupted", file=sys.stderr)
         return 130

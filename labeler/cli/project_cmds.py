@@ -103,6 +103,11 @@ def cmd_import(args: argparse.Namespace) -> int:
             f"imported {report.added} samples from {report.source} "
             f"({report.duplicates} duplicates skipped, {report.labels} labels)"
         )
+        if report.duplicate_labels:
+            print(
+                f"note: {report.duplicate_labels} skipped duplicate rows carried a label; "
+                "those labels were not imported (label the existing samples instead)"
+            )
     return 0
 
 

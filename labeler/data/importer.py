@@ -48,6 +48,7 @@ class ImportReport:
     duplicates: int
     labels: int
     mapping: dict[str, Any] = field(default_factory=dict)
+    duplicate_labels: int = 0  # labels on duplicate rows (not imported: the row was skipped)
 
 
 def file_sha256(path: Path) -> str:
@@ -113,6 +114,11 @@ def resolve_mapping(
             raise DataImportError(
                 "no feature columns: name them with --feature-columns", file=source
             )
+    seen: set[str] = set()
+    for col in columns:
+        if col in seen:
+            raise DataImportError("the file names this column twice", file=source, column=col)
+        seen.add(col)
     named = [m.id_column, m.text_column, m.image_column, m.embedding_column, m.label_column]
     named += list(m.feature_columns or [])
     for col in named:
@@ -170,8 +176,8 @@ def import_file(
             progress(done, total)
         if cancel is not None:
             cancel.check()
-        if state.mapping is None:
-            raise DataImportError("the file has no rows", file=source)
+        if state.mapping is None or done == 0:
+            raise DataImportError("the file has no data rows", file=source)
         report = ImportReport(
             batch_id=batch.batch_id,
             source=source,
@@ -180,6 +186,7 @@ def import_file(
             duplicates=batch.duplicates,
             labels=batch.labels_added,
             mapping=asdict(state.mapping),
+            duplicate_labels=batch.duplicate_labels,
         )
     return report
 
@@ -205,6 +212,8 @@ def _new_rows(
     for i, h in enumerate(hashes):
         if h in batch.existing_hashes or h in seen:
             batch.duplicates += 1
+            if built.labels[i] is not None:
+                batch.duplicate_labels += 1
             continue
         seen.add(h)
         keep.append(i)

@@ -24,6 +24,15 @@ if TYPE_CHECKING:
     from labeler.data.importer import ColumnMapping
 
 MULTI_LABEL_SEPARATORS = ("|", ";")
+MAX_ID_LENGTH = 300  # the external_id column's size
+
+
+def _is_encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 @dataclass
@@ -110,7 +119,19 @@ class PayloadBuilder:
         missing = values.isna().to_numpy()
         if missing.any():
             raise self._error("missing id", first_row + int(np.argmax(missing)), col)
+        for i, v in enumerate(values.tolist()):
+            if isinstance(v, list | tuple | dict | np.ndarray | bytes):
+                raise self._error(
+                    f"an id must be a single value, got {type(v).__name__}", first_row + i, col
+                )
         as_text = values.astype(str)
+        too_long = (as_text.str.len() > MAX_ID_LENGTH).to_numpy()
+        if too_long.any():
+            i = int(np.argmax(too_long))
+            raise self._error(f"id is longer than {MAX_ID_LENGTH} characters", first_row + i, col)
+        for i, v in enumerate(as_text.tolist()):
+            if not _is_encodable(v):
+                raise self._error("id is not valid Unicode (lone surrogate)", first_row + i, col)
         repeated = as_text.duplicated().to_numpy()
         if repeated.any():
             i = int(np.argmax(repeated))
@@ -125,6 +146,8 @@ class PayloadBuilder:
         for i, v in enumerate(frame[col].tolist()):
             if v is None or (isinstance(v, float) and math.isnan(v)):
                 raise self._error("missing text", first_row + i, col)
+            if isinstance(v, list | tuple | dict | np.ndarray | bool):
+                raise self._error(f"expected text, got {type(v).__name__}", first_row + i, col)
             if isinstance(v, bytes):
                 try:
                     v = v.decode("utf-8")
@@ -165,8 +188,14 @@ class PayloadBuilder:
                 ) from None
             try:
                 with Image.open(p) as im:
-                    im.verify()
-            except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+                    im.load()  # decodes the pixels: a truncated file fails here, not later
+            except (
+                UnidentifiedImageError,
+                OSError,
+                SyntaxError,
+                ValueError,
+                Image.DecompressionBombError,
+            ) as exc:
                 raise self._error(f"unreadable image {str(p)!r} ({exc})", row, col) from None
             files.append(str(p.resolve()))
             hashes.append(hashlib.blake2b(raw, digest_size=16).digest())
@@ -182,7 +211,7 @@ class PayloadBuilder:
                 if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
                     self.numeric[c] = True
                 else:
-                    conv = pd.to_numeric(s, errors="coerce")
+                    conv = _to_numeric(s)
                     self.numeric[c] = bool(s.notna().any()) and bool(
                         (conv.notna() == s.notna()).all()
                     )
@@ -192,7 +221,7 @@ class PayloadBuilder:
                 if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
                     conv = s.astype("float64")
                 else:
-                    conv = pd.to_numeric(s, errors="coerce")
+                    conv = _to_numeric(s)
                     bad = conv.isna() & s.notna()
                     if bad.any():
                         i = int(np.argmax(bad.to_numpy()))
@@ -206,6 +235,11 @@ class PayloadBuilder:
                     raise self._error("infinite value", first_row + i, c)
                 sub[c] = conv
             else:
+                for i, v in enumerate(s.tolist()):
+                    if isinstance(v, list | tuple | dict | np.ndarray):
+                        raise self._error(
+                            f"expected a single value, got {type(v).__name__}", first_row + i, c
+                        )
                 sub[c] = (
                     s.astype("object")
                     .where(s.notna(), None)
@@ -302,3 +336,20 @@ def _parse_vector(v: Any) -> np.ndarray | None:
         except (TypeError, ValueError):
             return None
     return None
+
+
+def _to_numeric(s: pd.Series) -> pd.Series:
+    """Numbers where cells parse as numbers, NaN elsewhere (nested values count as non-numbers)."""
+    try:
+        return pd.to_numeric(s, errors="coerce")
+    except (TypeError, ValueError):
+        return s.map(_number_or_nan).astype("float64")
+
+
+def _number_or_nan(v: Any) -> float:
+    if isinstance(v, bool | np.bool_) or not isinstance(v, int | float | str | np.number):
+        return math.nan
+    try:
+        return float(v)
+    except ValueError:
+        return math.nan

@@ -8,8 +8,10 @@ known, the row.
 
 from __future__ import annotations
 
+import csv
 import json
 import re
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -118,13 +120,26 @@ _LINE_RE = re.compile(r"line (\d+)")
 
 
 def _csv_chunks(path: Path, sep: str, chunk_rows: int, string_columns: set[str] | None) -> Chunks:
+    kind = "TSV" if sep == "\t" else "CSV"
+    header = raw_csv_header(path, sep)
+    seen: set[str] = set()
+    for name in header:
+        if name in seen:
+            raise DataImportError("the header names this column twice", file=str(path), column=name)
+        seen.add(name)
     if string_columns is None:
         dtype: type | dict[str, type] = str
         na_values: list[str] | dict[str, list[str]] = [""]
     else:
-        header = csv_header(path, sep)
         dtype = {c: str for c in header if c in string_columns}
         na_values = {c: ([""] if c in string_columns else MISSING_MARKERS) for c in header}
+    # pandas reads a first data row with more fields than the header as an index column
+    # (shifting every value); later such rows raise its ParserError. Check the first here.
+    width = _first_record_width(path, sep)
+    if header and width > len(header):
+        raise DataImportError(
+            f"malformed {kind}: {width} fields, the header has {len(header)}", file=str(path), row=1
+        )
     try:
         reader = pd.read_csv(
             path,
@@ -133,13 +148,28 @@ def _csv_chunks(path: Path, sep: str, chunk_rows: int, string_columns: set[str] 
             keep_default_na=False,
             na_values=na_values,
             chunksize=chunk_rows,
-            encoding="utf-8",
+            encoding="utf-8-sig",
             encoding_errors="strict",
             engine="c",
             skip_blank_lines=True,
+            index_col=False,
         )
         first = 1
-        for frame in reader:
+        while True:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", pd.errors.ParserWarning)
+                try:
+                    frame = reader.get_chunk()
+                except StopIteration:
+                    break
+            if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
+                # pandas dropped fields of a row longer than the header: refuse, never lose data
+                raise DataImportError(
+                    f"malformed {kind}: this row or one of the next {chunk_rows - 1} has more "
+                    "fields than the header",
+                    file=str(path),
+                    row=first,
+                )
             yield first, frame
             first += len(frame)
     except UnicodeDecodeError:
@@ -152,18 +182,33 @@ def _csv_chunks(path: Path, sep: str, chunk_rows: int, string_columns: set[str] 
         row = int(m.group(1)) - 1 if m else None
         detail = str(exc).strip().splitlines()[-1]
         detail = re.sub(r"^Error tokenizing data\. C error: ", "", detail)
-        raise DataImportError(
-            f"malformed {('TSV' if sep == chr(9) else 'CSV')} ({detail})", file=str(path), row=row
-        ) from None
+        raise DataImportError(f"malformed {kind} ({detail})", file=str(path), row=row) from None
+
+
+def raw_csv_header(path: Path, sep: str) -> list[str]:
+    """The header row as written (duplicates kept), or [] when it cannot be read."""
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            return next(csv.reader(fh, delimiter=sep), [])
+    except (UnicodeDecodeError, csv.Error, OSError):
+        return []
 
 
 def csv_header(path: Path, sep: str) -> list[str]:
+    return raw_csv_header(path, sep)
+
+
+def _first_record_width(path: Path, sep: str) -> int:
     try:
-        return [
-            str(c) for c in pd.read_csv(path, sep=sep, nrows=0, dtype=str, encoding="utf-8").columns
-        ]
-    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError):
-        return []  # the full read reports the problem with its row
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            reader = csv.reader(fh, delimiter=sep)
+            next(reader, None)
+            for fields in reader:
+                if fields:
+                    return len(fields)
+    except (UnicodeDecodeError, csv.Error, OSError):
+        pass  # the full read reports it
+    return 0
 
 
 def _first_undecodable_row(path: Path) -> int | None:
@@ -210,7 +255,7 @@ def _jsonl_chunks(path: Path, chunk_rows: int) -> Chunks:
                 obj = json.loads(raw.decode("utf-8"))
             except UnicodeDecodeError:
                 raise DataImportError("text is not valid UTF-8", file=str(path), row=row) from None
-            except ValueError as exc:
+            except (ValueError, RecursionError) as exc:
                 raise DataImportError(
                     f"invalid JSON ({exc.args[0] if exc.args else exc})", file=str(path), row=row
                 ) from None
@@ -222,13 +267,19 @@ def _jsonl_chunks(path: Path, chunk_rows: int) -> Chunks:
                 )
             rows.append(obj)
             if len(rows) >= chunk_rows:
-                yield first, pd.DataFrame.from_records(rows)
+                yield first, _object_frame(rows)
                 first += len(rows)
                 rows = []
     if rows:
-        yield first, pd.DataFrame.from_records(rows)
+        yield first, _object_frame(rows)
     elif row == 0:
         raise DataImportError("the file has no rows", file=str(path))
+
+
+def _object_frame(rows: list[dict]) -> pd.DataFrame:
+    """Rows as given: ints stay ints (no float conversion through missing values), strings
+    are not re-encoded (the importer validates them)."""
+    return pd.DataFrame(rows, dtype=object)
 
 
 # -- Label Studio JSON --------------------------------------------------------------------

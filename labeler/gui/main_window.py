@@ -173,16 +173,20 @@ class MainWindow(QMainWindow):
         self.reporter.error("Cannot open project", f"{project}\n\n{message}", details)
 
     def close_project(self) -> None:
+        """Close the views (the review view first stops its workers), then the project."""
+        for attr in ("review_view", "annotate_view"):
+            view = getattr(self, attr)
+            if view is not None:
+                shutdown = getattr(view, "shutdown", None)
+                if callable(shutdown):
+                    shutdown()  # it shares the project's store: stop before the store closes
+                self.stack.removeWidget(view)
+                view.deleteLater()
+                setattr(self, attr, None)
         if self.controller is not None:
             self.controller.close()
             self.controller.deleteLater()
             self.controller = None
-        for attr in ("annotate_view", "review_view"):
-            view = getattr(self, attr)
-            if view is not None:
-                self.stack.removeWidget(view)
-                view.deleteLater()
-                setattr(self, attr, None)
         self.stack.setCurrentWidget(self.start)
         self.setWindowTitle("Labeler")
 

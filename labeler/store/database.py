@@ -82,16 +82,38 @@ def current_revision(engine: sa.Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
-def migrate(engine: sa.Engine, sqlite_path: Path | None, target: str = "head") -> Path | None:
+def known_revisions() -> set[str]:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    return {rev.revision for rev in ScriptDirectory.from_config(cfg).walk_revisions()}
+
+
+def migrate(
+    engine: sa.Engine, sqlite_path: Path | None, target: str = "head", *, create: bool = False
+) -> Path | None:
     """Bring the schema to ``target``. Returns the backup file made before migrating, if any.
 
     An existing SQLite database is copied (online backup API, WAL-safe) before any migration
-    runs, so a failed or unwanted upgrade can be rolled back by hand.
+    runs, so a failed or unwanted upgrade can be rolled back by hand. A database without
+    Labeler's schema is only set up when ``create`` is true (``labeler init``); a schema from
+    a newer Labeler is refused, untouched.
     """
     current = current_revision(engine)
     wanted = head_revision() if target == "head" else target
     if current == wanted:
         return None
+    if current is None and not create:
+        with engine.connect() as conn:
+            tables = sa.inspect(conn).get_table_names()
+        if "project" not in tables:
+            raise ProjectError(
+                f"{_redact(str(engine.url))}: not a Labeler database (no Labeler tables)"
+            )
+    if current is not None and current not in known_revisions():
+        raise ProjectError(
+            f"{_redact(str(engine.url))}: made by a newer Labeler (schema revision {current}); "
+            "upgrade Labeler to open it"
+        )
     backup = None
     if current is not None and sqlite_path is not None and sqlite_path.exists():
         stamp = utcnow().strftime("%Y%m%dT%H%M%S")
@@ -106,6 +128,13 @@ def migrate(engine: sa.Engine, sqlite_path: Path | None, target: str = "head") -
     with engine.connect().execution_options(sqlite_begin="IMMEDIATE") as conn, conn.begin():
         command.upgrade(_alembic_config(conn), target)
     return backup
+
+
+def _redact(url: str) -> str:
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return url
 
 
 def copy_database_file(path: Path, dest: Path) -> None:

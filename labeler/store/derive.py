@@ -63,7 +63,8 @@ def derive_state(events: Sequence[EventView]) -> SampleState:
     for ev in active:
         if ev.action in REVERTING:
             continue
-        latest_any = ev
+        if ev.action != "flag":
+            latest_any = ev  # flags annotate a sample; they do not change its status
         if ev.action == "label":
             per_annotator[ev.annotator] = ev.labels or ()
             latest_label = ev

@@ -100,6 +100,7 @@ class LabelLog:
             target = self._latest_undoable(conn, annotator)
             if target is None:
                 return None
+            self._lock_sample(conn, target.sample_id)
             eid = self._insert(
                 conn,
                 target.sample_id,
@@ -118,6 +119,7 @@ class LabelLog:
             if undo_event is None:
                 return None
             target = self._event(conn, undo_event.target_event_id)  # type: ignore[arg-type]
+            self._lock_sample(conn, undo_event.sample_id)
             eid = self._insert(
                 conn,
                 undo_event.sample_id,
@@ -280,11 +282,7 @@ class LabelLog:
         if not annotator:
             raise LabelError("an annotator name is required")
         with self._store.write() as conn:
-            exists = conn.execute(
-                sa.select(t.sample.c.id).where(
-                    t.sample.c.project_id == self._store.project_id, t.sample.c.id == sample_id
-                )
-            ).first()
+            exists = self._lock_sample(conn, sample_id)
             if exists is None:
                 raise LabelError(f"sample {sample_id} is not in project {self._store.info.name!r}")
             eid = self._insert(
@@ -300,6 +298,15 @@ class LabelLog:
             )
             self._refresh(conn, sample_id)
         return eid
+
+    def _lock_sample(self, conn: sa.Connection, sample_id: int) -> object | None:
+        """Lock the sample's row until commit (PostgreSQL; SQLite's write lock covers it), so
+        concurrent events on one sample derive its state one after the other."""
+        return conn.execute(
+            sa.select(t.sample.c.id)
+            .where(t.sample.c.project_id == self._store.project_id, t.sample.c.id == sample_id)
+            .with_for_update()
+        ).first()
 
     def _insert(
         self,

@@ -85,6 +85,8 @@ class Store:
         for name in names:
             if not name or not _NAME_RE.match(name):
                 raise ProjectError(f"label {name!r} is empty or contains a comma")
+            if len(name) > 200:
+                raise ProjectError(f"label {name[:20]!r}... is longer than 200 characters")
         if len(set(names)) != len(names):
             raise ProjectError(f"labels repeat: {', '.join(names)}")
         keys = list(shortcuts) if shortcuts is not None else default_shortcuts(names)
@@ -98,7 +100,7 @@ class Store:
         location.folder.mkdir(parents=True, exist_ok=True)
         engine = make_engine(location.url)
         try:
-            migrate(engine, location.db_path)
+            migrate(engine, location.db_path, create=True)
             with cls._write(engine) as conn:
                 exists = conn.execute(
                     sa.select(t.project.c.id).where(t.project.c.name == location.name)
@@ -147,6 +149,10 @@ class Store:
                 row = conn.execute(
                     sa.select(t.project.c.id).where(t.project.c.name == location.name)
                 ).first()
+                if row is None and location.is_sqlite:
+                    # a project folder that was renamed or copied: its database holds one project
+                    rows = conn.execute(sa.select(t.project.c.id).limit(2)).all()
+                    row = rows[0] if len(rows) == 1 else None
         except sa.exc.OperationalError as exc:
             engine.dispose()
             raise ProjectError(
@@ -154,10 +160,15 @@ class Store:
             ) from None
         except sa.exc.DatabaseError as exc:
             engine.dispose()
-            raise ProjectError(f"{location.url}: not a Labeler database ({exc.orig})") from None
+            raise ProjectError(
+                f"{_redact(location.url)}: not a Labeler database ({exc.orig})"
+            ) from None
+        except BaseException:
+            engine.dispose()
+            raise
         if row is None:
             engine.dispose()
-            raise ProjectError(f"no project named {location.name!r} in {location.url}")
+            raise ProjectError(f"no project named {location.name!r} in {_redact(location.url)}")
         return cls(location, engine, int(row[0]))
 
     def close(self) -> None:
@@ -278,14 +289,6 @@ class Store:
                 .select_from(t.sample_state)
                 .where(t.sample_state.c.project_id == pid, t.sample_state.c.flagged.is_(True))
             ).scalar_one()
-            annot_rows = conn.execute(
-                sa.select(
-                    t.label_event.c.annotator, sa.func.count(sa.distinct(t.label_event.c.sample_id))
-                )
-                .where(t.label_event.c.project_id == pid, t.label_event.c.action == "label")
-                .group_by(t.label_event.c.annotator)
-                .order_by(t.label_event.c.annotator)
-            ).all()
             batches = conn.execute(
                 sa.select(t.import_batch)
                 .where(t.import_batch.c.project_id == pid)
@@ -297,6 +300,10 @@ class Store:
                 .where(t.label_event.c.project_id == pid)
             ).scalar_one()
         status = dict(status_rows)
+        by_annotator = self.labels.by_annotator()
+        per_annotator = {
+            str(a): int(n) for a, n in by_annotator.groupby("annotator").size().sort_index().items()
+        }
         per_class = {name: 0 for name in self.info.label_names}
         for labels_json, count in label_rows:
             for name in json.loads(labels_json or "[]"):
@@ -316,7 +323,7 @@ class Store:
             "flagged": flagged,
             "label_events": n_events,
             "per_class": per_class,
-            "per_annotator": {a: c for a, c in annot_rows},
+            "per_annotator": per_annotator,
             "import_batches": [
                 {
                     "id": b.id,

@@ -32,6 +32,7 @@ class ImportBatch:
         self.batch_id = batch_id
         self.rows_added = 0
         self.duplicates = 0
+        self.duplicate_labels = 0
         self.labels_added = 0
         pid = store.project_id
         self.existing_hashes: set[str] = set(
