@@ -102,6 +102,31 @@ def build(folder: Path) -> object:
     return store
 
 
+def settle(app: object, predicate: object, extra_ms: int = 300) -> None:
+    """Run the event loop until ``predicate()`` holds, then a little longer for painting.
+
+    Polls from a timer inside one event loop rather than calling ``processEvents()`` in a
+    tight loop (each such call leaks a reference to None in PySide6 6.12.0)."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    loop = QEventLoop()
+    timer = QTimer()
+    state = {"since": None}
+
+    def check() -> None:
+        if state["since"] is None and predicate():  # type: ignore[operator]
+            state["since"] = 0
+        elif state["since"] is not None:
+            state["since"] += timer.interval()
+            if state["since"] >= extra_ms:
+                loop.quit()
+
+    timer.timeout.connect(check)
+    timer.start(50)
+    loop.exec()
+    timer.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
@@ -117,48 +142,38 @@ def main() -> None:
     view.reviewer = "lead"
     view.resize(1500, 900)
     view.show()
-    done = {"ids": False, "stats": False}
-    view.idsLoaded.connect(lambda _n: done.__setitem__("ids", True))
-    view.statsLoaded.connect(lambda: done.__setitem__("stats", True))
-    while not all(done.values()):
-        app.processEvents()
-
-    def settle(predicate) -> None:  # noqa: ANN001
-        while not predicate():
-            app.processEvents()
-        for _ in range(20):
-            app.processEvents()
+    settle(app, lambda: view.summary is not None and view.model.cached_row(0) is not None)
 
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
-    settle(lambda: view.model.cached_row(0) is not None)
+    settle(app, lambda: view.model.cached_row(0) is not None)
     view.filters.disagreement.click()
-    settle(lambda: view.model.rowCount() < 360 and view.model.cached_row(0) is not None)
+    settle(app, lambda: view.model.rowCount() < 360 and view.model.cached_row(0) is not None)
     shown = {"id": None}
     view.detailShown.connect(lambda sid: shown.__setitem__("id", sid))
     view.table.selectRow(0)
-    settle(lambda: shown["id"] is not None)
+    settle(app, lambda: shown["id"] is not None)
     view.grab().save(str(out / "review-table.png"))
 
     view.filters.disagreement.click()
     view.tabs.setCurrentWidget(view.agreement)
-    settle(lambda: True)
+    settle(app, lambda: True)
     view.grab().save(str(out / "review-agreement.png"))
 
     shown["id"] = None
     view.tabs.setCurrentWidget(view.suspects)
     view.suspects.table.setCurrentCell(0, 1)
-    settle(lambda: shown["id"] is not None)
+    settle(app, lambda: shown["id"] is not None)
     view.grab().save(str(out / "review-suspects.png"))
 
     view.tabs.setCurrentWidget(view.plots)
     for i, name in enumerate(view.plots.images):
         view.plots.tabs.setCurrentIndex(i)
-        settle(lambda: True)
+        settle(app, lambda: True)
         if name in ("learning-curve", "confusion-matrix"):
             view.grab().save(str(out / f"review-plots-{name}.png"))
     view.tabs.setCurrentWidget(view.audit)
-    settle(lambda: True)
+    settle(app, lambda: True)
     view.grab().save(str(out / "review-audit.png"))
     view.save_plots(out, prefix="review-plot-")
     view.shutdown()

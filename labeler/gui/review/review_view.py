@@ -121,7 +121,7 @@ class ReviewView(QWidget):
         self.table.setSelectionMode(QTableView.SelectionMode.SingleSelection)
         self.table.verticalHeader().setDefaultSectionSize(22)
         self.table.horizontalHeader().setStretchLastSection(True)
-        for column, width in enumerate((150, 300, 100, 90, 130, 100, 85, 70)):
+        for column, width in enumerate((130, 230, 95, 75, 125, 95, 80, 65)):
             self.table.setColumnWidth(column, width)
         self.table.selectionModel().currentRowChanged.connect(self._row_selected)
         self.count_label = QLabel("", objectName="reviewCount")
@@ -170,7 +170,7 @@ class ReviewView(QWidget):
         split.addWidget(self.detail)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 2)
-        split.setSizes([900, 560])
+        split.setSizes([1020, 480])
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
         layout.addWidget(split, 1)
@@ -183,6 +183,7 @@ class ReviewView(QWidget):
         )
 
         self._stats_started = False
+        self._closed = False
         self.reload_ids()  # the statistics start once the first rows are on screen
 
     # -- table -----------------------------------------------------------------------------
@@ -220,7 +221,7 @@ class ReviewView(QWidget):
 
     def _start_stats(self) -> None:
         """First statistics load, after the first rows are painted (it competes for the CPU)."""
-        if not self._stats_started:
+        if not self._stats_started and not self._closed:
             self._stats_started = True
             self.reload_stats()
 
@@ -265,6 +266,8 @@ class ReviewView(QWidget):
     def reload_stats(self) -> None:
         """Compute the statistics in a worker process (at a million rows they take a while and
         would hold the GIL, stalling the table), waited for on the jobs thread."""
+        if self._closed:
+            return
         if not self._pools:
             self._pools.append(ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")))
         future = self._pools[0].submit(load_stats_for, self.store.location)
@@ -375,7 +378,8 @@ class ReviewView(QWidget):
         )
 
     def shutdown(self) -> None:
-        """Stop the workers (waits for queued store calls to finish)."""
+        """Stop the workers (waits for queued store calls to finish); no new work starts."""
+        self._closed = True
         _stop(self.db, self.jobs, pools=self._pools)
 
 
