@@ -108,3 +108,22 @@ def test_catalog_defaults_and_errors() -> None:
         est = make_estimator(name, "tabular", seed=1)
         assert hasattr(est, "predict_proba")
     assert type(make_estimator("sgd", "text", multi_label=True)).__name__ == "OneVsRestClassifier"
+
+
+def test_a_project_recreated_in_the_same_folder_does_not_reuse_the_cache(tmp_path) -> None:
+    from labeler.store import Store
+
+    folder = tmp_path / "again"
+    first = Store.create(folder, modality="tabular", labels=["a", "b"])
+    add_tabular(first, np.zeros((4, 2)))
+    old = load_features(first)
+    first.close()
+    for path in folder.glob("project.db*"):
+        path.unlink()
+    second = Store.create(folder, modality="tabular", labels=["a", "b"])
+    add_tabular(second, np.ones((4, 2)) * np.arange(4)[:, None])
+    new = load_features(second)
+    second.close()
+    np.testing.assert_array_equal(new.ids, old.ids)  # same ids, different samples
+    assert new.key != old.key
+    assert np.asarray(new.X).std() > 0

@@ -193,3 +193,23 @@ def test_settings_come_from_the_project_when_not_given(make_store) -> None:
     assert c.results[0].ok
     queue = store.models.queue()
     assert len(queue) == 7 and queue[0].strategy == "entropy"
+
+
+@pytest.mark.slow
+def test_close_from_inside_the_result_callback(make_store) -> None:
+    store, _, _ = project(make_store)
+    results: list[RetrainResult] = []
+    sched: RetrainScheduler
+
+    def on_result(result: RetrainResult) -> None:
+        results.append(result)
+        sched.close()  # e.g. the window closes as the result arrives
+
+    sched = RetrainScheduler(store.location, SMALL, on_result=on_result)
+    sched.request()
+    thread = sched._thread
+    assert thread is not None
+    thread.join(WAIT)
+    assert not thread.is_alive()
+    assert len(results) == 1 and results[0].ok
+    assert sched._executor is None

@@ -91,7 +91,14 @@ def cmd_train(args: argparse.Namespace) -> int:
             f"in {run.durations.get('total', 0):.1f} s; model saved to {run.artifact}"
         )
     if run.status != "ok":
-        raise TrainFailed(f"training failed: {run.error} (previous model and queue kept)")
+        with Store.open(location) as store:
+            head = store.models.queue(1)
+            fresh = store.models.latest_ok() is None
+        if fresh and head and head[0].strategy == "cold-start":
+            kept = "no model yet; the queue holds diverse samples to label first"
+        else:
+            kept = "previous model and queue kept"
+        raise TrainFailed(f"training failed: {run.error} ({kept})")
     return 0
 
 

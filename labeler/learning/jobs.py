@@ -184,9 +184,11 @@ class RetrainScheduler:
             if self._cancel_event is not None:
                 self._cancel_event.set()
             self._cond.notify_all()
-        if self._thread is not None:
-            self._thread.join()
-        self._shutdown_executor()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join()  # (closing from a callback: the loop ends after it returns)
+            self._shutdown_executor()
+        elif self._thread is None:
+            self._shutdown_executor()
 
     def __enter__(self) -> RetrainScheduler:
         return self
@@ -233,6 +235,10 @@ class RetrainScheduler:
                 self._running = False
                 self._worker_pid = None
                 self._cond.notify_all()
+                closed = self._closed
+            if closed:
+                self._shutdown_executor()
+                return
 
     def _ensure_executor(self) -> cf.ProcessPoolExecutor:
         if self._executor is None:
