@@ -77,18 +77,20 @@ def fetch_items(
     entries = [e for e in store.models.queue(limit=n + len(exclude)) if e.sample_id not in exclude]
     chosen: list[tuple[int, Provenance, int | None]] = [
         (e.sample_id, Provenance(e.model_version, e.strategy, e.score), e.rank)
-        for e in entries[: 2 * n]
+        for e in entries
     ]
     if not chosen:
         chosen = [
             (sid, Provenance(), None)
-            for sid in store.labels.unlabeled_ids(limit=2 * n + len(exclude))
+            for sid in store.labels.unlabeled_ids(limit=n + len(exclude))
             if sid not in exclude
         ]
+    chosen = chosen[:n]
     if annotator is not None and chosen:
+        # claim only what we will show: a colleague who claimed one meanwhile keeps it
         held = set(store.claims.claim(annotator, [sid for sid, _, _ in chosen]))
         chosen = [c for c in chosen if c[0] in held]
-    return _items(store, chosen[:n])
+    return _items(store, chosen)
 
 
 def release_claims(store: Store, annotator: str) -> int:

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from labeler.store import Store
-from tests.gui.gui_helpers import fill_text
+from tests.gui.gui_helpers import assert_no_worker_threads, fill_text
 
 
 @pytest.fixture(autouse=True)
@@ -46,3 +46,4 @@ def window(qtbot) -> Iterator[object]:  # type: ignore[no-untyped-def]
 
     w.deleteLater()
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    assert_no_worker_threads()

@@ -57,3 +57,15 @@ def press(qtbot, view, key, modifier=None) -> object:  # type: ignore[no-untyped
 def shown_id(view) -> int | None:  # type: ignore[no-untyped-def]
     item = view.controller.current
     return item.sample_id if item is not None else None
+
+
+def assert_no_worker_threads() -> None:
+    """Closing the window stops every worker it started (database, jobs, retraining)."""
+    import threading
+
+    ours = ("labeler-db", "labeler-jobs", "labeler-retrain", "labeler-import")
+    leaked = [t for t in threading.enumerate() if t.name.startswith(ours)]
+    for t in leaked:
+        t.join(timeout=30)  # a retrain being cancelled may need a moment
+    alive = [t.name for t in leaked if t.is_alive()]
+    assert not alive, f"worker threads still running after the window closed: {alive}"

@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 
 from labeler.app_settings import ProjectSettings
 from labeler.store import Store
-from tests.gui.gui_helpers import open_and_wait, press, shown_id
+from tests.gui.gui_helpers import assert_no_worker_threads, open_and_wait, press, shown_id
 
 pytest.importorskip("labeler.learning.jobs")
 pytestmark = [pytest.mark.gui, pytest.mark.slow]
@@ -52,6 +52,7 @@ def live_window(qtbot):  # type: ignore[no-untyped-def]
     w.close()
     w.deleteLater()
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    assert_no_worker_threads()
 
 
 def key_for(truth: dict[int, str], sid: int) -> str:

@@ -98,6 +98,7 @@ def test_two_annotators_are_handed_different_samples(make_store) -> None:
     assert len(ann) == len(bob) == 10
     assert not {i.sample_id for i in ann} & {i.sample_id for i in bob}
     assert [i.sample_id for i in ann] == ids[:10]  # best first
+    assert [i.sample_id for i in bob] == ids[10:20]  # nothing claimed beyond what is shown
     # ann's own refetch still gets her claimed samples; after release, others get them
     assert [i.sample_id for i in ops.fetch_items(store, 10, annotator="ann")] == ids[:10]
     ops.release_claims(store, "ann")
