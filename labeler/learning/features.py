@@ -140,8 +140,7 @@ def tabular_matrix(frame: pd.DataFrame, settings: FeatureSettings) -> tuple[np.n
     """Impute, scale and one-hot a DataFrame into a float32 matrix and its column names."""
     encoder = _TabularEncoder(settings.max_categories)
     encoder.observe(frame)
-    blocks = [encoder.encode(frame)]
-    return encoder.finish(blocks), encoder.column_names()
+    return encoder.finish(encoder.encode(frame)), encoder.column_names()
 
 
 # -- sample index ---------------------------------------------------------------------------
@@ -389,8 +388,8 @@ class _TabularEncoder:
                 j += len(cats) + 1
         return out
 
-    def finish(self, blocks: list[np.ndarray], out: np.ndarray | None = None) -> np.ndarray:
-        X = out if out is not None else np.concatenate(blocks) if len(blocks) > 1 else blocks[0]
+    def finish(self, X: np.ndarray) -> np.ndarray:
+        """Impute and scale the numeric columns of the encoded matrix, in place."""
         standardise(X, self._numeric_positions())
         return X
 
@@ -452,9 +451,8 @@ def _tabular_features(
     if not encoder.columns:
         raise FeatureError("tabular samples carry no data columns")
     if X is not None and row == n:
-        return encoder.finish([], out=X), encoder.column_names()
+        return encoder.finish(X), encoder.column_names()
     # Pass 2: encode into one preallocated matrix now that categories are known.
-    del X
     X = np.empty((n, encoder.width()), dtype=np.float32)
     row = 0
     for frame in store.samples.iter_frames(TABULAR_CHUNK, columns=("data",)):
@@ -464,4 +462,4 @@ def _tabular_features(
         X[row : row + len(block)] = block
         row += len(block)
         progress(n + row, 2 * n)
-    return encoder.finish([], out=X), encoder.column_names()
+    return encoder.finish(X), encoder.column_names()
