@@ -71,7 +71,17 @@ def child(mode: str, csv_path: str) -> None:
     (run_labeler if mode == "labeler" else run_raw)(Path(csv_path), work)
     elapsed = time.perf_counter() - start
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"seconds": elapsed, "peak_rss_mb": peak_mb}))
+    # the importer may parse in a child process: count its peak too (an upper bound: sum)
+    child_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(
+        json.dumps(
+            {
+                "seconds": elapsed,
+                "peak_rss_mb": peak_mb + child_mb,
+                "parser_process_peak_mb": child_mb,
+            }
+        )
+    )
 
 
 def measure(mode: str, csv_path: Path) -> dict[str, float]:

@@ -39,6 +39,15 @@ class DataImportError(LabelerError):
         prefix = ", ".join(where)
         super().__init__(f"{prefix}: {message}" if prefix else message)
 
+    def __reduce__(self) -> tuple[object, ...]:  # picklable (raised in the import's parser process)
+        return (_import_error, (self.reason, self.file, self.row, self.column))
+
+
+def _import_error(
+    message: str, file: str | None, row: int | None, column: str | None
+) -> DataImportError:
+    return DataImportError(message, file=file, row=row, column=column)
+
 
 class LabelError(LabelerError):
     """A label event is invalid (unknown label, unknown sample, nothing to undo)."""

@@ -341,3 +341,30 @@ def test_duplicate_rows_with_labels_are_reported(make_store, tmp_path):
     import_file(store, _csv(tmp_path, "text\nhello\n", "a.csv"))
     report = import_file(store, _csv(tmp_path, "text,label\nhello,pos\nnew,neg\n", "b.csv"))
     assert (report.added, report.duplicates, report.duplicate_labels, report.labels) == (1, 1, 1, 1)
+
+
+@pytest.mark.slow
+def test_parser_process_path(make_store, tmp_path):
+    """Large files are parsed in a child process: same result, and its errors arrive intact."""
+    store = make_store(modality="tabular", labels=("a", "b"))
+    n = 3000
+    frame = pd.DataFrame(
+        {
+            "id": [f"r{i}" for i in range(n)],
+            "x": np.arange(n) * 0.5,
+            "label": ["a", "b", ""] * (n // 3),
+        }
+    )
+    f = tmp_path / "t.csv"
+    frame.to_csv(f, index=False)
+    report = import_file(store, f, parse_in_process=True, chunk_rows=1000)
+    assert (report.added, report.labels) == (n, 2 * n // 3)
+    assert store.samples.by_external_id("r2999").data == {"x": 1499.5}
+    frame["x"] = frame["x"].astype(object)
+    frame.loc[2500, "x"] = "oops"
+    g = tmp_path / "bad.csv"
+    frame.assign(id=[f"s{i}" for i in range(n)]).to_csv(g, index=False)
+    before = store.dump()
+    with pytest.raises(DataImportError, match=r"row 2501, column 'x': 'oops' is not a number"):
+        import_file(store, g, parse_in_process=True, chunk_rows=1000)
+    assert store.dump() == before

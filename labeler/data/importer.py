@@ -11,32 +11,24 @@ annotator ``import``) inside ONE transaction. Any invalid row raises
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
-from labeler.data.payloads import Built, PayloadBuilder
+from labeler.data.parse_process import chunks_from_process
+from labeler.data.parsing import ColumnMapping, ParseState
+from labeler.data.payloads import Built
 from labeler.data.prefetch import prefetch
-from labeler.data.readers import csv_header, file_kind, read_chunks
+from labeler.data.readers import file_kind
 from labeler.errors import DataImportError
 from labeler.progress import CancelToken, ProgressFn, no_progress
 from labeler.store import Store
 from labeler.store.samples import ImportBatch
 
+__all__ = ["ColumnMapping", "ImportReport", "count_rows", "file_sha256", "import_file"]
 
-@dataclass
-class ColumnMapping:
-    """Which columns of the file mean what. Unset fields get modality defaults."""
-
-    id_column: str | None = None
-    text_column: str | None = None
-    image_column: str | None = None
-    feature_columns: list[str] | None = None
-    embedding_column: str | None = None
-    label_column: str | None = None
+PROCESS_PARSE_MIN_BYTES = 32 * 1024 * 1024
 
 
 @dataclass
@@ -84,53 +76,6 @@ def count_rows(path: Path) -> int | None:
     return None
 
 
-def resolve_mapping(
-    store: Store, columns: list[str], mapping: ColumnMapping, source: str
-) -> ColumnMapping:
-    """Fill unset fields from the modality and check every named column exists."""
-    info = store.info
-    m = ColumnMapping(**asdict(mapping))
-    cols = set(columns)
-
-    def pick(*names: str) -> str | None:
-        return next((n for n in names if n in cols), None)
-
-    if m.id_column is None:
-        m.id_column = pick("id")
-    if m.label_column is None:
-        m.label_column = pick("label", "labels")
-    if info.modality == "text" and m.text_column is None:
-        m.text_column = pick("text", "content", "sentence", "document")
-        if m.text_column is None:
-            raise DataImportError("no text column: name it with --text-column", file=source)
-    if info.modality == "image" and m.image_column is None:
-        m.image_column = pick("image", "image_path", "path", "file", "filename")
-        if m.image_column is None and m.embedding_column is None:
-            raise DataImportError("no image column: name it with --image-column", file=source)
-    if info.modality == "tabular" and m.feature_columns is None:
-        used = {m.id_column, m.label_column, m.embedding_column}
-        m.feature_columns = [c for c in columns if c not in used]
-        if not m.feature_columns and m.embedding_column is None:
-            raise DataImportError(
-                "no feature columns: name them with --feature-columns", file=source
-            )
-    seen: set[str] = set()
-    for col in columns:
-        if col in seen:
-            raise DataImportError("the file names this column twice", file=source, column=col)
-        seen.add(col)
-    named = [m.id_column, m.text_column, m.image_column, m.embedding_column, m.label_column]
-    named += list(m.feature_columns or [])
-    for col in named:
-        if col is not None and col not in cols:
-            raise DataImportError(
-                f"missing column (the file has: {', '.join(map(str, columns))})",
-                file=source,
-                column=col,
-            )
-    return m
-
-
 def import_file(
     store: Store,
     path: str | Path,
@@ -139,8 +84,13 @@ def import_file(
     progress: ProgressFn | None = None,
     cancel: CancelToken | None = None,
     chunk_rows: int = 50_000,
+    parse_in_process: bool | None = None,
 ) -> ImportReport:
-    """Import ``path`` into ``store`` in one transaction. See the module docstring."""
+    """Import ``path`` into ``store`` in one transaction. See the module docstring.
+
+    ``parse_in_process``: parse and validate in a child process (two cores: one parses, one
+    writes). By default only for files of at least 32 MB, where it pays for its start-up.
+    """
     path = Path(path).expanduser().resolve()
     source = str(path)
     progress = progress or no_progress
@@ -151,13 +101,22 @@ def import_file(
     digest = file_sha256(path)
     info = store.info  # loaded here, read by the parsing thread
     progress(0, total)
-    state = _ParseState(store, path, kind, mapping or ColumnMapping())
-    # Parsing and validation of the next chunk overlap with writing the current one.
-    parsed = prefetch(state.chunks(chunk_rows, cancel))
+    state = ParseState(info, path, kind, mapping or ColumnMapping())
+    if parse_in_process is None:
+        parse_in_process = path.is_file() and path.stat().st_size >= PROCESS_PARSE_MIN_BYTES
+    if parse_in_process:
+        parsed = chunks_from_process(state, chunk_rows)
+    else:
+        # Parsing and validation of the next chunk overlap with writing the current one.
+        parsed = prefetch(state.chunks(chunk_rows, cancel))
 
-    with store.samples.bulk_import(
-        source, digest, {"kind": kind, "modality": info.modality}
-    ) as batch:
+    # closing(): stop the parser (thread or process) whenever the import ends, error or not
+    with (
+        closing(parsed),
+        store.samples.bulk_import(
+            source, digest, {"kind": kind, "modality": info.modality}
+        ) as batch,
+    ):
         done = 0
         for first_row, n_rows, built in parsed:
             if cancel is not None:
@@ -237,54 +196,3 @@ def _check_ids(
                 row=first_row + i,
                 column=mapping.id_column if mapping else None,
             )
-
-
-class _ParseState:
-    """Reads and validates chunks (in the prefetch thread); fixes the mapping on the way."""
-
-    def __init__(self, store: Store, path: Path, kind: str, mapping: ColumnMapping) -> None:
-        self.store = store
-        self.path = path
-        self.kind = kind
-        self.user_mapping = mapping
-        self.mapping: ColumnMapping | None = None
-
-    def _resolve(self, columns: list[str], frame: pd.DataFrame | None) -> PayloadBuilder:
-        m = self.user_mapping
-        if self.kind == "images" and m.image_column is None and frame is not None:
-            m = _image_folder_mapping(self.store, frame, m)
-        self.mapping = resolve_mapping(self.store, columns, m, str(self.path))
-        base = self.path if self.kind == "images" else self.path.parent
-        return PayloadBuilder(self.store.info, self.mapping, str(self.path), base_dir=base)
-
-    def chunks(
-        self, chunk_rows: int, cancel: CancelToken | None
-    ) -> Iterator[tuple[int, int, Built]]:
-        builder: PayloadBuilder | None = None
-        string_columns: set[str] | None = None
-        if self.kind in ("csv", "tsv"):
-            header = csv_header(self.path, "\t" if self.kind == "tsv" else ",")
-            if header:
-                builder = self._resolve(header, None)
-                string_columns = set(header) - set(self.mapping.feature_columns or [])  # type: ignore[union-attr]
-        for first_row, frame in read_chunks(self.path, chunk_rows, string_columns):
-            if cancel is not None and cancel.cancelled:
-                return
-            if builder is None:
-                builder = self._resolve([str(c) for c in frame.columns], frame)
-            yield first_row, len(frame), builder.build(frame, first_row)
-
-
-def _image_folder_mapping(
-    store: Store, frame: pd.DataFrame, mapping: ColumnMapping
-) -> ColumnMapping:
-    """Image folders: ``image`` is the path, ``id`` the relative path; subfolder names become
-    labels when every image sits in a subfolder named after one of the project's labels."""
-    m = ColumnMapping(**asdict(mapping))
-    m.image_column = "image"
-    m.id_column = m.id_column or "id"
-    folders = frame["folder"]
-    names = set(store.info.label_names)
-    if m.label_column is None and folders.notna().all() and set(folders.unique()) <= names:
-        m.label_column = "folder"
-    return m

@@ -1,0 +1,68 @@
+"""Parse and validate a large file in a separate process while this one writes to the store.
+
+Parsing and validation are pure Python/pandas work that holds the GIL; in a thread they
+would take turns with the database writes. In a child process the two run on two cores.
+Chunks travel back pickled through a bounded queue (backpressure: at most two in flight).
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import queue
+from collections.abc import Iterator
+from pathlib import Path
+
+from labeler.data.parsing import ColumnMapping, ParseState
+from labeler.data.payloads import Built
+from labeler.errors import LabelerError
+from labeler.store.records import ProjectInfo
+
+POLL_S = 0.5
+
+
+def _child(
+    info: ProjectInfo, path: Path, kind: str, mapping: ColumnMapping, chunk_rows: int, out: mp.Queue
+) -> None:
+    state = ParseState(info, path, kind, mapping)
+    try:
+        for first_row, n_rows, built in state.chunks(chunk_rows, None):
+            out.put(("chunk", first_row, n_rows, built, state.mapping))
+        out.put(("done", state.mapping))
+    except BaseException as exc:  # noqa: BLE001 - handed to the parent, which raises it
+        out.put(("error", exc))
+
+
+def chunks_from_process(state: ParseState, chunk_rows: int) -> Iterator[tuple[int, int, Built]]:
+    """Like ``state.chunks`` but computed in a child process; sets ``state.mapping``."""
+    ctx = mp.get_context("spawn")  # never fork a process that may run threads (GUI, DB pool)
+    out: mp.Queue = ctx.Queue(maxsize=2)
+    proc = ctx.Process(
+        target=_child,
+        args=(state.info, state.path, state.kind, state.user_mapping, chunk_rows, out),
+        name="labeler-import-parser",
+        daemon=True,
+    )
+    proc.start()
+    try:
+        while True:
+            try:
+                msg = out.get(timeout=POLL_S)
+            except queue.Empty:
+                if not proc.is_alive():
+                    raise LabelerError(
+                        f"{state.path}: the import's parser process stopped (exit code {proc.exitcode})"
+                    ) from None
+                continue
+            if msg[0] == "chunk":
+                state.mapping = msg[4]
+                yield msg[1], msg[2], msg[3]
+            elif msg[0] == "done":
+                state.mapping = msg[1]
+                return
+            else:
+                raise msg[1]
+    finally:
+        if proc.is_alive():
+            proc.terminate()  # a child process, not a thread: safe to stop
+        proc.join(timeout=10)
+        out.close()
