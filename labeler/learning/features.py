@@ -118,6 +118,14 @@ def load_features(
     return Features(ids, X, kind, key, columns)
 
 
+def feature_kind(store: Store, settings: FeatureSettings | None = None) -> str:
+    """The kind of features a retrain would use (the modality when there are no samples)."""
+    settings = settings or FeatureSettings()
+    ids = store.samples.ids()
+    has_vector = bool(ids) and store.samples.get(int(ids[0])).vector is not None
+    return _kind(store.info.modality, has_vector, settings)
+
+
 def feature_key(kind: str, settings: FeatureSettings, ids: np.ndarray, identity: str) -> str:
     """Cache key: feature settings + the sample ids + the project's identity."""
     h = hashlib.sha256()
