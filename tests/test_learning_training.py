@@ -251,3 +251,19 @@ def test_a_class_with_a_single_example_keeps_cross_validated_metrics(make_store)
     assert preds[ids[first_c2]].labels != ("c2",)
     expected = np.mean([preds[s].labels == (y[i],) for i, s in enumerate(ids) if labels[i]])
     assert run.metrics["accuracy"] == pytest.approx(expected)
+
+
+def test_skipped_samples_go_to_the_end_of_the_queue(make_store) -> None:
+    # A skipped sample is typically a hard (uncertain) one: the next retrain ranks it first
+    # again. The queue offers it after the samples nobody has skipped.
+    store, _, _ = tabular_project(make_store)
+    settings = TrainSettings(strategy="margin", queue_size=20, cv_folds=3)
+    train_once(store.location, settings)
+    head = [e.sample_id for e in store.models.queue(2)]
+    store.labels.skip(head[0], "ann")
+    train_once(store.location, settings)
+    order = [e.sample_id for e in store.models.queue()]
+    assert len(order) == 20
+    assert order[-1] == head[0] and order[0] != head[0]
+    store.labels.undo("ann")  # no longer skipped: back at its rank
+    assert store.models.queue(1)[0].sample_id == head[0]
