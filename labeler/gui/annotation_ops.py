@@ -76,8 +76,7 @@ def fetch_items(
         exclude |= store.claims.held_by_others(annotator)
     entries = [e for e in store.models.queue(limit=n + len(exclude)) if e.sample_id not in exclude]
     chosen: list[tuple[int, Provenance, int | None]] = [
-        (e.sample_id, Provenance(e.model_version, e.strategy, e.score), e.rank)
-        for e in entries
+        (e.sample_id, Provenance(e.model_version, e.strategy, e.score), e.rank) for e in entries
     ]
     if not chosen:
         chosen = [
