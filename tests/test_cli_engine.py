@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from labeler.store import Store
 from tests.helpers import run_cli
 from tests.learning_data import blobs
 
@@ -82,7 +83,15 @@ def test_train_failure_and_bad_options_are_one_line_errors(tmp_path) -> None:
     pd.DataFrame({"f0": [1.0, 2.0, 3.0], "label": ["a", "a", ""]}).to_csv(csv, index=False)
     assert run_cli("import", str(proj), str(csv), "--label-column", "label").returncode == 0
     _one_line_error(run_cli("train", str(proj)), "training failed", "at least two classes")
+    runs_before = run_cli("queue", str(proj), "--json").stdout
+    with Store.open(proj) as store:
+        before = store.dump()
     _one_line_error(run_cli("train", str(proj), "--strategy", "smart"), "unknown strategy")
+    _one_line_error(run_cli("train", str(proj), "--model", "deep-net"), "unknown model")
+    _one_line_error(run_cli("train", str(proj), "--model", "naive-bayes"), "does not work on")
+    with Store.open(proj) as store:
+        assert store.dump() == before  # bad options are refused before anything is recorded
+    assert run_cli("queue", str(proj), "--json").stdout == runs_before
     _one_line_error(run_cli("queue", str(proj), "-n", "0"), "-n must be at least 1")
     empty = run_cli("queue", str(proj), "--json")  # cold-start queue after the failed run
     assert empty.returncode == 0
@@ -150,3 +159,8 @@ def test_simulate_bad_input_is_a_one_line_error(tmp_path) -> None:
         run_cli("simulate", str(tmp_path / "missing.csv"), "--label-column", "label"),
         "no such file",
     )
+    for bad in ("0", "-3"):
+        _one_line_error(
+            run_cli("simulate", str(csv), "--label-column", "label", "--initial", bad),
+            "--initial must be at least 1",
+        )

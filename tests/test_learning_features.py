@@ -47,6 +47,26 @@ def test_cache_is_reused_and_invalidated_by_new_samples_or_settings(make_store) 
     assert grown.key != first.key and grown.X.shape == (8, 2)
 
 
+def test_an_import_leaves_no_stale_feature_matrix_behind(make_store) -> None:
+    store = make_store(modality="tabular", labels=("a", "b"))
+    add_tabular(store, np.arange(12.0).reshape(6, 2))
+    small = FeatureSettings(max_categories=4)
+    first = load_features(store, small)
+    other = load_features(store, FeatureSettings(max_categories=5))  # other settings
+    cache = store.artifacts_dir / "features"
+    assert {p.name for p in cache.iterdir()} == {
+        f"{k}.{ext}" for k in (first.key, other.key) for ext in ("json", "npy")
+    }
+    add_tabular(store, np.arange(4.0).reshape(2, 2) + 100)
+    grown = load_features(store, small)
+    # The matrix of the old sample set (it can never be asked for again) is gone; the entry
+    # for other settings stays until those settings see the new samples.
+    assert {p.name for p in cache.iterdir()} == {
+        f"{k}.{ext}" for k in (grown.key, other.key) for ext in ("json", "npy")
+    }
+    assert load_features(store, small).X.shape == (8, 2)
+
+
 def test_text_is_sparse_tfidf(make_store) -> None:
     store = make_store(modality="text", labels=("a", "b"))
     add_texts(store, ["red apple", "green apple", "red car", None or ""])

@@ -44,6 +44,35 @@ def test_rows_without_a_label_are_left_out() -> None:
     assert table.dropped == 1 and len(table.y) == 4
 
 
+def test_identifier_columns_are_not_features() -> None:
+    # The demo's truth.csv and most exports carry an id column next to the data: a value
+    # unique per row says nothing about the class, and it must not stop text detection.
+    texts = [f"word{i % 3} other{i % 3} filler text" for i in range(12)]
+    frame = pd.DataFrame(
+        {
+            "id": [f"r{i}" for i in range(12)],
+            "text": texts,
+            "label": [f"k{i % 3}" for i in range(12)],
+        }
+    )
+    table = prepare(frame, "label")
+    assert table.kind == "text" and table.ignored == ["id"]
+    numeric = pd.DataFrame(
+        {
+            "ID": np.arange(12),
+            "key": [f"row-{i}" for i in range(12)],
+            "a": np.linspace(0, 1, 12),
+            "colour": ["red", "blue"] * 6,
+            "label": ["p", "q"] * 6,
+        }
+    )
+    table = prepare(numeric, "label")
+    assert table.kind == "tabular" and table.ignored == ["ID", "key"]
+    assert table.X.shape == (12, 1 + 3)  # a, colour=blue, colour=red, colour=<other>
+    with pytest.raises(SimulateError, match="no feature columns besides 'label'"):
+        prepare(pd.DataFrame({"id": ["a", "b", "c", "d"], "label": ["p", "q", "p", "q"]}), "label")
+
+
 def test_a_class_with_one_row_is_refused() -> None:
     frame = pd.DataFrame({"a": np.arange(10.0), "y": ["p"] * 9 + ["q"]})
     with pytest.raises(SimulateError, match="class 'q' has only one row"):

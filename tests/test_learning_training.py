@@ -220,3 +220,50 @@ def test_search_finds_rare_text_and_tabular_rows(make_store) -> None:
     assert [h[0] for h in search_samples(tab, "colour == 'blue'")] == [tids[9]]
     with pytest.raises(SearchError, match="cannot evaluate"):
         search_samples(tab, "nosuchcolumn > 3")
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_every_strategy_when_every_sample_is_labeled(make_store, strategy: str) -> None:
+    # The end of a labeling job: nothing left to rank is a successful run with an empty queue.
+    store, _, _ = tabular_project(make_store, n=30, labeled=30)
+    run = train_once(store.location, TrainSettings(strategy=strategy, queue_size=10, cv_folds=3))
+    assert run.status == "ok", run.error
+    assert store.models.queue() == []
+
+
+def test_a_class_with_a_single_example_keeps_cross_validated_metrics(make_store) -> None:
+    # One rare class seen once must not switch cross-validation off for every class: the
+    # metrics stay out-of-fold (the lone example is predicted by folds that never saw it).
+    X, y = blobs(n=90, n_classes=3, n_features=4, seed=0)
+    store = make_store(modality="tabular", labels=("c0", "c1", "c2"))
+    labels = [(y[i],) if y[i] != "c2" else None for i in range(40)] + [None] * 50
+    first_c2 = int(np.nonzero(y == "c2")[0][0])
+    labels[first_c2] = ("c2",)
+    ids = add_tabular(store, X, labels)
+    run = train_once(store.location, TrainSettings(queue_size=5, cv_folds=5))
+    assert run.status == "ok", run.error
+    assert run.metrics["cv_folds"] == 5
+    assert run.metrics["per_class"]["c2"]["support"] == 1
+    assert run.metrics["per_class"]["c2"]["recall"] == 0.0  # never seen by its fold's model
+    assert run.metrics["per_class"]["c0"]["recall"] == 1.0
+    preds = store.models.predictions([s for i, s in enumerate(ids) if labels[i]])
+    assert preds[ids[first_c2]].out_of_fold and preds[ids[0]].out_of_fold
+    assert preds[ids[first_c2]].labels != ("c2",)
+    expected = np.mean([preds[s].labels == (y[i],) for i, s in enumerate(ids) if labels[i]])
+    assert run.metrics["accuracy"] == pytest.approx(expected)
+
+
+def test_skipped_samples_go_to_the_end_of_the_queue(make_store) -> None:
+    # A skipped sample is typically a hard (uncertain) one: the next retrain ranks it first
+    # again. The queue offers it after the samples nobody has skipped.
+    store, _, _ = tabular_project(make_store)
+    settings = TrainSettings(strategy="margin", queue_size=20, cv_folds=3)
+    train_once(store.location, settings)
+    head = [e.sample_id for e in store.models.queue(2)]
+    store.labels.skip(head[0], "ann")
+    train_once(store.location, settings)
+    order = [e.sample_id for e in store.models.queue()]
+    assert len(order) == 20
+    assert order[-1] == head[0] and order[0] != head[0]
+    store.labels.undo("ann")  # no longer skipped: back at its rank
+    assert store.models.queue(1)[0].sample_id == head[0]

@@ -56,6 +56,9 @@ def error_log_path() -> Path:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    import multiprocessing
+
+    multiprocessing.freeze_support()  # frozen builds: a spawned engine worker starts here
     parser = build_parser()
     args = parser.parse_args(argv)
     func = getattr(args, "func", None)

@@ -53,13 +53,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from labeler.learning.catalog import resolve_model
+    from labeler.learning.features import feature_kind
     from labeler.learning.settings import TrainSettings
+    from labeler.learning.strategies import check_strategy
     from labeler.learning.training import train_once
     from labeler.store import Store
 
-    with Store.open(args.project) as store:
-        settings = TrainSettings.from_project(store)
-        location = store.location
     changes: dict[str, Any] = {}
     if args.strategy:
         changes["strategy"] = args.strategy
@@ -69,7 +69,12 @@ def cmd_train(args: argparse.Namespace) -> int:
         if args.queue_size < 1:
             raise LabelerError("--queue-size must be at least 1")
         changes["queue_size"] = args.queue_size
-    settings = settings.with_(**changes)
+    with Store.open(args.project) as store:
+        settings = TrainSettings.from_project(store).with_(**changes)
+        location = store.location
+        # Bad options are refused here, before a failed run is recorded in the project.
+        check_strategy(settings.strategy)
+        resolve_model(settings.model, feature_kind(store, settings.features))
     update, close = progress_bar("training", unit="%")
     try:
         run = train_once(location, settings, progress=update)
@@ -195,6 +200,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         check_strategy(name)
     if args.seeds < 1:
         raise LabelerError("--seeds must be at least 1")
+    if args.initial is not None and args.initial < 1:
+        raise LabelerError("--initial must be at least 1")
     if args.budget is not None and args.budget < 2:
         raise LabelerError("--budget must be at least 2")
     frame = read_table(args.file)
@@ -203,6 +210,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     def log(message: str) -> None:
         print(f"simulate: {message}", file=sys.stderr, flush=True)
 
+    if table.ignored:
+        log(f"identifier column(s) {', '.join(table.ignored)} left out of the features")
     log(
         f"{len(table.y)} rows, {len(set(table.y))} classes, {table.kind} features "
         f"({table.X.shape[1]} columns); strategies {', '.join(['random', *strategies])}"

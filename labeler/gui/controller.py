@@ -17,6 +17,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from labeler.app_settings import ProjectSettings
+from labeler.errors import Cancelled
 from labeler.gui import annotation_ops as ops
 from labeler.gui.dialogs import describe
 from labeler.gui.retrain import RetrainBridge
@@ -66,6 +67,7 @@ class AnnotationController(QObject):
         self._generation = 0  # bumped when the queue is swapped; older fetches are dropped
         self._labels_since_retrain = 0
         self._counts_stale = False  # counts may miss other annotators' labels: reload
+        self._closed = False
 
     # -- project lifecycle -------------------------------------------------------------
 
@@ -77,12 +79,18 @@ class AnnotationController(QObject):
     def _open_on_worker(self, project: str) -> tuple[Store, ops.ProjectOverview]:
         store = ops.open_store(project)
         try:
-            return store, ops.overview(store)
+            overview = ops.overview(store)
+            if self._closed:  # the window closed the project while it was opening
+                raise Cancelled("the project was closed while opening")
+            return store, overview
         except BaseException:
             store.close()
             raise
 
     def _opened(self, result: tuple[Store, ops.ProjectOverview]) -> None:
+        if self._closed:  # closed while it was opening
+            result[0].close()
+            return
         self.store, self.overview = result
         self.session = AnnotationSession(self.overview.counts)
         self.model = self.overview.model
@@ -97,7 +105,8 @@ class AnnotationController(QObject):
             self.retrainer.request()  # a fresh queue for this session (cold start included)
 
     def _open_failed(self, exc: BaseException) -> None:
-        self.openFailed.emit(*describe(exc))
+        if not self._closed:
+            self.openFailed.emit(*describe(exc))
 
     def _start_retrainer(self, settings: ProjectSettings) -> None:
         if self.overview is None:
@@ -112,6 +121,7 @@ class AnnotationController(QObject):
 
     def close(self) -> None:
         """Stop retraining, finish queued store calls, close the store."""
+        self._closed = True
         if self.retrainer is not None:
             self.retrainer.close()
             self.retrainer = None

@@ -114,8 +114,16 @@ def load_features(
         X, columns = _image_features(store, len(ids), settings, progress, cancel)
     else:
         X, columns = _tabular_features(store, len(ids), settings, progress, cancel)
-    _write_cache(folder, key, X, columns)
+    _write_cache(folder, key, X, columns, family=feature_family(kind, settings, identity))
     return Features(ids, X, kind, key, columns)
+
+
+def feature_kind(store: Store, settings: FeatureSettings | None = None) -> str:
+    """The kind of features a retrain would use (the modality when there are no samples)."""
+    settings = settings or FeatureSettings()
+    ids = store.samples.ids()
+    has_vector = bool(ids) and store.samples.get(int(ids[0])).vector is not None
+    return _kind(store.info.modality, has_vector, settings)
 
 
 def feature_key(kind: str, settings: FeatureSettings, ids: np.ndarray, identity: str) -> str:
@@ -123,6 +131,14 @@ def feature_key(kind: str, settings: FeatureSettings, ids: np.ndarray, identity:
     h = hashlib.sha256()
     h.update(json.dumps({"format": FEATURE_FORMAT, "kind": kind, **asdict(settings)}).encode())
     h.update(np.ascontiguousarray(ids, dtype=np.int64).tobytes())
+    h.update(identity.encode())
+    return h.hexdigest()[:24]
+
+
+def feature_family(kind: str, settings: FeatureSettings, identity: str) -> str:
+    """The cache key without the sample set: entries of one family differ only in samples."""
+    h = hashlib.sha256()
+    h.update(json.dumps({"format": FEATURE_FORMAT, "kind": kind, **asdict(settings)}).encode())
     h.update(identity.encode())
     return h.hexdigest()[:24]
 
@@ -189,7 +205,13 @@ def _read_cache(folder: Path, key: str) -> tuple[np.ndarray | sp.csr_matrix, lis
         return None  # a damaged cache entry is recomputed
 
 
-def _write_cache(folder: Path, key: str, X: np.ndarray | sp.csr_matrix, columns: list[str]) -> None:
+def _write_cache(
+    folder: Path,
+    key: str,
+    X: np.ndarray | sp.csr_matrix,
+    columns: list[str],
+    family: str | None = None,
+) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     sparse = sp.issparse(X)
     target = folder / (f"{key}.npz" if sparse else f"{key}.npy")
@@ -200,10 +222,29 @@ def _write_cache(folder: Path, key: str, X: np.ndarray | sp.csr_matrix, columns:
         else:
             np.save(fh, X)
     os.replace(tmp, target)
-    meta = {"sparse": sparse, "shape": list(X.shape), "columns": columns}
+    meta = {"sparse": sparse, "shape": list(X.shape), "columns": columns, "family": family}
     meta_tmp = folder / f".{key}.json.{os.getpid()}.tmp"
     meta_tmp.write_text(json.dumps(meta), encoding="utf-8")
     os.replace(meta_tmp, folder / f"{key}.json")
+    if family is not None:
+        _prune_cache(folder, key, family, int(X.shape[0]))
+
+
+def _prune_cache(folder: Path, key: str, family: str, rows: int) -> None:
+    """Delete entries of the same family over fewer samples: samples are only ever added, so
+    an older sample set never comes back (without this every import left a matrix behind)."""
+    for meta_path in folder.glob("*.json"):
+        if meta_path.stem == key:
+            continue
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+            if meta.get("family") != family or int(meta.get("shape", [rows])[0]) >= rows:
+                continue
+            meta_path.unlink()
+            for suffix in (".npy", ".npz"):
+                meta_path.with_suffix(suffix).unlink(missing_ok=True)
+        except (OSError, ValueError, TypeError, IndexError):
+            continue  # in use (Windows), damaged or removed by another trainer: leave it
 
 
 # -- embeddings -----------------------------------------------------------------------------

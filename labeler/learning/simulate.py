@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +46,7 @@ class Table:
     kind: str  # tabular | text
     source: str
     dropped: int  # rows without a label
+    ignored: list[str] = field(default_factory=list)  # identifier columns left out
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
@@ -95,6 +96,8 @@ def prepare(
             "simulate needs at least two"
         )
     features = frame.drop(columns=[label_column])
+    ignored = [str(c) for c in features.columns if c != text_column and _is_identifier(features[c])]
+    features = features.drop(columns=ignored)
     if text_column is None:
         text_like = [
             c
@@ -108,11 +111,21 @@ def prepare(
         if text_column not in features.columns:
             raise SimulateError(f"{source}: no text column {text_column!r}")
         X: Matrix = text_matrix(features[text_column].fillna("").astype(str), settings)
-        return Table(X, y, "text", source, dropped)
+        return Table(X, y, "text", source, dropped, ignored)
     if features.shape[1] == 0:
         raise SimulateError(f"{source}: no feature columns besides {label_column!r}")
     X, _ = tabular_matrix(features, settings)
-    return Table(X, y, "tabular", source, dropped)
+    return Table(X, y, "tabular", source, dropped, ignored)
+
+
+def _is_identifier(values: pd.Series) -> bool:
+    """A column named "id", or words unique per row (a key, not text): no use as a feature."""
+    if str(values.name).strip().lower() == "id":
+        return True
+    if pd.api.types.is_numeric_dtype(values) or len(values) < 2:
+        return False
+    as_text = values.astype(str)
+    return bool(values.is_unique) and not (as_text.str.contains(" ").mean() > 0.5)
 
 
 def schedule(start: int, budget: int, min_step: int, growth: float = 0.1) -> list[int]:

@@ -265,6 +265,10 @@ def rank_pool(
     allowed = np.ones(size, dtype=bool) if exclude is None else ~np.asarray(exclude, dtype=bool)
     n_allowed = int(allowed.sum())
     n = min(n, n_allowed)
+    if n <= 0:  # nothing left to rank (every sample labeled): an empty ranking, not an error
+        return Ranking(
+            strategy, np.empty(0, dtype=np.int64), None if strategy == "random" else np.empty(0)
+        )
     rng = np.random.default_rng(seed)
     if strategy == "random":
         idx = rng.permutation(np.nonzero(allowed)[0])[:n]

@@ -119,10 +119,13 @@ def cross_validate(
             return None, 0
         cv = KFold(n_splits=k, shuffle=True, random_state=seed)
     else:
+        # Every class with two or more examples lands in at least two test folds, so each
+        # training fold still holds it; a class seen once is predicted by folds that never saw
+        # it (honestly wrong), instead of switching cross-validation off for every class.
         counts = [int((targets.y == c).sum()) for c in targets.classes]
-        k = min(folds, min(counts))
-        if k < 2:
+        if sum(c >= 2 for c in counts) < 2:
             return None, 0
+        k = min(folds, max(counts))
         cv = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
     oof = cross_val_predict(clone(estimator), X, targets.y, cv=cv, method="predict_proba")
     oof = np.asarray(oof, dtype=np.float64)

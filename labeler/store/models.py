@@ -159,13 +159,17 @@ class ModelRecords:
             self._replace_queue(conn, model_version, strategy, items)
 
     def queue(self, limit: int | None = None, unlabeled_only: bool = True) -> list[QueueEntry]:
-        """The ranked queue, best first; by default without samples labeled since it was built."""
+        """The ranked queue, best first; by default without samples labeled since it was built,
+        and with skipped samples after the others (as ``labels.unlabeled_ids`` orders them), so a
+        skipped sample does not come straight back at the head of the queue."""
         q = t.queue_item
         st = t.sample_state
         query = sa.select(q).where(q.c.project_id == self._store.project_id)
         if unlabeled_only:
-            query = query.select_from(q.outerjoin(st, st.c.sample_id == q.c.sample_id)).where(
-                sa.or_(st.c.status.is_(None), st.c.status != "labeled")
+            query = (
+                query.select_from(q.outerjoin(st, st.c.sample_id == q.c.sample_id))
+                .where(sa.or_(st.c.status.is_(None), st.c.status != "labeled"))
+                .order_by(sa.case((st.c.status == "skipped", 1), else_=0))
             )
         query = query.order_by(q.c.rank)
         if limit is not None:

@@ -170,3 +170,14 @@ def test_open_missing_project_shows_dialog(qtbot, window, tmp_path) -> None:
 def test_project_arg_round_trip(text_project) -> None:
     store = text_project(n=1)
     assert Store.open(project_arg(store)).info.name == store.info.name
+
+
+def test_close_while_opening_leaves_nothing_running(qtbot, window, text_project) -> None:
+    store = text_project(n=5)
+    window.open_project(project_arg(store))
+    window.close_project()  # before the worker has opened it
+    assert window.controller is None
+    assert window.stack.currentWidget() is window.start
+    # the project opens normally afterwards
+    view = open_and_wait(qtbot, window, store)
+    assert shown_id(view) is not None
