@@ -74,6 +74,13 @@ def test_train_then_queue_shows_why_each_sample_was_chosen(project) -> None:
     again = run_cli("train", str(project), "--strategy", "entropy")
     assert again.returncode == 0, again.stderr
     assert "model v2" in again.stdout and "ranked by entropy" in again.stdout
+    assert "queue: 90 samples ranked" in again.stdout  # 90 unlabeled rows, not the 500 asked
+
+
+def test_train_on_a_project_without_a_model_does_not_claim_one_was_kept(tmp_path) -> None:
+    proj = tmp_path / "empty"
+    assert run_cli("init", str(proj), "--modality", "text", "--labels", "a,b").returncode == 0
+    _one_line_error(run_cli("train", str(proj)), "no samples", "(no model yet)")
 
 
 def test_train_failure_and_bad_options_are_one_line_errors(tmp_path) -> None:

@@ -91,8 +91,10 @@ def cmd_train(args: argparse.Namespace) -> int:
             f"model v{run.model_version}: {run.label_count} labels, {run.params.get('model')}, "
             f"cross-validated accuracy {acc}, macro-F1 {f1} ({m.get('cv_folds')} folds)"
         )
+        with Store.open(location) as store:
+            ranked = len(store.models.queue())
         print(
-            f"queue: {run.params.get('queue_size')} samples ranked by {run.strategy} "
+            f"queue: {ranked} samples ranked by {run.strategy} "
             f"in {run.durations.get('total', 0):.1f} s; model saved to {run.artifact}"
         )
     if run.status != "ok":
@@ -101,6 +103,8 @@ def cmd_train(args: argparse.Namespace) -> int:
             fresh = store.models.latest_ok() is None
         if fresh and head and head[0].strategy == "cold-start":
             kept = "no model yet; the queue holds diverse samples to label first"
+        elif fresh:
+            kept = "no model yet"
         else:
             kept = "previous model and queue kept"
         raise TrainFailed(f"training failed: {run.error} ({kept})")

@@ -240,9 +240,9 @@ def _prune_cache(folder: Path, key: str, family: str, rows: int) -> None:
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
             if meta.get("family") != family or int(meta.get("shape", [rows])[0]) >= rows:
                 continue
-            meta_path.unlink()
-            for suffix in (".npy", ".npz"):
+            for suffix in (".npy", ".npz"):  # the matrix first: a failure keeps the entry known
                 meta_path.with_suffix(suffix).unlink(missing_ok=True)
+            meta_path.unlink()
         except (OSError, ValueError, TypeError, IndexError):
             continue  # in use (Windows), damaged or removed by another trainer: leave it
 
