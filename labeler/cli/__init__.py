@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "labeler.cli.project_cmds",
     "labeler.cli.gui_cmds",
     "labeler.cli.engine_cmds",
+    "labeler.cli.export_cmds",
 )
 
 EXIT_USER_ERROR = 2

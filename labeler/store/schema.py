@@ -182,3 +182,21 @@ sample_claim = sa.Table(
     sa.Column("expires_at", sa.DateTime, nullable=False),
     sa.Index("ix_sample_claim_annotator", "project_id", "annotator"),
 )
+
+# --- review (migration 0004) ---------------------------------------------------------------
+
+suspected_error = sa.Table(
+    "suspected_error",
+    metadata,
+    sa.Column(
+        "project_id", BigId, sa.ForeignKey("project.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("sample_id", BigId, sa.ForeignKey("sample.id"), primary_key=True),
+    sa.Column("model_version", sa.Integer, nullable=False),
+    sa.Column("given", sa.Text, nullable=False),  # JSON list: the label the sample carries
+    sa.Column("suggested", sa.Text, nullable=False),  # JSON list: what the model believes
+    sa.Column("p_given", sa.Float, nullable=False),
+    sa.Column("p_suggested", sa.Float, nullable=False),
+    sa.Column("score", sa.Float, nullable=False),  # p_suggested - p_given, higher = clearer
+    sa.Index("ix_suspected_error_score", "project_id", "score"),
+)

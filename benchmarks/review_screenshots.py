@@ -1,0 +1,185 @@
+"""Screenshots of review mode and its plots for ``docs/screenshots/review-*.png``.
+
+Builds the text demo project, labels part of it the way a small team would (two annotators
+with some disagreement, a few deliberately wrong labels, an adjudication, flags and skips),
+records a few training runs with out-of-fold predictions (TF-IDF + logistic regression, the
+same store path the engine writes), then opens :class:`ReviewView` offscreen and grabs it.
+
+    QT_QPA_PLATFORM=offscreen python benchmarks/review_screenshots.py [--out docs/screenshots]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def build(folder: Path) -> object:
+    import numpy as np
+    import pandas as pd
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import cross_val_predict
+
+    from labeler.data.demo import create_demo
+    from labeler.store.database import utcnow
+    from labeler.store.models import Prediction
+
+    store = create_demo("text", folder)
+    truth = pd.read_csv(folder / "truth.csv")
+    by_ext = dict(zip(truth["id"].astype(str), truth["label"].astype(str), strict=True))
+    labels = store.info.label_names
+    rng = np.random.default_rng(4)
+    samples = store.samples.get_many(store.samples.ids())
+    order = rng.permutation(len(samples))
+    labeled = [samples[i] for i in order[:360]]
+    for k, s in enumerate(labeled):
+        true = by_ext[s.external_id]
+        given = true
+        if k % 23 == 5:  # a few careless labels
+            given = labels[(labels.index(true) + 1) % len(labels)]
+        store.labels.add(s.id, [given], "alice", time_spent_ms=int(rng.integers(800, 6000)))
+        if k < 80:  # bob double-labels the first 80, agreeing most of the time
+            bob = true if rng.random() > 0.15 else labels[int(rng.integers(0, len(labels)))]
+            store.labels.add(s.id, [bob], "bob")
+    store.labels.adjudicate(labeled[1].id, [by_ext[labeled[1].external_id]], "lead", "checked")
+    store.labels.flag(labeled[2].id, "alice", "docstring is truncated")
+    for s in (samples[i] for i in order[400:406]):
+        store.labels.skip(s.id, "alice")
+        if s.id % 2:
+            store.labels.skip(s.id, "bob")
+
+    texts = {s.id: s.text or "" for s in samples}
+    current = store.labels.current()
+    pool = [s.id for s in samples if s.id not in set(current["sample_id"])]
+    for n in (60, 120, 180, 240, 300, 360):
+        ids = list(current["sample_id"][:n])
+        y = np.array([lab[0] for lab in current["labels"][:n]])
+        vec = TfidfVectorizer(sublinear_tf=True, min_df=1)
+        X = vec.fit_transform([texts[i] for i in ids])
+        started = utcnow()
+        model = LogisticRegression(max_iter=1000, C=5.0)
+        proba = cross_val_predict(model, X, y, cv=5, method="predict_proba")
+        model.fit(X, y)
+        classes = [str(c) for c in model.classes_]
+        acc = float((np.array(classes)[proba.argmax(1)] == y).mean())
+        preds = [
+            Prediction(
+                int(sid),
+                0,
+                (classes[int(p.argmax())],),
+                float(p.max()),
+                {c: float(v) for c, v in zip(classes, p, strict=True)},
+                True,
+            )  # fmt: skip
+            for sid, p in zip(ids, proba, strict=True)
+        ]
+        pool_proba = model.predict_proba(vec.transform([texts[i] for i in pool]))
+        preds += [
+            Prediction(int(sid), 0, (classes[int(p.argmax())],), float(p.max()), None, False)
+            for sid, p in zip(pool, pool_proba, strict=True)
+        ]
+        margin = np.sort(pool_proba, axis=1)
+        score = margin[:, -1] - margin[:, -2]
+        queue = [(int(pool[i]), float(score[i])) for i in np.argsort(score)[:200]]
+        store.models.record_run(
+            status="ok", started_at=started, finished_at=utcnow(), label_count=n,
+            strategy="margin", params={"estimator": "LogisticRegression", "C": 5.0},
+            metrics={"accuracy": acc}, durations={"fit": 0.4}, queue=queue, predictions=preds,
+        )  # fmt: skip
+        if n == 180:
+            store.models.record_run(
+                status="failed", started_at=utcnow(), finished_at=utcnow(), label_count=200,
+                error="worker crashed (simulated)",
+            )  # fmt: skip
+    return store
+
+
+def settle(app: object, predicate: object, extra_ms: int = 300) -> None:
+    """Run the event loop until ``predicate()`` holds, then a little longer for painting.
+
+    Polls from a timer inside one event loop rather than calling ``processEvents()`` in a
+    tight loop (each such call leaks a reference to None in PySide6 6.12.0)."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    loop = QEventLoop()
+    timer = QTimer()
+    state = {"since": None}
+
+    def check() -> None:
+        if state["since"] is None and predicate():  # type: ignore[operator]
+            state["since"] = 0
+        elif state["since"] is not None:
+            state["since"] += timer.interval()
+            if state["since"] >= extra_ms:
+                loop.quit()
+
+    timer.timeout.connect(check)
+    timer.start(50)
+    loop.exec()
+    timer.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
+    args = parser.parse_args()
+    from PySide6.QtWidgets import QApplication
+
+    from labeler.gui.review import ReviewView
+
+    app = QApplication.instance() or QApplication([])
+    work = Path(tempfile.mkdtemp(prefix="review-shots-"))
+    store = build(work / "docstrings")
+    view = ReviewView(store)
+    view.reviewer = "lead"
+    view.resize(1500, 900)
+    view.show()
+    settle(app, lambda: view.summary is not None and view.model.cached_row(0) is not None)
+
+    out = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    settle(app, lambda: view.model.cached_row(0) is not None)
+    view.filters.disagreement.click()
+    settle(app, lambda: view.model.rowCount() < 360 and view.model.cached_row(0) is not None)
+    shown = {"id": None}
+    view.detailShown.connect(lambda sid: shown.__setitem__("id", sid))
+    view.table.selectRow(0)
+    settle(app, lambda: shown["id"] is not None)
+    view.grab().save(str(out / "review-table.png"))
+
+    view.filters.disagreement.click()
+    view.tabs.setCurrentWidget(view.agreement)
+    settle(app, lambda: True)
+    view.grab().save(str(out / "review-agreement.png"))
+
+    shown["id"] = None
+    view.tabs.setCurrentWidget(view.suspects)
+    view.suspects.table.setCurrentCell(0, 1)
+    settle(app, lambda: shown["id"] is not None)
+    view.grab().save(str(out / "review-suspects.png"))
+
+    view.tabs.setCurrentWidget(view.plots)
+    for i, name in enumerate(view.plots.images):
+        view.plots.tabs.setCurrentIndex(i)
+        settle(app, lambda: True)
+        if name in ("learning-curve", "confusion-matrix"):
+            view.grab().save(str(out / f"review-plots-{name}.png"))
+    view.tabs.setCurrentWidget(view.audit)
+    settle(app, lambda: True)
+    view.grab().save(str(out / "review-audit.png"))
+    view.save_plots(out, prefix="review-plot-")
+    view.shutdown()
+    store.close()
+    print("\n".join(sorted(str(p) for p in out.glob("review-*.png"))))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,215 @@
+"""Export the labeled samples of a project as an immutable, versioned snapshot.
+
+A snapshot is the data file plus ``<file>.manifest.json`` (project, schema version, rows,
+class counts, annotators, label policy, SHA-256 of the file, time), recorded in the
+``export_snapshot`` table. The export streams in chunks (memory bounded by the chunk size),
+reports progress, can be cancelled between chunks, and writes through a temporary file that is
+moved into place only when complete: the final name never holds a half-written file. An
+existing file is never overwritten (a snapshot is immutable); both files are made read-only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import stat
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from labeler.errors import Cancelled
+from labeler.export.atomic import atomic_path, write_text_atomic
+from labeler.export.errors import ExportError
+from labeler.export.label_studio import TaskWriter
+from labeler.export.policy import POLICIES, choose, needs_annotator_labels
+from labeler.export.rows import payload_columns, to_record
+from labeler.export.writers import CsvWriter, JsonlWriter, ParquetWriter
+from labeler.progress import CancelToken, ProgressFn, no_progress
+from labeler.store import Store
+from labeler.store.database import current_revision, utcnow
+from labeler.store.export_queries import (
+    annotator_labels,
+    iter_labeled,
+    next_snapshot_version,
+    record_snapshot,
+)
+
+FORMATS = {"csv": ".csv", "parquet": ".parquet", "jsonl": ".jsonl", "label-studio": ".json"}
+MANIFEST_SUFFIX = ".manifest.json"
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    path: Path
+    manifest_path: Path
+    manifest: dict[str, Any]
+
+    @property
+    def version(self) -> int:
+        return int(self.manifest["snapshot_version"])
+
+
+def manifest_path_for(path: Path) -> Path:
+    return path.with_name(path.name + MANIFEST_SUFFIX)
+
+
+def default_export_path(store: Store, fmt: str) -> Path:
+    """``<project>/exports/<name>-v<N>.<ext>`` for the next snapshot version."""
+    if fmt not in FORMATS:
+        raise ExportError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
+    version = next_snapshot_version(store)
+    folder = store.artifacts_dir / "exports"
+    return folder / f"{store.info.name}-v{version}{FORMATS[fmt]}"
+
+
+def file_sha256(path: Path, block: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(block):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def export_dataset(
+    store: Store,
+    fmt: str,
+    out: str | Path,
+    *,
+    policy: str = "latest",
+    chunk_size: int = 20_000,
+    progress: ProgressFn | None = None,
+    cancel: CancelToken | None = None,
+) -> ExportResult:
+    """Write the labeled samples of ``store`` to ``out`` in format ``fmt``; see the module doc."""
+    if fmt not in FORMATS:
+        raise ExportError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
+    if policy not in POLICIES:
+        raise ExportError(f"unknown label policy {policy!r}; use one of {', '.join(POLICIES)}")
+    out = Path(out).expanduser().resolve()
+    manifest_file = manifest_path_for(out)
+    for target in (out, manifest_file):
+        if target.exists():
+            raise ExportError(
+                f"{target}: already exists; an export is an immutable snapshot, choose a new path"
+            )
+    if not out.parent.is_dir():
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ExportError(f"{out.parent}: cannot create folder ({exc.strerror})") from None
+    progress = progress or no_progress
+    info = store.info
+    total = store.labels.labeled_count()
+    version = next_snapshot_version(store)
+    progress(0, total)
+
+    class_counts: Counter[str] = Counter({name: 0 for name in info.label_names})
+    annotators: Counter[str] = Counter()
+    rows = excluded = done = 0
+    try:
+        with atomic_path(out) as tmp:
+            writer: Any = None
+            columns: list[str] | None = None
+            try:
+                for chunk in iter_labeled(store, chunk_size):
+                    if cancel is not None:
+                        cancel.check()
+                    if columns is None:
+                        columns = payload_columns(info, chunk)
+                        writer = _open(fmt, tmp, columns, info.multi_label, info.modality)
+                    per_annotator = (
+                        annotator_labels(store, [r.sample_id for r in chunk if r.n_annotators > 1])
+                        if needs_annotator_labels(policy)
+                        else {}
+                    )
+                    records, who = [], []
+                    for r in chunk:
+                        labels = choose(
+                            policy,
+                            current=r.labels,
+                            adjudicated=r.adjudicated,
+                            disagreement=r.disagreement,
+                            per_annotator=per_annotator.get(r.sample_id, ()),
+                        )
+                        if labels is None:
+                            excluded += 1
+                            continue
+                        records.append(to_record(info, r, labels, columns))
+                        who.append(r.annotator)
+                        class_counts.update(labels)
+                        if r.annotator:
+                            annotators[r.annotator] += 1
+                    if fmt == "label-studio":
+                        writer.write_tasks(records, who)
+                    else:
+                        writer.write(records)
+                    rows += len(records)
+                    done += len(chunk)
+                    progress(done, total)
+                if cancel is not None:
+                    cancel.check()
+                if writer is None:
+                    columns = payload_columns(info, [])
+                    writer = _open(fmt, tmp, columns, info.multi_label, info.modality)
+            finally:
+                if writer is not None:
+                    writer.close()
+            digest = file_sha256(tmp)
+            size = tmp.stat().st_size
+    except FileExistsError:
+        raise ExportError(f"{out}: appeared while exporting; nothing was overwritten") from None
+    except Cancelled:
+        raise
+    except OSError as exc:
+        raise ExportError(f"{out}: cannot write ({exc.strerror or exc})") from None
+
+    manifest = {
+        "manifest_version": 1,
+        "project": info.name,
+        "modality": info.modality,
+        "task_type": info.task_type,
+        "labels": info.label_names,
+        "snapshot_version": version,
+        "format": fmt,
+        "file": out.name,
+        "schema_version": current_revision(store.engine),
+        "rows": rows,
+        "excluded": excluded,
+        "class_counts": dict(class_counts),
+        "annotators": dict(sorted(annotators.items())),
+        "label_policy": policy,
+        "sha256": digest,
+        "bytes": size,
+        "created_at": utcnow().isoformat(timespec="seconds") + "Z",
+    }
+    write_text_atomic(manifest_file, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+    for path in (out, manifest_file):
+        os.chmod(path, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
+    record_snapshot(store, version=version, fmt=fmt, path=str(out), manifest=manifest)
+    return ExportResult(out, manifest_file, manifest)
+
+
+def _open(fmt: str, path: Path, columns: list[str], multi_label: bool, modality: str) -> Any:
+    if fmt == "csv":
+        return CsvWriter(path, columns)
+    if fmt == "jsonl":
+        return JsonlWriter(path)
+    if fmt == "parquet":
+        return ParquetWriter(path, columns, multi_label)
+    return TaskWriter(path, modality)
+
+
+def verify_snapshot(path: str | Path) -> dict[str, Any]:
+    """Check a snapshot file against its manifest; returns the manifest or raises ExportError."""
+    path = Path(path)
+    mpath = manifest_path_for(path)
+    try:
+        manifest = json.loads(mpath.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ExportError(f"{mpath}: no manifest next to the export") from None
+    actual = file_sha256(path)
+    if actual != manifest.get("sha256"):
+        raise ExportError(f"{path}: content does not match its manifest (SHA-256 differs)")
+    return manifest

@@ -1,0 +1,397 @@
+"""Review mode: every labeled sample in a lazy table (filters and sorting in the query), a
+detail panel with the audit trail and the model's opinion, relabel and adjudicate, agreement,
+suspected errors, plots, the audit queue and the run history; export a dataset snapshot and
+push the model to a registry.
+
+Table queries, the detail panel and edits run on the view's own database worker
+(:class:`~labeler.gui.tasks.TaskRunner`); statistics, exports and registry pushes on a second
+one, so they never delay the table.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QProgressDialog,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from labeler.gui.dialogs import Reporter
+from labeler.gui.review.detail_panel import DetailPanel, SampleDetail
+from labeler.gui.review.filters import FilterBar
+from labeler.gui.review.stats_panels import (
+    AgreementPanel,
+    AuditPanel,
+    PlotsPanel,
+    RunsPanel,
+    SuspectsPanel,
+)
+from labeler.gui.review.table_model import ReviewTableModel
+from labeler.gui.tasks import TaskRunner
+from labeler.progress import CancelToken
+from labeler.review.service import ReviewSummary, figures, save_plots, summarize
+from labeler.store import ProjectLocation, Store
+from labeler.store import review_queries as rq
+
+
+def _reviewer() -> str:
+    try:
+        return getpass.getuser() or "reviewer"
+    except (KeyError, OSError):
+        return "reviewer"
+
+
+def load_detail(store: Store, sample_id: int) -> SampleDetail:
+    state = store.labels.state(sample_id)
+    found = rq.suspects(store, sample_id=sample_id)
+    return SampleDetail(
+        sample=store.samples.get(sample_id),
+        events=store.labels.events(sample_id=sample_id),
+        labels=state.labels,
+        prediction=store.models.predictions([sample_id]).get(sample_id),
+        suspect=found[0] if found else None,
+    )
+
+
+def load_stats(
+    store: Store,
+) -> tuple[ReviewSummary, list[rq.SuspectRow], list[rq.AuditRow], list[str]]:
+    summary = summarize(store)  # also refreshes the stored suspected errors
+    return summary, rq.suspects(store, limit=500), rq.audit_queue(store), rq.annotators(store)
+
+
+def load_stats_for(location: ProjectLocation) -> tuple[Any, ...]:
+    """:func:`load_stats` in a worker process: the project is opened there."""
+    with Store.open(location) as store:
+        return load_stats(store)
+
+
+class ReviewView(QWidget):
+    """The review screen for ``store`` (the main window embeds it)."""
+
+    idsLoaded = Signal(int)  # rows in the table
+    statsLoaded = Signal()
+    detailShown = Signal(int)  # sample id
+    labelsChanged = Signal(int)  # sample id relabeled or adjudicated
+    exportFinished = Signal(object)  # ExportResult
+    pushFinished = Signal(object)  # PushResult
+    _exportProgress = Signal(int, int)  # done, total: emitted by the export worker
+
+    def __init__(self, store: Store, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("reviewView")
+        self.store = store
+        self.reviewer = _reviewer()
+        self.reporter = Reporter(self)
+        self.db = TaskRunner(self, name="labeler-review")
+        self.jobs = TaskRunner(self, name="labeler-review-jobs")
+        self.db.failed.connect(lambda exc: self.reporter.error("Review", str(exc)))
+        self.jobs.failed.connect(lambda exc: self.reporter.error("Review", str(exc)))
+        self.summary: ReviewSummary | None = None
+        self._pools: list[ProcessPoolExecutor] = []  # at most one; a list so cleanup can see it
+        self._ids_generation = 0
+        info = store.info
+
+        self.model = ReviewTableModel(self)
+        self.model.pageWanted.connect(self._fetch_page, Qt.ConnectionType.QueuedConnection)
+        self.model.sortWanted.connect(lambda *_: self.reload_ids())
+        self.filters = FilterBar(info.label_names)
+        self.filters.changed.connect(self.reload_ids)
+        self.table = QTableView(objectName="reviewTable")
+        self.table.setModel(self.model)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+        self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QTableView.SelectionMode.SingleSelection)
+        self.table.verticalHeader().setDefaultSectionSize(22)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        for column, width in enumerate((130, 230, 95, 75, 125, 95, 80, 65)):
+            self.table.setColumnWidth(column, width)
+        self.table.selectionModel().currentRowChanged.connect(self._row_selected)
+        self.count_label = QLabel("", objectName="reviewCount")
+
+        samples_tab = QWidget()
+        sl = QVBoxLayout(samples_tab)
+        sl.addWidget(self.filters)
+        sl.addWidget(self.table, 1)
+        sl.addWidget(self.count_label)
+
+        self.agreement = AgreementPanel()
+        self.suspects = SuspectsPanel()
+        self.plots = PlotsPanel()
+        self.audit = AuditPanel()
+        self.runs = RunsPanel()
+        self.tabs = QTabWidget(objectName="reviewTabs")
+        self.tabs.addTab(samples_tab, "Samples")
+        self.tabs.addTab(self.agreement, "Agreement")
+        self.tabs.addTab(self.suspects, "Suspected errors")
+        self.tabs.addTab(self.plots, "Plots")
+        self.tabs.addTab(self.audit, "Audit queue")
+        self.tabs.addTab(self.runs, "Run history")
+        self.suspects.sampleActivated.connect(self.show_sample)
+        self.audit.sampleActivated.connect(self.show_sample)
+        self.plots.saveRequested.connect(self._ask_save_plots)
+
+        self.detail = DetailPanel(info.modality, info.label_names)
+        self.detail.relabelRequested.connect(self.relabel)
+        self.detail.adjudicateRequested.connect(self.adjudicate)
+
+        bar = QHBoxLayout()
+        title = QLabel(f"Review · {info.name}", objectName="reviewTitle")
+        title.setStyleSheet("font-size: 14pt; font-weight: 600;")
+        self.status = QLabel("", objectName="reviewStatus")
+        self.export_button = QPushButton("Export dataset…", objectName="exportButton")
+        self.push_button = QPushButton("Export model to registry", objectName="pushButton")
+        self.export_button.clicked.connect(self._ask_export)
+        self.push_button.clicked.connect(lambda: self.push_model())
+        bar.addWidget(title)
+        bar.addWidget(self.status, 1)
+        bar.addWidget(self.export_button)
+        bar.addWidget(self.push_button)
+
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(self.tabs)
+        split.addWidget(self.detail)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
+        split.setSizes([1020, 480])
+        layout = QVBoxLayout(self)
+        layout.addLayout(bar)
+        layout.addWidget(split, 1)
+        self.detail.clear()
+        # emitted on the export worker thread, delivered (queued) to this GUI-thread object
+        self._exportProgress.connect(self._on_export_progress)
+        self.export_progress: QProgressDialog | None = None
+        self.destroyed.connect(
+            lambda *_, db=self.db, jobs=self.jobs, pools=self._pools: _stop(db, jobs, pools=pools)
+        )
+
+        self._stats_started = False
+        self._closed = False
+        self.reload_ids()  # the statistics start once the first rows are on screen
+
+    # -- table -----------------------------------------------------------------------------
+
+    def reload_ids(self) -> None:
+        """Re-run the table query for the current filters and sort order."""
+        flt = self.filters.current()
+        key = self.model.sort_column
+        from labeler.gui.review.table_model import COLUMNS
+
+        sort = COLUMNS[key][1] or "id"
+        descending = self.model.sort_order == Qt.SortOrder.DescendingOrder
+        self._ids_generation += 1
+        generation = self._ids_generation
+
+        def done(ids: np.ndarray) -> None:
+            if generation != self._ids_generation:
+                return  # a newer query is on its way
+            self.model.set_ids(ids)
+            self.count_label.setText(f"{len(ids):,} labeled samples shown")
+            self.idsLoaded.emit(len(ids))
+            if not len(ids) or not self.isVisible():
+                self._start_stats()
+
+        self.db.submit(rq.review_ids, self.store, flt, sort, descending, on_done=done)
+
+    def _fetch_page(self, page: int, ids: np.ndarray) -> None:
+        generation = self.model.generation
+
+        def done(rows: dict[int, rq.ReviewRow]) -> None:
+            self.model.set_page(page, rows, generation)
+            self._start_stats()
+
+        self.db.submit(rq.review_rows, self.store, [int(i) for i in ids], on_done=done)
+
+    def _start_stats(self) -> None:
+        """First statistics load, after the first rows are painted (it competes for the CPU)."""
+        if not self._stats_started and not self._closed:
+            self._stats_started = True
+            self.reload_stats()
+
+    def _row_selected(self, current: Any, _previous: Any) -> None:
+        sid = self.model.sample_id(current.row()) if current.isValid() else None
+        if sid is not None:
+            self.show_sample(sid)
+
+    def show_sample(self, sample_id: int) -> None:
+        self.db.submit(load_detail, self.store, sample_id, on_done=self._detail_loaded)
+
+    def _detail_loaded(self, detail: SampleDetail) -> None:
+        self.detail.show_detail(detail)
+        self.detailShown.emit(detail.sample.id)
+
+    # -- edits -----------------------------------------------------------------------------
+
+    def relabel(self, sample_id: int, labels: list[str], comment: str = "") -> None:
+        """The reviewer's own label (an ordinary label event by the reviewer)."""
+        self.db.submit(
+            self.store.labels.add, sample_id, labels, self.reviewer,
+            on_done=lambda _eid: self._edited(sample_id, f"relabeled as {', '.join(labels)}"),
+            on_error=lambda exc: self.reporter.error("Cannot relabel", str(exc)),
+        )  # fmt: skip
+
+    def adjudicate(self, sample_id: int, labels: list[str], comment: str = "") -> None:
+        """The final label, overriding every annotator (an adjudicate event)."""
+        self.db.submit(
+            self.store.labels.adjudicate, sample_id, labels, self.reviewer, comment,
+            on_done=lambda _eid: self._edited(sample_id, f"adjudicated as {', '.join(labels)}"),
+            on_error=lambda exc: self.reporter.error("Cannot adjudicate", str(exc)),
+        )  # fmt: skip
+
+    def _edited(self, sample_id: int, what: str) -> None:
+        self.status.setText(f"Sample {what}")
+        self.model.refresh_rows()
+        self.show_sample(sample_id)
+        self.labelsChanged.emit(sample_id)
+
+    # -- statistics ------------------------------------------------------------------------
+
+    def reload_stats(self) -> None:
+        """Compute the statistics in a worker process (at a million rows they take a while and
+        would hold the GIL, stalling the table), waited for on the jobs thread."""
+        if self._closed:
+            return
+        if not self._pools:
+            self._pools.append(ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")))
+        future = self._pools[0].submit(load_stats_for, self.store.location)
+        self.jobs.submit(future.result, on_done=self._stats_loaded)
+
+    def _stats_loaded(self, payload: tuple[Any, ...]) -> None:
+        summary, suspects, audit, annotators = payload
+        self.summary = summary
+        self.agreement.show_summary(summary)
+        self.suspects.show_suspects(suspects, summary.evaluated)
+        self.plots.show_figures(figures(summary))
+        self.audit.show_rows(audit)
+        self.runs.show_summary(summary)
+        self.filters.set_annotators(annotators)
+        self.model.refresh_rows()  # suspect scores may have changed
+        self.statsLoaded.emit()
+
+    def save_plots(self, folder: str | Path, prefix: str = "review-") -> list[Path]:
+        if self.summary is None:
+            return []
+        paths = save_plots(self.summary, folder, prefix)
+        self.status.setText(f"Saved {len(paths)} plots to {folder}")
+        return paths
+
+    def _ask_save_plots(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Save plots to folder")
+        if folder:
+            self.save_plots(folder)
+
+    # -- export and registry -----------------------------------------------------------------
+
+    def _ask_export(self) -> None:
+        path, chosen = QFileDialog.getSaveFileName(
+            self,
+            "Export labeled samples",
+            str(self.store.artifacts_dir / "exports"),
+            "CSV (*.csv);;Parquet (*.parquet);;JSON lines (*.jsonl);;Label Studio (*.json)",
+        )
+        if path:
+            fmt = {".csv": "csv", ".parquet": "parquet", ".jsonl": "jsonl", ".json": "label-studio"}
+            self.export_dataset(fmt.get(Path(path).suffix.lower(), "csv"), path)
+
+    def export_dataset(self, fmt: str, path: str | Path, policy: str = "latest") -> CancelToken:
+        """Export in the background with a progress dialog that can cancel it."""
+        from labeler.export import export_dataset
+
+        token = CancelToken()
+        dialog = QProgressDialog("Exporting labeled samples…", "Cancel", 0, 0, self)
+        dialog.setObjectName("exportProgress")
+        dialog.setWindowModality(Qt.WindowModality.WindowModal)
+        dialog.canceled.connect(token.cancel)
+        self.export_progress = dialog
+
+        def progress(done: int, total: int | None) -> None:
+            if total:
+                self._exportProgress.emit(done, total)
+
+        def finished(result: Any) -> None:
+            dialog.reset()
+            m = result.manifest
+            self.status.setText(
+                f"Exported snapshot v{m['snapshot_version']}: {m['rows']} rows to {result.path}"
+            )
+            self.exportFinished.emit(result)
+
+        def failed(exc: BaseException) -> None:
+            dialog.reset()
+            self.status.setText(f"Export stopped: {exc}")
+            self.reporter.error("Export failed", str(exc))
+
+        dialog.show()
+        self.jobs.submit(
+            export_dataset, self.store, fmt, path, policy=policy, progress=progress,
+            cancel=token, on_done=finished, on_error=failed,
+        )  # fmt: skip
+        return token
+
+    @Slot(int, int)
+    def _on_export_progress(self, done: int, total: int) -> None:
+        if self.export_progress is not None:
+            _set_progress(self.export_progress, done, total)
+
+    def push_model(self, registry_uri: str | None = None, force: bool = False) -> None:
+        """Push the latest model to a registry (the project's folder registry by default)."""
+        from labeler.registry import open_registry
+        from labeler.registry.push import push_project_model
+
+        def push() -> Any:
+            return push_project_model(
+                self.store, open_registry(registry_uri, self.store), force=force
+            )
+
+        def done(result: Any) -> None:
+            v, prom = result.version, result.promotion
+            message = (
+                f"Pushed {v.name} v{v.version} ({', '.join(v.aliases)}). "
+                f"{'Promoted to champion' if prom.promoted else 'Not promoted'}: {prom.reason}."
+            )
+            self.status.setText(message)
+            self.reporter.info("Model exported to registry", message, v.location)
+            self.pushFinished.emit(result)
+
+        self.status.setText("Pushing the model to the registry…")
+        self.jobs.submit(
+            push,
+            on_done=done,
+            on_error=lambda exc: self.reporter.error("Cannot export the model", str(exc)),
+        )
+
+    def shutdown(self) -> None:
+        """Stop the workers (waits for queued store calls to finish); no new work starts."""
+        self._closed = True
+        _stop(self.db, self.jobs, pools=self._pools)
+
+
+def _set_progress(dialog: QProgressDialog, done: int, total: int) -> None:
+    if dialog.maximum() != total:
+        dialog.setMaximum(total)
+    dialog.setValue(done)
+
+
+def _stop(*runners: TaskRunner, pools: list[ProcessPoolExecutor] | None = None) -> None:
+    while pools:
+        pools.pop().shutdown(wait=True, cancel_futures=True)
+    for runner in runners:
+        with contextlib.suppress(RuntimeError):  # the C++ side is gone already
+            runner.shutdown(wait=True)

@@ -1,0 +1,247 @@
+"""Review statistics widgets: agreement, suspected errors, plots, audit queue, run history.
+Each shows data computed by ``labeler.review`` (handed over by the review view)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from matplotlib.figure import Figure
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QPixmap
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from labeler.review import plots
+from labeler.review.service import ReviewSummary
+from labeler.store.review_queries import AuditRow, SuspectRow
+
+
+def fill_table(table: QTableWidget, rows: Sequence[Sequence[object]]) -> None:
+    table.setRowCount(len(rows))
+    for i, row in enumerate(rows):
+        for j, value in enumerate(row):
+            item = QTableWidgetItem("" if value is None else str(value))
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            table.setItem(i, j, item)
+
+
+def make_table(headers: list[str], name: str) -> QTableWidget:
+    table = QTableWidget(0, len(headers), objectName=name)
+    table.setHorizontalHeaderLabels(headers)
+    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+    table.verticalHeader().setVisible(False)
+    table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+    table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+    return table
+
+
+def _num(value: float) -> str:
+    return (
+        "n/a"
+        if value is None or (isinstance(value, float) and math.isnan(value))
+        else f"{value:.3f}"
+    )
+
+
+class AgreementPanel(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        self.headline = QLabel("", objectName="agreementHeadline")
+        self.headline.setWordWrap(True)
+        layout.addWidget(self.headline)
+        self.pairs = make_table(
+            ["annotator", "annotator", "shared samples", "raw agreement", "Cohen's kappa"],
+            "agreementPairs",
+        )
+        layout.addWidget(self.pairs)
+
+    def show_summary(self, summary: ReviewSummary) -> None:
+        a = summary.agreement
+        if a.items == 0:
+            self.headline.setText(
+                "No sample has labels from two or more annotators yet: agreement needs overlap."
+            )
+        else:
+            self.headline.setText(
+                f"Krippendorff's alpha (nominal, all annotators): <b>{_num(a.alpha)}</b> over "
+                f"{a.items} samples labeled by several annotators; "
+                f"{a.disagreements} of them disagree (filter the table by 'disagreement')."
+            )
+        fill_table(
+            self.pairs,
+            [
+                (r.annotator_a, r.annotator_b, int(r.items), _num(r.agreement), _num(r.kappa))
+                for r in a.pairs.itertuples()
+            ],
+        )
+
+
+class SuspectsPanel(QWidget):
+    sampleActivated = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        self.headline = QLabel("", objectName="suspectsHeadline")
+        self.headline.setWordWrap(True)
+        layout.addWidget(self.headline)
+        self.table = make_table(
+            ["rank", "ID", "given", "model says", "p(given)", "p(model)", "margin"],
+            "suspectsTable",
+        )
+        layout.addWidget(self.table)
+        self._ids: list[int] = []
+        self.table.cellDoubleClicked.connect(self._activated)
+        self.table.currentCellChanged.connect(lambda row, *_: self._activated(row, 0))
+
+    def show_suspects(self, rows: Sequence[SuspectRow], evaluated: int) -> None:
+        self._ids = [r.sample_id for r in rows]
+        self.headline.setText(
+            f"{len(rows)} suspected label errors among {evaluated} samples with out-of-fold "
+            "predictions, clearest first (confident learning). Select one to inspect it."
+            if evaluated
+            else "No out-of-fold predictions yet: train a model to find suspected errors."
+        )
+        fill_table(
+            self.table,
+            [
+                (
+                    i + 1,
+                    r.external_id,
+                    ", ".join(r.given),
+                    ", ".join(r.suggested),
+                    f"{r.p_given:.2f}",
+                    f"{r.p_suggested:.2f}",
+                    f"{r.score:.2f}",
+                )  # fmt: skip
+                for i, r in enumerate(rows)
+            ],
+        )
+
+    def _activated(self, row: int, _column: int) -> None:
+        if 0 <= row < len(self._ids):
+            self.sampleActivated.emit(self._ids[row])
+
+
+class PlotsPanel(QWidget):
+    saveRequested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        self.tabs = QTabWidget(objectName="plotTabs")
+        layout.addWidget(self.tabs)
+        row = QHBoxLayout()
+        self.note = QLabel("")
+        self.save_button = QPushButton("Save plots as PNG…", objectName="savePlotsButton")
+        self.save_button.clicked.connect(self.saveRequested)
+        row.addWidget(self.note, 1)
+        row.addWidget(self.save_button)
+        layout.addLayout(row)
+        self.images: dict[str, QLabel] = {}
+
+    def show_figures(self, figures: dict[str, Figure]) -> None:
+        current = self.tabs.currentIndex()
+        self.tabs.clear()
+        self.images.clear()
+        for name, fig in figures.items():
+            label = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
+            pixmap = QPixmap()
+            pixmap.loadFromData(plots.png_bytes(fig), "PNG")
+            label.setPixmap(pixmap)
+            scroll = QScrollArea()
+            scroll.setWidget(label)
+            scroll.setWidgetResizable(True)
+            self.tabs.addTab(scroll, name.replace("-", " "))
+            self.images[name] = label
+        if current >= 0:
+            self.tabs.setCurrentIndex(current)
+
+
+class AuditPanel(QWidget):
+    sampleActivated = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        note = QLabel(
+            "Samples the query strategy keeps passing over: skipped ones, and unlabeled ones the "
+            "model is most sure about (uncertainty sampling never shows them). Spot-check them "
+            "to see what the ranking hides."
+        )
+        note.setWordWrap(True)
+        layout.addWidget(note)
+        self.table = make_table(
+            ["ID", "why", "model says", "confidence", "queue rank", "skips"], "auditTable"
+        )
+        layout.addWidget(self.table)
+        self._ids: list[int] = []
+        self.table.currentCellChanged.connect(self._activated)
+
+    def show_rows(self, rows: Sequence[AuditRow]) -> None:
+        self._ids = [r.sample_id for r in rows]
+        fill_table(
+            self.table,
+            [
+                (
+                    r.external_id,
+                    r.reason,
+                    ", ".join(r.predicted or ()),
+                    "" if r.confidence is None else f"{r.confidence:.2f}",
+                    "not queued" if r.queue_rank is None else r.queue_rank + 1,
+                    r.skips,
+                )  # fmt: skip
+                for r in rows
+            ],
+        )
+
+    def _activated(self, row: int, *_: object) -> None:
+        if 0 <= row < len(self._ids):
+            self.sampleActivated.emit(self._ids[row])
+
+
+class RunsPanel(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        self.table = make_table(
+            ["run", "model", "status", "started (UTC)", "labels", "strategy", "score", "seconds",
+             "error"],
+            "runsTable",
+        )  # fmt: skip
+        layout.addWidget(self.table)
+
+    def show_summary(self, summary: ReviewSummary) -> None:
+        h = summary.history
+        fill_table(
+            self.table,
+            [
+                (
+                    int(r.run),
+                    ""
+                    if r.model_version is None or r.model_version != r.model_version
+                    else f"v{int(r.model_version)}",
+                    r.status,
+                    r.started_at.strftime("%Y-%m-%d %H:%M"),
+                    int(r.labels),
+                    r.strategy or "",
+                    "" if r.score is None or r.score != r.score else f"{r.metric} {r.score:.3f}",
+                    "" if r.seconds is None or r.seconds != r.seconds else f"{r.seconds:.1f}",
+                    r.error or "",
+                )  # fmt: skip
+                for r in h.itertuples()
+            ],
+        )

@@ -1,0 +1,43 @@
+"""Held-out labels for promotion: labels given after the newest model was trained.
+
+Neither the new model nor the current champion (which is older) has seen them, so both are
+scored on the same unseen labels. The features are rebuilt with the new run's feature
+settings; a champion trained on different features cannot be compared (and is not replaced
+unless forced).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from labeler.registry.promotion import Holdout
+from labeler.store import Store
+from labeler.store.models import RunRecord
+from labeler.store.review_queries import labels_since
+
+MIN_HOLDOUT_LABELS = 20
+
+
+def unseen_holdout(
+    store: Store, run: RunRecord, min_labels: int = MIN_HOLDOUT_LABELS
+) -> tuple[Holdout | None, str]:
+    """The held-out set for ``run``'s model, or None and the reason there is none."""
+    from labeler.learning.features import FeatureSettings, load_features
+
+    ids, labels = labels_since(store, run.started_at)
+    if len(ids) < min_labels:
+        return None, (
+            f"only {len(ids)} labels were added after model v{run.model_version} was trained "
+            f"(at least {min_labels} are needed to compare it with the champion)"
+        )
+    feats = load_features(store, FeatureSettings.from_dict(run.params.get("features")))
+    X = feats.X[feats.rows(ids)]
+    info = store.info
+    if info.multi_label:
+        from sklearn.preprocessing import MultiLabelBinarizer
+
+        y = MultiLabelBinarizer(classes=info.label_names).fit_transform(labels).astype(np.int64)
+    else:
+        y = np.asarray([lab[0] for lab in labels], dtype=object)
+    description = f"{len(ids)} labels added after model v{run.model_version} was trained"
+    return Holdout(X, y, "accuracy", description, feature_settings=run.params.get("features")), ""

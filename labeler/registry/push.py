@@ -1,0 +1,131 @@
+"""Push a project's latest trained model to a registry, with lineage and a model card."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from labeler.export import ExportResult, default_export_path, export_dataset
+from labeler.progress import CancelToken, ProgressFn
+from labeler.registry.base import ModelBundle, ModelVersion, Registry, RegistryError
+from labeler.registry.card import model_card
+from labeler.registry.promotion import Holdout, Promotion, promote
+from labeler.registry.trust import load_trusted, sha256_of
+from labeler.store import Store
+
+
+@dataclass(frozen=True)
+class PushResult:
+    version: ModelVersion
+    promotion: Promotion
+    snapshot: ExportResult
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "registry_version": self.version.to_json(),
+            "promotion": self.promotion.to_json(),
+            "snapshot": {"path": str(self.snapshot.path), **self.snapshot.manifest},
+        }
+
+
+def model_artifact(store: Store) -> tuple[Any, Path]:
+    """The latest successful run and its skops file."""
+    run = store.models.latest_ok()
+    if run is None or not run.artifact:
+        raise RegistryError(
+            f"project {store.info.name!r} has no trained model yet; run 'labeler train' first"
+        )
+    path = Path(run.artifact)
+    if not path.is_absolute():
+        path = store.artifacts_dir / path
+    if not path.is_file():
+        raise RegistryError(f"{path}: model file of version {run.model_version} is missing")
+    return run, path
+
+
+def push_project_model(
+    store: Store,
+    registry: Registry,
+    *,
+    holdout: Holdout | None | str = "unseen",
+    force: bool = False,
+    snapshot: ExportResult | None = None,
+    progress: ProgressFn | None = None,
+    cancel: CancelToken | None = None,
+) -> PushResult:
+    """Push the latest model of ``store``: snapshot the labels it learned from (unless given),
+    write the model card, push, and promote (see :mod:`labeler.registry.promotion`).
+
+    ``holdout="unseen"`` compares with the champion on the labels added since this model
+    was trained (see :mod:`labeler.registry.holdout`); pass a :class:`Holdout` to choose the
+    labels, or None for no comparison."""
+    run, path = model_artifact(store)
+    estimator = load_trusted(path, sha256_of(path))  # refuse untrusted types before pushing
+    if snapshot is None:
+        snapshot = export_dataset(
+            store,
+            "parquet",
+            default_export_path(store, "parquet"),
+            progress=progress,
+            cancel=cancel,
+        )
+    info = store.info
+    lineage = {
+        **snapshot.manifest,
+        "snapshot_path": str(snapshot.path),
+        "model_version": run.model_version,
+        "run_id": run.id,
+        "run_label_count": run.label_count,
+    }
+    feature_settings = dict(run.params.get("features") or info.settings.get("features") or {})
+    estimator_name = type(estimator).__name__
+    if hasattr(estimator, "steps"):
+        estimator_name = " > ".join(type(step).__name__ for _, step in estimator.steps)
+    card = model_card(
+        name=info.name,
+        modality=info.modality,
+        task_type=info.task_type,
+        label_set=info.label_names,
+        model_version=run.model_version,
+        estimator=estimator_name,
+        metrics=run.metrics,
+        params=run.params,
+        feature_settings=feature_settings,
+        lineage=lineage,
+        label_count=run.label_count,
+    )
+    n_features = getattr(estimator, "n_features_in_", None)
+    example = np.zeros((1, int(n_features))) if n_features else None
+    bundle = ModelBundle(
+        name=info.name,
+        model_path=path,
+        metrics=run.metrics,
+        params={**run.params, "strategy": run.strategy, "project_model_version": run.model_version},
+        label_set=info.label_names,
+        feature_settings=feature_settings,
+        lineage=lineage,
+        model_card=card,
+        dataset_path=snapshot.path,
+        input_example=example,
+    )
+    version = registry.push(bundle)
+    reason = ""
+    if isinstance(holdout, str):
+        holdout, reason = (None, "") if force else _auto_holdout(store, registry, run, version)
+    decision = promote(registry, version, holdout=holdout, force=force, no_holdout_reason=reason)
+    return PushResult(registry.get(info.name, version.version), decision, snapshot)
+
+
+def _auto_holdout(
+    store: Store, registry: Registry, run: Any, version: ModelVersion
+) -> tuple[Holdout | None, str]:
+    """Held-out labels only when there is a champion to compare with."""
+    current = registry.alias_target(version.name, "champion")
+    if current is None or current == version.version:
+        return None, ""
+    from labeler.registry.holdout import unseen_holdout
+
+    return unseen_holdout(store, run)

@@ -1,0 +1,187 @@
+"""Queries behind dataset exports: labeled samples streamed in id order, annotators' labels
+per sample, and the ``export_snapshot`` records.
+
+Streaming uses keyset pagination (``sample_id > last``), one short read transaction per chunk,
+so memory stays bounded by the chunk size whatever the project size.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from labeler.store import schema as t
+from labeler.store.database import utcnow
+from labeler.store.derive import EventView, cancelled_ids
+from labeler.store.records import bytes_to_vector, dumps, loads_labels
+
+if TYPE_CHECKING:
+    from labeler.store.project_store import Store
+
+
+@dataclass(frozen=True)
+class LabeledRow:
+    """One labeled sample as an export reads it."""
+
+    sample_id: int
+    external_id: str
+    text: str | None
+    file_ref: str | None
+    data: dict[str, Any] | None
+    vector: list[float] | None
+    labels: tuple[str, ...]
+    annotator: str | None
+    n_annotators: int
+    disagreement: bool
+    adjudicated: bool
+
+
+@dataclass(frozen=True)
+class SnapshotRecord:
+    id: int
+    version: int
+    format: str
+    path: str
+    manifest: dict[str, Any]
+    created_at: datetime
+
+
+def iter_labeled(store: Store, chunk_size: int = 20_000) -> Iterator[list[LabeledRow]]:
+    """Labeled samples (current derived labels), ``chunk_size`` at a time, by sample id."""
+    st, s = t.sample_state, t.sample
+    last = 0
+    while True:
+        query = (
+            sa.select(
+                s.c.id,
+                s.c.external_id,
+                s.c.text,
+                s.c.file_ref,
+                s.c.data,
+                s.c.vector,
+                st.c.labels,
+                st.c.annotator,
+                st.c.n_annotators,
+                st.c.disagreement,
+                st.c.adjudicated,
+            )
+            .select_from(st.join(s, s.c.id == st.c.sample_id))
+            .where(
+                st.c.project_id == store.project_id,
+                st.c.status == "labeled",
+                st.c.sample_id > last,
+            )
+            .order_by(st.c.sample_id)
+            .limit(chunk_size)
+        )
+        with store.read() as conn:
+            rows = conn.execute(query).all()
+        if not rows:
+            return
+        chunk = []
+        for r in rows:
+            vec = bytes_to_vector(r.vector)
+            chunk.append(
+                LabeledRow(
+                    sample_id=r.id,
+                    external_id=r.external_id,
+                    text=r.text,
+                    file_ref=r.file_ref,
+                    data=json.loads(r.data) if r.data else None,
+                    vector=None if vec is None else [float(x) for x in vec],
+                    labels=loads_labels(r.labels) or (),
+                    annotator=r.annotator,
+                    n_annotators=int(r.n_annotators),
+                    disagreement=bool(r.disagreement),
+                    adjudicated=bool(r.adjudicated),
+                )
+            )
+        last = chunk[-1].sample_id
+        yield chunk
+
+
+def annotator_labels(
+    store: Store, sample_ids: Sequence[int]
+) -> dict[int, list[tuple[str, tuple[str, ...]]]]:
+    """For each sample, every annotator's active label as ``(annotator, labels)``, in the
+    order of each annotator's latest label event (oldest first)."""
+    out: dict[int, list[tuple[str, tuple[str, ...]]]] = {}
+    ids = list(sample_ids)
+    le = t.label_event
+    for start in range(0, len(ids), 500):
+        with store.read() as conn:
+            rows = conn.execute(
+                sa.select(
+                    le.c.id,
+                    le.c.sample_id,
+                    le.c.annotator,
+                    le.c.action,
+                    le.c.labels,
+                    le.c.target_event_id,
+                )  # fmt: skip
+                .where(
+                    le.c.project_id == store.project_id,
+                    le.c.sample_id.in_(ids[start : start + 500]),
+                    le.c.action.in_(("label", "undo", "redo")),
+                )
+                .order_by(le.c.id)
+            ).all()
+        views = [
+            EventView(r.id, r.action, r.annotator, loads_labels(r.labels), r.target_event_id)
+            for r in rows
+        ]
+        cancelled = cancelled_ids(views)
+        latest: dict[int, dict[str, tuple[int, tuple[str, ...]]]] = {}
+        for r, v in zip(rows, views, strict=True):
+            if v.action == "label" and v.id not in cancelled:
+                latest.setdefault(r.sample_id, {})[r.annotator] = (v.id, v.labels or ())
+        for sid, per in latest.items():
+            ordered = sorted(per.items(), key=lambda kv: kv[1][0])
+            out[sid] = [(a, labels) for a, (_, labels) in ordered]
+    return out
+
+
+def next_snapshot_version(store: Store) -> int:
+    with store.read() as conn:
+        top = conn.execute(
+            sa.select(sa.func.max(t.export_snapshot.c.version)).where(
+                t.export_snapshot.c.project_id == store.project_id
+            )
+        ).scalar_one()
+    return int(top or 0) + 1
+
+
+def record_snapshot(
+    store: Store, *, version: int, fmt: str, path: str, manifest: dict[str, Any]
+) -> SnapshotRecord:
+    """Record a finished export (its file and manifest are already in place)."""
+    now = utcnow()
+    with store.write() as conn:
+        sid = conn.execute(
+            t.export_snapshot.insert().values(
+                project_id=store.project_id,
+                version=version,
+                format=fmt,
+                path=path,
+                manifest=dumps(manifest),
+                created_at=now,
+            )
+        ).inserted_primary_key[0]
+    return SnapshotRecord(int(sid), version, fmt, path, manifest, now)
+
+
+def snapshots(store: Store) -> list[SnapshotRecord]:
+    es = t.export_snapshot
+    with store.read() as conn:
+        rows = conn.execute(
+            sa.select(es).where(es.c.project_id == store.project_id).order_by(es.c.version)
+        ).all()
+    return [
+        SnapshotRecord(r.id, r.version, r.format, r.path, json.loads(r.manifest), r.created_at)
+        for r in rows
+    ]
