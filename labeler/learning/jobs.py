@@ -278,6 +278,9 @@ class RetrainScheduler:
                 closed = self._closed
             if closed and cancel_sent_at is None:
                 cancel_sent_at = _monotonic()
+                # close() may have run before the executor (and its event) existed: cancel here
+                if self._cancel_event is not None:
+                    self._cancel_event.set()
             if cancel_sent_at is not None and _monotonic() - cancel_sent_at > CLOSE_GRACE_SECONDS:
                 self._kill_worker()
         self._drain_events(job_id)
@@ -324,6 +327,7 @@ class RetrainScheduler:
 
     def _record_failure(self, error: str) -> RetrainResult:
         """Record a run that failed outside ``train_once`` (e.g. the worker was killed)."""
+        error = " ".join(error.split())  # one line: it is shown in the status bar and logs
         label_count = 0
         run: RunRecord | None = None
         try:

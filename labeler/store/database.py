@@ -107,30 +107,25 @@ def migrate(
             tables = sa.inspect(conn).get_table_names()
         if "project" not in tables:
             raise ProjectError(
-                f"{_redact(str(engine.url))}: not a Labeler database (no Labeler tables)"
+                f"{redact(str(engine.url))}: not a Labeler database (no Labeler tables)"
             )
     if current is not None and current not in known_revisions():
         raise ProjectError(
-            f"{_redact(str(engine.url))}: made by a newer Labeler (schema revision {current}); "
+            f"{redact(str(engine.url))}: made by a newer Labeler (schema revision {current}); "
             "upgrade Labeler to open it"
         )
     backup = None
     if current is not None and sqlite_path is not None and sqlite_path.exists():
         stamp = utcnow().strftime("%Y%m%dT%H%M%S")
         backup = sqlite_path.with_name(f"{sqlite_path.name}.bak-{current}-{stamp}")
-        src = sqlite3.connect(sqlite_path)
-        dst = sqlite3.connect(backup)
-        try:
-            src.backup(dst)
-        finally:
-            dst.close()
-            src.close()
+        copy_database_file(sqlite_path, backup)
     with engine.connect().execution_options(sqlite_begin="IMMEDIATE") as conn, conn.begin():
         command.upgrade(_alembic_config(conn), target)
     return backup
 
 
-def _redact(url: str) -> str:
+def redact(url: str) -> str:
+    """A database URL with its password hidden (for messages)."""
     try:
         return sa.engine.make_url(url).render_as_string(hide_password=True)
     except sa.exc.ArgumentError:
@@ -138,7 +133,7 @@ def _redact(url: str) -> str:
 
 
 def copy_database_file(path: Path, dest: Path) -> None:
-    """Consistent copy of a live SQLite database (used by tests and backups)."""
+    """Consistent copy of a live SQLite database (online backup API: safe with WAL)."""
     src = sqlite3.connect(path)
     dst = sqlite3.connect(dest)
     try:

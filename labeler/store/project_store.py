@@ -25,7 +25,7 @@ import sqlalchemy as sa
 
 from labeler.errors import ProjectError
 from labeler.store import schema as t
-from labeler.store.database import make_engine, migrate, utcnow
+from labeler.store.database import make_engine, migrate, redact, utcnow
 from labeler.store.location import ProjectLocation, new_location, resolve, write_pointer
 from labeler.store.records import MODALITIES, TASK_TYPES, LabelDef, ProjectInfo, dumps
 
@@ -129,7 +129,7 @@ class Store:
             engine.dispose()
             _remove_new_folder(location.folder, created_folder)
             raise ProjectError(
-                f"{_redact(location.url)}: cannot open database ({exc.orig})"
+                f"{redact(location.url)}: cannot open database ({exc.orig})"
             ) from None
         except BaseException:
             engine.dispose()
@@ -156,19 +156,19 @@ class Store:
         except sa.exc.OperationalError as exc:
             engine.dispose()
             raise ProjectError(
-                f"{_redact(location.url)}: cannot open database ({exc.orig})"
+                f"{redact(location.url)}: cannot open database ({exc.orig})"
             ) from None
         except sa.exc.DatabaseError as exc:
             engine.dispose()
             raise ProjectError(
-                f"{_redact(location.url)}: not a Labeler database ({exc.orig})"
+                f"{redact(location.url)}: not a Labeler database ({exc.orig})"
             ) from None
         except BaseException:
             engine.dispose()
             raise
         if row is None:
             engine.dispose()
-            raise ProjectError(f"no project named {location.name!r} in {_redact(location.url)}")
+            raise ProjectError(f"no project named {location.name!r} in {redact(location.url)}")
         return cls(location, engine, int(row[0]))
 
     def close(self) -> None:
@@ -311,7 +311,7 @@ class Store:
         info = self.info
         return {
             "project": info.name,
-            "database": _redact(self.location.url),
+            "database": redact(self.location.url),
             "folder": str(self.location.folder),
             "modality": info.modality,
             "task_type": info.task_type,
@@ -355,11 +355,3 @@ def _remove_new_folder(folder: Path, created: bool) -> None:
     """Undo a failed ``create``: remove the folder if this call made it."""
     if created:
         shutil.rmtree(folder, ignore_errors=True)
-
-
-def _redact(url: str) -> str:
-    """Hide a password in a database URL."""
-    try:
-        return sa.engine.make_url(url).render_as_string(hide_password=True)
-    except sa.exc.ArgumentError:
-        return url
