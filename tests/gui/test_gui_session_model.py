@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from labeler.gui import annotation_ops as ops
 from labeler.gui.session import AnnotationSession, Counts, Item, model_status
 from labeler.store import Provenance
@@ -85,7 +87,7 @@ def test_model_status_from_runs(make_store) -> None:
 def test_labels_per_minute() -> None:
     s = AnnotationSession(Counts(0, 0, {}))
     s.stats.labels = 30
-    assert s.stats.labels_per_minute(now=s.stats.started + 60) == 30.0
+    assert s.stats.labels_per_minute(now=s.stats.started + 60) == pytest.approx(30.0)
     assert s.stats.labels_per_minute(now=s.stats.started + 0.5) == 0.0
 
 
