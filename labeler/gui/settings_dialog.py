@@ -18,25 +18,12 @@ from PySide6.QtWidgets import (
 
 from labeler.app_settings import FONT_SIZES, THEMES, ProjectSettings, UserSettings
 
-# The design's strategies, for when the engine is not importable (its names are the same).
-FALLBACK_STRATEGIES = (
-    "random",
-    "least-confident",
-    "margin",
-    "entropy",
-    "committee",
-    "density",
-    "batch-diverse",
-)
-
 
 def engine_choices() -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The engine's strategy and model names."""
-    try:
-        from labeler.learning.catalog import CATALOG
-        from labeler.learning.strategies import STRATEGIES
-    except ImportError:
-        return FALLBACK_STRATEGIES, ("auto",)
+    from labeler.learning.catalog import CATALOG
+    from labeler.learning.strategies import STRATEGIES
+
     return tuple(STRATEGIES), ("auto", *CATALOG)
 
 

@@ -2,31 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 from PySide6.QtGui import QImage
 
 from labeler.store import Store
 from tests.gui.gui_helpers import fill_text
+from tests.helpers import run_cli
 
 pytestmark = pytest.mark.gui
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def run_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(ROOT)}
-    return subprocess.run(
-        [sys.executable, "-m", "labeler", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
 
 
 def test_open_with_screenshot(tmp_path) -> None:
