@@ -75,9 +75,9 @@ def test_a_model_with_an_untrusted_type_is_refused_even_with_a_matching_hash(mak
     meta_path = path.with_name("meta.json")
     os.chmod(meta_path, stat.S_IRUSR | stat.S_IWUSR)
     meta = json.loads(meta_path.read_text())
-    from labeler.registry.trust import sha256_of
+    from labeler.hashing import file_sha256
 
-    meta["sha256"] = sha256_of(path)  # an attacker who also rewrites the recorded hash
+    meta["sha256"] = file_sha256(path)  # an attacker who also rewrites the recorded hash
     meta_path.write_text(json.dumps(meta))
     with pytest.raises(ModelIntegrityError, match="does not trust"):
         registry.load(v.name, 1)

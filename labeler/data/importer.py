@@ -22,11 +22,12 @@ from labeler.data.payloads import Built
 from labeler.data.prefetch import prefetch
 from labeler.data.readers import file_kind
 from labeler.errors import DataImportError
+from labeler.hashing import file_sha256
 from labeler.progress import CancelToken, ProgressFn, no_progress
 from labeler.store import Store
 from labeler.store.samples import ImportBatch
 
-__all__ = ["ColumnMapping", "ImportReport", "count_rows", "file_sha256", "import_file"]
+__all__ = ["ColumnMapping", "ImportReport", "count_rows", "source_sha256", "import_file"]
 
 PROCESS_PARSE_MIN_BYTES = 32 * 1024 * 1024
 
@@ -43,17 +44,14 @@ class ImportReport:
     duplicate_labels: int = 0  # labels on duplicate rows (not imported: the row was skipped)
 
 
-def file_sha256(path: Path) -> str:
+def source_sha256(path: Path) -> str:
     """SHA-256 of a file, or of a folder's file names and sizes (image folders)."""
+    if not path.is_dir():
+        return file_sha256(path)
     h = hashlib.sha256()
-    if path.is_dir():
-        for p in sorted(path.rglob("*")):
-            if p.is_file():
-                h.update(f"{p.relative_to(path).as_posix()}\0{p.stat().st_size}\n".encode())
-        return h.hexdigest()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
+    for p in sorted(path.rglob("*")):
+        if p.is_file():
+            h.update(f"{p.relative_to(path).as_posix()}\0{p.stat().st_size}\n".encode())
     return h.hexdigest()
 
 
@@ -98,7 +96,7 @@ def import_file(
         raise DataImportError("no such file or folder", file=source)
     kind = file_kind(path)
     total = count_rows(path)
-    digest = file_sha256(path)
+    digest = source_sha256(path)
     info = store.info  # loaded here, read by the parsing thread
     progress(0, total)
     state = ParseState(info, path, kind, mapping or ColumnMapping())

@@ -10,7 +10,6 @@ existing file is never overwritten (a snapshot is immutable); both files are mad
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import stat
@@ -26,6 +25,7 @@ from labeler.export.label_studio import TaskWriter
 from labeler.export.policy import POLICIES, choose, needs_annotator_labels
 from labeler.export.rows import payload_columns, to_record
 from labeler.export.writers import CsvWriter, JsonlWriter, ParquetWriter
+from labeler.hashing import file_sha256
 from labeler.progress import CancelToken, ProgressFn, no_progress
 from labeler.store import Store
 from labeler.store.database import current_revision, utcnow
@@ -62,14 +62,6 @@ def default_export_path(store: Store, fmt: str) -> Path:
     version = next_snapshot_version(store)
     folder = store.artifacts_dir / "exports"
     return folder / f"{store.info.name}-v{version}{FORMATS[fmt]}"
-
-
-def file_sha256(path: Path, block: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(block):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def export_dataset(

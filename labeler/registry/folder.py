@@ -24,8 +24,8 @@ import stat
 from pathlib import Path
 
 from labeler.export.atomic import fsync_dir, write_text_atomic
+from labeler.hashing import file_sha256
 from labeler.registry.base import ModelBundle, ModelVersion, Registry, RegistryError
-from labeler.registry.trust import sha256_of
 from labeler.store.database import utcnow
 
 MODEL_FILE = "model.skops"
@@ -54,7 +54,7 @@ class FolderRegistry(Registry):
         staging.mkdir()
         try:
             shutil.copyfile(bundle.model_path, staging / MODEL_FILE)
-            sha = sha256_of(staging / MODEL_FILE)
+            sha = file_sha256(staging / MODEL_FILE)
             (staging / CARD_FILE).write_text(bundle.model_card, encoding="utf-8")
             if bundle.dataset_path is not None:
                 lineage = {**bundle.lineage, "dataset_path": str(bundle.dataset_path)}

@@ -21,8 +21,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from labeler.hashing import file_sha256
 from labeler.registry.base import ModelBundle, ModelVersion, Registry, RegistryError
-from labeler.registry.trust import TRUSTED_TYPES, sha256_of
+from labeler.registry.trust import TRUSTED_TYPES
 
 PREFIX = "mlflow:"
 ARTIFACT_DIR = "labeler"
@@ -94,7 +95,7 @@ class MlflowRegistry(Registry):
 
         from labeler.registry.trust import load_trusted
 
-        sha = sha256_of(bundle.model_path)
+        sha = file_sha256(bundle.model_path)
         model = load_trusted(bundle.model_path, sha)
         meta = {
             "label_set": list(bundle.label_set),

@@ -9,11 +9,12 @@ from typing import Any
 import numpy as np
 
 from labeler.export import ExportResult, default_export_path, export_dataset
+from labeler.hashing import file_sha256
 from labeler.progress import CancelToken, ProgressFn
 from labeler.registry.base import ModelBundle, ModelVersion, Registry, RegistryError
 from labeler.registry.card import model_card
 from labeler.registry.promotion import Holdout, Promotion, promote
-from labeler.registry.trust import load_trusted, sha256_of
+from labeler.registry.trust import load_trusted
 from labeler.store import Store
 
 
@@ -63,7 +64,7 @@ def push_project_model(
     was trained (see :mod:`labeler.registry.holdout`); pass a :class:`Holdout` to choose the
     labels, or None for no comparison."""
     run, path = model_artifact(store)
-    estimator = load_trusted(path, sha256_of(path))  # refuse untrusted types before pushing
+    estimator = load_trusted(path, file_sha256(path))  # refuse untrusted types before pushing
     if snapshot is None:
         snapshot = export_dataset(
             store,

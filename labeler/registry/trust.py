@@ -8,7 +8,6 @@ of the estimators Labeler trains (trees, boosted trees, calibration).
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ import skops.io as sio
 from skops.io.exceptions import UntrustedTypesFoundException
 
 from labeler.errors import LabelerError
+from labeler.hashing import file_sha256
 
 TRUSTED_TYPES: tuple[str, ...] = (
     "numpy.dtype",
@@ -37,20 +37,12 @@ class ModelIntegrityError(LabelerError):
     """A model file is not what the registry recorded, or holds types we do not trust."""
 
 
-def sha256_of(path: Path, block: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(block):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def load_trusted(path: str | Path, expected_sha256: str) -> Any:
     """Load a skops model after checking its SHA-256; refuse untrusted types."""
     path = Path(path)
     if not path.is_file():
         raise ModelIntegrityError(f"{path}: model file is missing")
-    actual = sha256_of(path)
+    actual = file_sha256(path)
     if actual != expected_sha256:
         raise ModelIntegrityError(
             f"{path}: SHA-256 {actual[:12]}... does not match the recorded "
