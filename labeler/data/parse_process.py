@@ -32,37 +32,53 @@ def _child(
         out.put(("error", exc))
 
 
-def chunks_from_process(state: ParseState, chunk_rows: int) -> Iterator[tuple[int, int, Built]]:
-    """Like ``state.chunks`` but computed in a child process; sets ``state.mapping``."""
-    ctx = mp.get_context("spawn")  # never fork a process that may run threads (GUI, DB pool)
-    out: mp.Queue = ctx.Queue(maxsize=2)
-    proc = ctx.Process(
-        target=_child,
-        args=(state.info, state.path, state.kind, state.user_mapping, chunk_rows, out),
-        name="labeler-import-parser",
-        daemon=True,
-    )
-    proc.start()
-    try:
-        while True:
-            try:
-                msg = out.get(timeout=POLL_S)
-            except queue.Empty:
-                if not proc.is_alive():
-                    raise LabelerError(
-                        f"{state.path}: the import's parser process stopped (exit code {proc.exitcode})"
-                    ) from None
-                continue
-            if msg[0] == "chunk":
-                state.mapping = msg[4]
-                yield msg[1], msg[2], msg[3]
-            elif msg[0] == "done":
-                state.mapping = msg[1]
-                return
-            else:
-                raise msg[1]
-    finally:
-        if proc.is_alive():
-            proc.terminate()  # a child process, not a thread: safe to stop
-        proc.join(timeout=10)
-        out.close()
+class ProcessChunks:
+    """Chunks like ``state.chunks``, parsed in a child process that starts at once (so its
+    start-up overlaps with whatever the caller does before iterating). Sets ``state.mapping``.
+    Iterate once; :meth:`close` stops the child (also when iteration never started)."""
+
+    def __init__(self, state: ParseState, chunk_rows: int) -> None:
+        ctx = mp.get_context("spawn")  # never fork a process that may run threads (GUI, DB pool)
+        self._state = state
+        self._closed = False
+        self._out: mp.Queue = ctx.Queue(maxsize=2)
+        self._proc = ctx.Process(
+            target=_child,
+            args=(state.info, state.path, state.kind, state.user_mapping, chunk_rows, self._out),
+            name="labeler-import-parser",
+            daemon=True,
+        )
+        self._proc.start()
+
+    def __iter__(self) -> Iterator[tuple[int, int, Built]]:
+        state, proc, out = self._state, self._proc, self._out
+        try:
+            while True:
+                try:
+                    msg = out.get(timeout=POLL_S)
+                except queue.Empty:
+                    if not proc.is_alive():
+                        raise LabelerError(
+                            f"{state.path}: the import's parser process stopped "
+                            f"(exit code {proc.exitcode})"
+                        ) from None
+                    continue
+                if msg[0] == "chunk":
+                    state.mapping = msg[4]
+                    yield msg[1], msg[2], msg[3]
+                elif msg[0] == "done":
+                    state.mapping = msg[1]
+                    return
+                else:
+                    raise msg[1]
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._proc.is_alive():
+            self._proc.terminate()  # a child process, not a thread: safe to stop
+        self._proc.join(timeout=10)
+        self._out.close()
