@@ -73,7 +73,7 @@ def test_imported_tabular_values_keep_every_digit(make_store, tmp_path):
     store = make_store(modality="tabular")
     path = tmp_path / "t.csv"
     path.write_text(
-        "id,a,b,c\nr1,0.30000000000000004,red,1e-300\nr2,,\"say \"\"hi\"\"\",-2.5\n",
+        'id,a,b,c\nr1,0.30000000000000004,red,1e-300\nr2,,"say ""hi""",-2.5\n',
         encoding="utf-8",
     )
     import_file(store, path)
