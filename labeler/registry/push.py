@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from labeler.export import ExportResult, default_export_path, export_dataset
+from labeler.export import ExportResult, export_dataset
 from labeler.hashing import file_sha256
 from labeler.progress import CancelToken, ProgressFn
 from labeler.registry.base import ModelBundle, ModelVersion, Registry, RegistryError
@@ -66,13 +66,7 @@ def push_project_model(
     run, path = model_artifact(store)
     estimator = load_trusted(path, file_sha256(path))  # refuse untrusted types before pushing
     if snapshot is None:
-        snapshot = export_dataset(
-            store,
-            "parquet",
-            default_export_path(store, "parquet"),
-            progress=progress,
-            cancel=cancel,
-        )
+        snapshot = export_dataset(store, "parquet", progress=progress, cancel=cancel)
     info = store.info
     lineage = {
         **snapshot.manifest,

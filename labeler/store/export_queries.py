@@ -1,5 +1,5 @@
 """Queries behind dataset exports: labeled samples streamed in id order, annotators' labels
-per sample, and the ``export_snapshot`` records.
+per sample, and the ``export_snapshot`` records (versions reserved race-free).
 
 Streaming uses keyset pagination (``sample_id > last``), one short read transaction per chunk,
 so memory stays bounded by the chunk size whatever the project size.
@@ -147,6 +147,8 @@ def annotator_labels(
 
 
 def next_snapshot_version(store: Store) -> int:
+    """The version the next export would get if none starts meanwhile (a hint for names;
+    :func:`reserve_snapshot` is what allocates a version)."""
     with store.read() as conn:
         top = conn.execute(
             sa.select(sa.func.max(t.export_snapshot.c.version)).where(
@@ -156,30 +158,87 @@ def next_snapshot_version(store: Store) -> int:
     return int(top or 0) + 1
 
 
-def record_snapshot(
-    store: Store, *, version: int, fmt: str, path: str, manifest: dict[str, Any]
+_VERSION_LOCK = 0x4C45_0000  # + project id: PostgreSQL advisory lock for snapshot versions
+
+
+def reserve_snapshot(store: Store, *, fmt: str, path: str = "") -> int:
+    """Allocate the next snapshot version for an export that is about to start.
+
+    The row is inserted (state ``writing``) in the same transaction that reads the highest
+    version, so two exports never get the same number: SQLite's write transaction
+    (``BEGIN IMMEDIATE``) serialises them, on PostgreSQL a per-project advisory lock does, and
+    the unique constraint on ``(project_id, version)`` backs both (a clash is retried)."""
+    es = t.export_snapshot
+    for _attempt in range(5):
+        try:
+            with store.write() as conn:
+                if conn.dialect.name == "postgresql":
+                    conn.execute(
+                        sa.text("SELECT pg_advisory_xact_lock(:k)"),
+                        {"k": _VERSION_LOCK + store.project_id},
+                    )
+                top = conn.execute(
+                    sa.select(sa.func.max(es.c.version)).where(es.c.project_id == store.project_id)
+                ).scalar_one()
+                version = int(top or 0) + 1
+                conn.execute(
+                    es.insert().values(
+                        project_id=store.project_id,
+                        version=version,
+                        format=fmt,
+                        path=path,
+                        manifest="{}",
+                        created_at=utcnow(),
+                        state="writing",
+                    )
+                )
+            return version
+        except sa.exc.IntegrityError:
+            continue
+    raise RuntimeError("could not allocate an export snapshot version (constant clashes)")
+
+
+def finish_snapshot(
+    store: Store, *, version: int, path: str, manifest: dict[str, Any]
 ) -> SnapshotRecord:
     """Record a finished export (its file and manifest are already in place)."""
+    es = t.export_snapshot
     now = utcnow()
     with store.write() as conn:
-        sid = conn.execute(
-            t.export_snapshot.insert().values(
-                project_id=store.project_id,
-                version=version,
-                format=fmt,
-                path=path,
-                manifest=dumps(manifest),
-                created_at=now,
+        conn.execute(
+            es.update()
+            .where(es.c.project_id == store.project_id, es.c.version == version)
+            .values(path=path, manifest=dumps(manifest), created_at=now, state="done")
+        )
+        row = conn.execute(
+            sa.select(es.c.id, es.c.format).where(
+                es.c.project_id == store.project_id, es.c.version == version
             )
-        ).inserted_primary_key[0]
-    return SnapshotRecord(int(sid), version, fmt, path, manifest, now)
+        ).one()
+    return SnapshotRecord(int(row.id), version, row.format, path, manifest, now)
+
+
+def release_snapshot(store: Store, version: int) -> None:
+    """Drop the reservation of an export that failed or was cancelled (nothing was written)."""
+    es = t.export_snapshot
+    with store.write() as conn:
+        conn.execute(
+            es.delete().where(
+                es.c.project_id == store.project_id,
+                es.c.version == version,
+                es.c.state == "writing",
+            )
+        )
 
 
 def snapshots(store: Store) -> list[SnapshotRecord]:
+    """Finished snapshots, by version (an export that is running or was killed is not one)."""
     es = t.export_snapshot
     with store.read() as conn:
         rows = conn.execute(
-            sa.select(es).where(es.c.project_id == store.project_id).order_by(es.c.version)
+            sa.select(es)
+            .where(es.c.project_id == store.project_id, es.c.state == "done")
+            .order_by(es.c.version)
         ).all()
     return [
         SnapshotRecord(r.id, r.version, r.format, r.path, json.loads(r.manifest), r.created_at)
