@@ -38,6 +38,7 @@ from labeler.store.export_queries import (
     release_snapshot,
     reserve_snapshot,
 )
+from labeler.store.label_cut import LabelSetHash
 
 FORMATS = {"csv": ".csv", "parquet": ".parquet", "jsonl": ".jsonl", "label-studio": ".json"}
 MANIFEST_SUFFIX = ".manifest.json"
@@ -89,11 +90,17 @@ def export_dataset(
     out: str | Path | None = None,
     *,
     policy: str = "latest",
+    as_of: int | None = None,
     chunk_size: int = 20_000,
     progress: ProgressFn | None = None,
     cancel: CancelToken | None = None,
 ) -> ExportResult:
     """Write the labeled samples of ``store`` to ``out`` in format ``fmt``; see the module doc.
+
+    ``as_of``: export the labels as they were right after label event ``as_of`` (a run's
+    ``training_labels`` cut: exactly the labels that model was trained on). The manifest
+    records it and ``label_set_sha256``, the hash of the exported ``(sample_id, labels)``
+    pairs (:class:`~labeler.store.label_cut.LabelSetHash`), comparable with a run's.
 
     The snapshot version is reserved before writing (unique per project even when exports
     run concurrently); without ``out`` the file is ``<project>/exports/<name>-v<version>``."""
@@ -109,7 +116,7 @@ def export_dataset(
         if out is None:
             out = default_export_path(store, fmt, version).resolve()
             _check_target(out)
-        return _export(store, fmt, out, version, policy, chunk_size, progress, cancel)
+        return _export(store, fmt, out, version, policy, as_of, chunk_size, progress, cancel)
     except BaseException:
         with contextlib.suppress(Exception):  # never hide the export's own error
             release_snapshot(store, version)
@@ -122,6 +129,7 @@ def _export(
     out: Path,
     version: int,
     policy: str,
+    as_of: int | None,
     chunk_size: int,
     progress: ProgressFn | None,
     cancel: CancelToken | None,
@@ -134,20 +142,23 @@ def _export(
 
     class_counts: Counter[str] = Counter({name: 0 for name in info.label_names})
     annotators: Counter[str] = Counter()
+    label_set = LabelSetHash()
     rows = excluded = done = 0
     try:
         with atomic_path(out) as tmp:
             writer: Any = None
             columns: list[str] | None = None
             try:
-                for chunk in iter_labeled(store, chunk_size):
+                for chunk in iter_labeled(store, chunk_size, as_of=as_of):
                     if cancel is not None:
                         cancel.check()
                     if columns is None:
                         columns = payload_columns(info, chunk)
                         writer = _open(fmt, tmp, columns, info.multi_label, info.modality)
                     per_annotator = (
-                        annotator_labels(store, [r.sample_id for r in chunk if r.n_annotators > 1])
+                        annotator_labels(
+                            store, [r.sample_id for r in chunk if r.n_annotators > 1], as_of
+                        )
                         if needs_annotator_labels(policy)
                         else {}
                     )
@@ -164,6 +175,7 @@ def _export(
                             excluded += 1
                             continue
                         records.append(to_record(info, r, labels, columns))
+                        label_set.update(r.sample_id, labels)
                         who.append(r.annotator)
                         class_counts.update(labels)
                         if r.annotator:
@@ -207,6 +219,8 @@ def _export(
         "class_counts": dict(class_counts),
         "annotators": dict(sorted(annotators.items())),
         "label_policy": policy,
+        "as_of_event": as_of,
+        "label_set_sha256": label_set.hexdigest(),
         "sha256": digest,
         "bytes": size,
         "created_at": utcnow().isoformat(timespec="seconds") + "Z",

@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 
 from labeler.review import plots
 from labeler.review.agreement import AgreementReport, agreement_report
-from labeler.review.label_errors import find_label_issues
+from labeler.review.label_errors import find_label_issues, find_multilabel_issues
 from labeler.review.metrics import (
     class_balance,
     confusion_matrix,
@@ -46,7 +46,8 @@ class ReviewSummary:
 
 def refresh_suspects(store: Store, current: pd.DataFrame | None = None) -> pd.DataFrame:
     """Find suspected label errors from the current out-of-fold predictions and store them
-    (replacing the previous list). Single-label and binary projects only."""
+    (replacing the previous list); see :mod:`labeler.review.label_errors` (single-label,
+    binary and multi-label, with the weak-model guard)."""
     info = store.info
     current = store.labels.current() if current is None else current
     run = store.models.latest_ok()
@@ -56,25 +57,37 @@ def refresh_suspects(store: Store, current: pd.DataFrame | None = None) -> pd.Da
     rows = [
         i
         for i, (g, p) in enumerate(zip(ev.given, ev.probabilities, strict=True))
-        if len(g) == 1 and p
+        if p and (info.multi_label or len(g) == 1)
     ]
-    if info.multi_label or not rows or run is None:
+    probs = np.array([[ev.probabilities[i].get(c, 0.0) for c in classes] for i in rows])  # type: ignore[union-attr]
+    ids = [ev.sample_ids[i] for i in rows]
+    if not rows or run is None:
         frame = find_label_issues([], [], np.zeros((0, len(classes))), classes)
+    elif info.multi_label:
+        frame = find_multilabel_issues(ids, [ev.given[i] for i in rows], probs, classes)
     else:
-        probs = np.array([[ev.probabilities[i].get(c, 0.0) for c in classes] for i in rows])
-        frame = find_label_issues(
-            [ev.sample_ids[i] for i in rows], [ev.given[i][0] for i in rows], probs, classes
-        )
+        frame = find_label_issues(ids, [ev.given[i][0] for i in rows], probs, classes)
     version = run.model_version if run is not None and run.model_version is not None else 0
     replace_suspects(
         store,
         version,
         [
-            (r.sample_id, [r.given], [r.suggested], r.p_given, r.p_suggested, r.score)
+            (
+                r.sample_id,
+                _as_list(r.given),
+                _as_list(r.suggested),
+                r.p_given,
+                r.p_suggested,
+                r.score,
+            )
             for r in frame.itertuples()
         ],
     )
     return frame
+
+
+def _as_list(labels: str | tuple[str, ...]) -> list[str]:
+    return [labels] if isinstance(labels, str) else list(labels)
 
 
 def summarize(store: Store) -> ReviewSummary:

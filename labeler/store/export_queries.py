@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from labeler.store import schema as t
 from labeler.store.database import utcnow
 from labeler.store.derive import EventView, cancelled_ids
+from labeler.store.label_cut import states_as_of, touched_after
 from labeler.store.records import bytes_to_vector, dumps, loads_labels
 
 if TYPE_CHECKING:
@@ -51,9 +52,20 @@ class SnapshotRecord:
     created_at: datetime
 
 
-def iter_labeled(store: Store, chunk_size: int = 20_000) -> Iterator[list[LabeledRow]]:
-    """Labeled samples (current derived labels), ``chunk_size`` at a time, by sample id."""
+def iter_labeled(
+    store: Store, chunk_size: int = 20_000, as_of: int | None = None
+) -> Iterator[list[LabeledRow]]:
+    """Labeled samples (current derived labels), ``chunk_size`` at a time, by sample id.
+
+    ``as_of``: the labels as they were right after label event ``as_of`` (see
+    :mod:`labeler.store.label_cut`): samples touched since are derived from their earlier
+    events, so a sample labeled later is left out and one unlabeled later is kept."""
     st, s = t.sample_state, t.sample
+    late: Any = sa.false()
+    wanted: Any = st.c.status == "labeled"
+    if as_of is not None:
+        late = touched_after(store.project_id, as_of)
+        wanted = sa.or_(wanted, late)
     last = 0
     while True:
         query = (
@@ -69,22 +81,27 @@ def iter_labeled(store: Store, chunk_size: int = 20_000) -> Iterator[list[Labele
                 st.c.n_annotators,
                 st.c.disagreement,
                 st.c.adjudicated,
+                late.label("late"),
             )
             .select_from(st.join(s, s.c.id == st.c.sample_id))
-            .where(
-                st.c.project_id == store.project_id,
-                st.c.status == "labeled",
-                st.c.sample_id > last,
-            )
+            .where(st.c.project_id == store.project_id, wanted, st.c.sample_id > last)
             .order_by(st.c.sample_id)
             .limit(chunk_size)
         )
         with store.read() as conn:
             rows = conn.execute(query).all()
+            redo = (
+                states_as_of(conn, store.project_id, [r.id for r in rows if r.late], as_of)
+                if as_of is not None
+                else {}
+            )
         if not rows:
             return
         chunk = []
         for r in rows:
+            state = redo.get(r.id)
+            if state is not None and state.status != "labeled":
+                continue
             vec = bytes_to_vector(r.vector)
             chunk.append(
                 LabeledRow(
@@ -94,22 +111,24 @@ def iter_labeled(store: Store, chunk_size: int = 20_000) -> Iterator[list[Labele
                     file_ref=r.file_ref,
                     data=json.loads(r.data) if r.data else None,
                     vector=None if vec is None else [float(x) for x in vec],
-                    labels=loads_labels(r.labels) or (),
-                    annotator=r.annotator,
-                    n_annotators=int(r.n_annotators),
-                    disagreement=bool(r.disagreement),
-                    adjudicated=bool(r.adjudicated),
+                    labels=(loads_labels(r.labels) if state is None else state.labels) or (),
+                    annotator=r.annotator if state is None else state.annotator,
+                    n_annotators=int(r.n_annotators if state is None else state.n_annotators),
+                    disagreement=bool(r.disagreement if state is None else state.disagreement),
+                    adjudicated=bool(r.adjudicated if state is None else state.adjudicated),
                 )
             )
-        last = chunk[-1].sample_id
-        yield chunk
+        last = rows[-1].id
+        if chunk:
+            yield chunk
 
 
 def annotator_labels(
-    store: Store, sample_ids: Sequence[int]
+    store: Store, sample_ids: Sequence[int], as_of: int | None = None
 ) -> dict[int, list[tuple[str, tuple[str, ...]]]]:
     """For each sample, every annotator's active label as ``(annotator, labels)``, in the
-    order of each annotator's latest label event (oldest first)."""
+    order of each annotator's latest label event (oldest first); ``as_of``: counting only
+    events up to that id."""
     out: dict[int, list[tuple[str, tuple[str, ...]]]] = {}
     ids = list(sample_ids)
     le = t.label_event
@@ -128,6 +147,7 @@ def annotator_labels(
                     le.c.project_id == store.project_id,
                     le.c.sample_id.in_(ids[start : start + 500]),
                     le.c.action.in_(("label", "undo", "redo")),
+                    le.c.id <= as_of if as_of is not None else sa.true(),
                 )
                 .order_by(le.c.id)
             ).all()

@@ -277,7 +277,8 @@ class ReviewView(QWidget):
         summary, suspects, audit, annotators = payload
         self.summary = summary
         self.agreement.show_summary(summary)
-        self.suspects.show_suspects(suspects, summary.evaluated)
+        note = str(summary.suspects.attrs.get("note", ""))
+        self.suspects.show_suspects(suspects, summary.evaluated, note)
         self.plots.show_figures(figures(summary))
         self.audit.show_rows(audit)
         self.runs.show_summary(summary)
