@@ -8,7 +8,10 @@ Chunks travel back pickled through a bounded queue (backpressure: at most two in
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import queue
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,11 +21,19 @@ from labeler.errors import LabelerError
 from labeler.store.records import ProjectInfo
 
 POLL_S = 0.5
+ORPHAN_POLL_S = 0.5
 
 
 def _child(
-    info: ProjectInfo, path: Path, kind: str, mapping: ColumnMapping, chunk_rows: int, out: mp.Queue
+    info: ProjectInfo,
+    path: Path,
+    kind: str,
+    mapping: ColumnMapping,
+    chunk_rows: int,
+    out: mp.Queue,
+    parent: int,
 ) -> None:
+    threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True).start()
     state = ParseState(info, path, kind, mapping)
     try:
         for first_row, n_rows, built in state.chunks(chunk_rows, None):
@@ -30,6 +41,14 @@ def _child(
         out.put(("done", state.mapping))
     except BaseException as exc:  # noqa: BLE001 - handed to the parent, which raises it
         out.put(("error", exc))
+
+
+def _exit_when_orphaned(parent: int) -> None:
+    """End this process once its parent is gone (killed mid-import): otherwise it would wait
+    forever on its full queue. A dead parent's children are re-parented, so the id changes."""
+    while os.getppid() == parent:
+        time.sleep(ORPHAN_POLL_S)
+    os._exit(1)
 
 
 class ProcessChunks:
@@ -44,7 +63,15 @@ class ProcessChunks:
         self._out: mp.Queue = ctx.Queue(maxsize=2)
         self._proc = ctx.Process(
             target=_child,
-            args=(state.info, state.path, state.kind, state.user_mapping, chunk_rows, self._out),
+            args=(
+                state.info,
+                state.path,
+                state.kind,
+                state.user_mapping,
+                chunk_rows,
+                self._out,
+                os.getpid(),
+            ),
             name="labeler-import-parser",
             daemon=True,
         )
