@@ -41,7 +41,30 @@ def test_sqlite_pragmas(tmp_path):
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+        assert conn.exec_driver_sql("PRAGMA page_size").scalar() == 65536  # new file
     store.close()
+
+
+def test_a_project_file_with_small_pages_keeps_them_and_opens(tmp_path):
+    """Projects created before 64 KiB pages keep their page size (it cannot change in WAL
+    mode without a rebuild) and work as before."""
+    import sqlite3
+
+    folder = tmp_path / "old"
+    Store.create(folder, modality="text", labels=["a", "b"]).close()
+    raw = sqlite3.connect(folder / "project.db", isolation_level=None)
+    raw.execute("PRAGMA journal_mode=DELETE")
+    raw.execute("PRAGMA page_size=4096")
+    raw.execute("VACUUM")  # rebuilds the file with 4 KiB pages, as older versions made it
+    raw.execute("PRAGMA journal_mode=WAL")
+    raw.close()
+    with Store.open(folder) as store:
+        with store.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA page_size").scalar() == 4096
+        with store.samples.bulk_import("x.csv", "0" * 64) as batch:
+            batch.add_samples([("s1", "h1", "hello", None, None, None)])
+        assert store.samples.count() == 1
+        assert store.info.label_names == ["a", "b"]
 
 
 @pytest.mark.parametrize(

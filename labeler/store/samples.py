@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from labeler.errors import LabelError
 from labeler.store import schema as t
-from labeler.store.database import utcnow
+from labeler.store.database import SQLITE_CACHE_KIB, utcnow
 from labeler.store.ids import reserve_ids
 from labeler.store.records import Sample, bytes_to_vector, dumps
 
@@ -242,7 +242,7 @@ class SampleRepo:
                 )
             finally:
                 if sqlite:
-                    conn.exec_driver_sql("PRAGMA cache_size=-2000")  # SQLite's default
+                    conn.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
         self._refresh_statistics()
 
     def _refresh_statistics(self) -> None:
