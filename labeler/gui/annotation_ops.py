@@ -96,6 +96,13 @@ def release_claims(store: Store, annotator: str) -> int:
     return store.claims.release(annotator)
 
 
+def hand_over_claims(store: Store, old: str, new: str, sample_ids: Sequence[int]) -> list[int]:
+    """The annotator now works as ``new``: ``old``'s claims end and the samples this session
+    still shows (``sample_ids``) are claimed for ``new``. Returns the ids ``new`` holds."""
+    store.claims.release(old)
+    return store.claims.claim(new, list(sample_ids))
+
+
 def _items(store: Store, chosen: Sequence[tuple[int, Provenance, int | None]]) -> list[Item]:
     ids = [sid for sid, _, _ in chosen]
     samples = {s.id: s for s in store.samples.get_many(ids)}

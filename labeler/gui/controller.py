@@ -133,6 +133,22 @@ class AnnotationController(QueueFeed, QObject):
             self.runner.submit(store.close)
         self.runner.shutdown(wait=True)
 
+    def set_annotator(self, name: str) -> None:
+        """Record labels under ``name`` from now on. The samples this session holds move to
+        the new name at once (otherwise the old name's claims would keep them from
+        colleagues, and from this annotator's own queue, until they expire)."""
+        if name == self.annotator:
+            return
+        old, self.annotator = self.annotator, name
+        session, store = self.session, self.store
+        if session is None or store is None:
+            return
+        shown = [session.current] if session.current is not None else []
+        ids = [item.sample_id for item in [*shown, *session.upcoming]]
+        self.runner.submit(
+            ops.hand_over_claims, store, old, name, ids, on_error=self._on_task_failed
+        )
+
     @property
     def busy(self) -> bool:
         return self._busy

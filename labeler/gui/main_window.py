@@ -304,7 +304,7 @@ class MainWindow(QMainWindow):
         self.update_user(user)
         apply_theme(QApplication.instance(), user.theme)  # type: ignore[arg-type]
         if self.controller is not None:
-            self.controller.annotator = user.annotator
+            self.controller.set_annotator(user.annotator)
             project = dialog.project_settings()
             overview = self.controller.overview
             if project is not None and overview is not None and project != overview.settings:

@@ -39,6 +39,29 @@ def test_settings_dialog_applies_and_persists(qtbot, window, text_project) -> No
     assert store.labels.events()[-1].annotator == "maria"
 
 
+def _held(store, annotator: str) -> set[int]:
+    """Samples ``annotator`` holds: those held by others, seen from a third name."""
+    return store.claims.held_by_others("nobody") - store.claims.held_by_others(annotator)
+
+
+def test_renaming_the_annotator_moves_their_claims(qtbot, window, text_project) -> None:
+    store = text_project(n=30)
+    view = open_and_wait(qtbot, window, store)
+    old = window.user.annotator
+    controller = view.controller
+    qtbot.waitUntil(lambda: not controller.fetching, timeout=10_000)
+    session = controller.session
+    shown = {session.current.sample_id, *(i.sample_id for i in session.upcoming)}
+    assert _held(store, old) == shown
+    window.open_settings()
+    window.settings_dialog.annotator.setText("maria")
+    window.settings_dialog.accept()
+    qtbot.waitUntil(lambda: _held(store, "maria") == shown, timeout=10_000)
+    assert _held(store, old) == set()  # a colleague is no longer kept from them
+    press(qtbot, view, "1")
+    assert store.labels.events()[-1].annotator == "maria"
+
+
 def test_geometry_is_restored_with_layout_version(qtbot) -> None:
     from labeler.gui.main_window import LAYOUT_VERSION, MainWindow, window_settings
 
