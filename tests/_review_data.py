@@ -14,6 +14,7 @@ from sklearn.model_selection import cross_val_predict
 
 from labeler.store import Store
 from labeler.store.database import utcnow
+from labeler.store.label_cut import take_cut
 from labeler.store.models import Prediction, RunRecord
 
 
@@ -65,10 +66,15 @@ def record_trained_run(
     *,
     C: float = 1.0,
     folds: int = 5,
+    cut: bool = True,
 ) -> tuple[RunRecord, LogisticRegression]:
     """Fit, save with skops where the engine saves models, and record the run with
-    cross-validated metrics and out-of-fold predictions (the engine's path)."""
+    cross-validated metrics and out-of-fold predictions (the engine's path), and, like the
+    engine, the cut of the project's labels (``cut=False``: a run of an older Labeler)."""
     started = utcnow()
+    params: dict[str, Any] = {"estimator": "LogisticRegression", "C": C}
+    if cut:
+        params["training_labels"] = take_cut(store)[0].to_json()
     model = LogisticRegression(C=C, max_iter=500)
     proba = cross_val_predict(model, X, y, cv=folds, method="predict_proba")
     model.fit(X, y)
@@ -97,7 +103,7 @@ def record_trained_run(
         finished_at=utcnow(),
         label_count=len(ids),
         strategy="margin",
-        params={"estimator": "LogisticRegression", "C": C},
+        params=params,
         metrics={"accuracy": accuracy, "n_folds": folds},
         durations={"fit": 0.01},
         artifact=rel,

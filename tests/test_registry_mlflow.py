@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 from _review_data import labeled_project, record_trained_run
 
@@ -39,7 +40,8 @@ def test_push_logs_run_dataset_signature_and_loads_back_identically(trained, mlf
     from mlflow import MlflowClient
 
     (tmp_path / "mlflow").mkdir()
-    store, _, X, _, run, model = trained
+    store, ids, X, y, run, model = trained
+    store.labels.add(ids[0], ["b" if y[0] != "b" else "c"], "bob")  # after the training run
     registry = open_registry(mlflow_uri)
     result = push_project_model(store, registry)
     v = result.version
@@ -56,12 +58,22 @@ def test_push_logs_run_dataset_signature_and_loads_back_identically(trained, mlf
     [dataset_input] = logged.inputs.dataset_inputs
     assert dataset_input.dataset.source and "proj-v1.parquet" in dataset_input.dataset.source
     assert [t.value for t in dataset_input.tags if t.key == "mlflow.data.context"] == ["training"]
+    # exact lineage: the logged dataset is the run's label set, with its full hashes
+    tags = {t.key: t.value for t in dataset_input.tags}
+    assert tags["labeler.sha256"] == result.snapshot.manifest["sha256"]
+    assert tags["labeler.label_set_sha256"] == run.params["training_labels"]["sha256"]
+    assert tags["labeler.as_of_event"] == str(run.params["training_labels"]["as_of_event"])
+    assert dataset_input.dataset.digest == result.snapshot.manifest["sha256"][:36]
+    snap = pd.read_parquet(result.snapshot.path).set_index("id")
+    assert snap.loc["s0", "label"] == y[0]  # the label the model saw, not bob's later one
     # the registered model has a signature (MLflow's own flavour, loadable by MLflow users)
     [mlmodel] = (tmp_path / "mlflow" / "mlartifacts").rglob("MLmodel")
     flavour = mlflow.models.Model.load(str(mlmodel.parent))
     assert flavour.signature is not None and flavour.signature.inputs.to_dict()
     assert flavour.flavors["sklearn"]["serialization_format"] == "skops"
-    assert json.loads(mv.tags["labeler.meta"])["lineage"]["rows"] == 60
+    lineage = json.loads(mv.tags["labeler.meta"])["lineage"]
+    assert lineage["rows"] == 60 and lineage["exact"] is True
+    assert lineage["sha256"] == result.snapshot.manifest["sha256"]
     # artifacts live next to the tracking database, not in the working directory
     assert (tmp_path / "mlflow" / "mlartifacts").is_dir()
 

@@ -98,7 +98,7 @@ def test_probabilities_come_out_of_the_stored_json(make_store):
     current = store.labels.current().set_index("sample_id")["labels"]
     assert len(oof.sample_ids) == 60 and oof.probs.shape == (60, 3)
     for sid, given, row in zip(oof.sample_ids, oof.given, oof.probs, strict=True):
-        assert (given,) == current[int(sid)]
+        assert given == current[int(sid)]
         want = [preds[int(sid)].probabilities.get(c, 0.0) for c in classes]
         assert np.allclose(row, want)
 

@@ -10,6 +10,7 @@ existing file is never overwritten (a snapshot is immutable); both files are mad
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import stat
@@ -31,10 +32,13 @@ from labeler.store import Store
 from labeler.store.database import current_revision, utcnow
 from labeler.store.export_queries import (
     annotator_labels,
+    finish_snapshot,
     iter_labeled,
     next_snapshot_version,
-    record_snapshot,
+    release_snapshot,
+    reserve_snapshot,
 )
+from labeler.store.label_cut import LabelSetHash
 
 FORMATS = {"csv": ".csv", "parquet": ".parquet", "jsonl": ".jsonl", "label-studio": ".json"}
 MANIFEST_SUFFIX = ".manifest.json"
@@ -55,33 +59,20 @@ def manifest_path_for(path: Path) -> Path:
     return path.with_name(path.name + MANIFEST_SUFFIX)
 
 
-def default_export_path(store: Store, fmt: str) -> Path:
-    """``<project>/exports/<name>-v<N>.<ext>`` for the next snapshot version."""
+def default_export_path(store: Store, fmt: str, version: int | None = None) -> Path:
+    """``<project>/exports/<name>-v<N>.<ext>`` for snapshot ``version`` (default: the next
+    one, a hint only; ``export_dataset(out=None)`` names the file after the version it
+    reserved, which is race-free)."""
     if fmt not in FORMATS:
         raise ExportError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
-    version = next_snapshot_version(store)
+    if version is None:
+        version = next_snapshot_version(store)
     folder = store.artifacts_dir / "exports"
     return folder / f"{store.info.name}-v{version}{FORMATS[fmt]}"
 
 
-def export_dataset(
-    store: Store,
-    fmt: str,
-    out: str | Path,
-    *,
-    policy: str = "latest",
-    chunk_size: int = 20_000,
-    progress: ProgressFn | None = None,
-    cancel: CancelToken | None = None,
-) -> ExportResult:
-    """Write the labeled samples of ``store`` to ``out`` in format ``fmt``; see the module doc."""
-    if fmt not in FORMATS:
-        raise ExportError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
-    if policy not in POLICIES:
-        raise ExportError(f"unknown label policy {policy!r}; use one of {', '.join(POLICIES)}")
-    out = Path(out).expanduser().resolve()
-    manifest_file = manifest_path_for(out)
-    for target in (out, manifest_file):
+def _check_target(out: Path) -> None:
+    for target in (out, manifest_path_for(out)):
         if target.exists():
             raise ExportError(
                 f"{target}: already exists; an export is an immutable snapshot, choose a new path"
@@ -91,28 +82,83 @@ def export_dataset(
             out.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise ExportError(f"{out.parent}: cannot create folder ({exc.strerror})") from None
+
+
+def export_dataset(
+    store: Store,
+    fmt: str,
+    out: str | Path | None = None,
+    *,
+    policy: str = "latest",
+    as_of: int | None = None,
+    chunk_size: int = 20_000,
+    progress: ProgressFn | None = None,
+    cancel: CancelToken | None = None,
+) -> ExportResult:
+    """Write the labeled samples of ``store`` to ``out`` in format ``fmt``; see the module doc.
+
+    ``as_of``: export the labels as they were right after label event ``as_of`` (a run's
+    ``training_labels`` cut: exactly the labels that model was trained on). The manifest
+    records it and ``label_set_sha256``, the hash of the exported ``(sample_id, labels)``
+    pairs (:class:`~labeler.store.label_cut.LabelSetHash`), comparable with a run's.
+
+    The snapshot version is reserved before writing (unique per project even when exports
+    run concurrently); without ``out`` the file is ``<project>/exports/<name>-v<version>``."""
+    if fmt not in FORMATS:
+        raise ExportError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
+    if policy not in POLICIES:
+        raise ExportError(f"unknown label policy {policy!r}; use one of {', '.join(POLICIES)}")
+    if out is not None:
+        out = Path(out).expanduser().resolve()
+        _check_target(out)
+    version = reserve_snapshot(store, fmt=fmt, path="" if out is None else str(out))
+    try:
+        if out is None:
+            out = default_export_path(store, fmt, version).resolve()
+            _check_target(out)
+        return _export(store, fmt, out, version, policy, as_of, chunk_size, progress, cancel)
+    except BaseException:
+        with contextlib.suppress(Exception):  # never hide the export's own error
+            release_snapshot(store, version)
+        raise
+
+
+def _export(
+    store: Store,
+    fmt: str,
+    out: Path,
+    version: int,
+    policy: str,
+    as_of: int | None,
+    chunk_size: int,
+    progress: ProgressFn | None,
+    cancel: CancelToken | None,
+) -> ExportResult:
+    manifest_file = manifest_path_for(out)
     progress = progress or no_progress
     info = store.info
     total = store.labels.labeled_count()
-    version = next_snapshot_version(store)
     progress(0, total)
 
     class_counts: Counter[str] = Counter({name: 0 for name in info.label_names})
     annotators: Counter[str] = Counter()
+    label_set = LabelSetHash()
     rows = excluded = done = 0
     try:
         with atomic_path(out) as tmp:
             writer: Any = None
             columns: list[str] | None = None
             try:
-                for chunk in iter_labeled(store, chunk_size):
+                for chunk in iter_labeled(store, chunk_size, as_of=as_of):
                     if cancel is not None:
                         cancel.check()
                     if columns is None:
                         columns = payload_columns(info, chunk)
                         writer = _open(fmt, tmp, columns, info.multi_label, info.modality)
                     per_annotator = (
-                        annotator_labels(store, [r.sample_id for r in chunk if r.n_annotators > 1])
+                        annotator_labels(
+                            store, [r.sample_id for r in chunk if r.n_annotators > 1], as_of
+                        )
                         if needs_annotator_labels(policy)
                         else {}
                     )
@@ -129,6 +175,7 @@ def export_dataset(
                             excluded += 1
                             continue
                         records.append(to_record(info, r, labels, columns))
+                        label_set.update(r.sample_id, labels)
                         who.append(r.annotator)
                         class_counts.update(labels)
                         if r.annotator:
@@ -172,6 +219,8 @@ def export_dataset(
         "class_counts": dict(class_counts),
         "annotators": dict(sorted(annotators.items())),
         "label_policy": policy,
+        "as_of_event": as_of,
+        "label_set_sha256": label_set.hexdigest(),
         "sha256": digest,
         "bytes": size,
         "created_at": utcnow().isoformat(timespec="seconds") + "Z",
@@ -179,7 +228,7 @@ def export_dataset(
     write_text_atomic(manifest_file, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
     for path in (out, manifest_file):
         os.chmod(path, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
-    record_snapshot(store, version=version, fmt=fmt, path=str(out), manifest=manifest)
+    finish_snapshot(store, version=version, path=str(out), manifest=manifest)
     return ExportResult(out, manifest_file, manifest)
 
 

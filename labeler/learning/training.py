@@ -25,7 +25,7 @@ from sklearn.model_selection import KFold, StratifiedKFold, cross_val_predict
 from sklearn.preprocessing import MultiLabelBinarizer
 from sklearn.utils import resample
 
-from labeler.errors import Cancelled, LabelerError
+from labeler.errors import Cancelled, LabelerError, LabelError
 from labeler.learning.catalog import make_estimator, resolve_model
 from labeler.learning.coldstart import diverse_seeds
 from labeler.learning.features import Features, load_features
@@ -33,6 +33,7 @@ from labeler.learning.settings import TrainSettings
 from labeler.learning.strategies import check_strategy, rank_pool
 from labeler.progress import CancelToken, ProgressFn, no_progress
 from labeler.store.database import utcnow
+from labeler.store.label_cut import LabelCut, take_cut
 from labeler.store.location import ProjectLocation
 from labeler.store.models import Prediction, RunRecord, VersionTaken
 from labeler.store.project_store import Store
@@ -46,17 +47,20 @@ class TrainError(LabelerError):
 
 @dataclass
 class LabelSnapshot:
-    """Immutable view of the labels a run trains on."""
+    """Immutable view of the labels a run trains on; ``cut`` says exactly which (recorded in
+    the run's params as ``training_labels``, so an export can reproduce them)."""
 
     sample_ids: np.ndarray
     labels: list[tuple[str, ...]]
+    cut: LabelCut | None = None
 
     @classmethod
     def take(cls, store: Store) -> LabelSnapshot:
-        frame = store.labels.current()
+        cut, frame = take_cut(store)
         return cls(
             frame["sample_id"].to_numpy(dtype=np.int64),
             [tuple(x) for x in frame["labels"]],
+            cut,
         )
 
 
@@ -269,7 +273,17 @@ def _train(
     started = utcnow()
     t_start = time.perf_counter()
     phases = _Phases(progress or no_progress, cancel)
-    snapshot = LabelSnapshot.take(store)
+    try:
+        snapshot = LabelSnapshot.take(store)
+    except LabelError as exc:  # PostgreSQL: label events kept being written (a long import)
+        return store.models.record_run(
+            status="failed",
+            started_at=started,
+            finished_at=utcnow(),
+            label_count=0,
+            strategy=settings.strategy,
+            error=_one_line(exc),
+        )
     params: dict[str, Any] = {
         "settings": asdict(settings),
         "strategy": settings.strategy,
@@ -277,6 +291,8 @@ def _train(
         "cv_folds": settings.cv_folds,
         "seed": settings.seed,
     }
+    if snapshot.cut is not None:
+        params["training_labels"] = snapshot.cut.to_json()
     try:
         check_strategy(settings.strategy)
         feats = load_features(store, settings.features, phases.sub(0, 40), cancel)

@@ -14,6 +14,16 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+def _exactness(lineage: dict[str, Any]) -> str:
+    if lineage.get("exact"):
+        return (
+            f"- Exactly the training labels: the labels as of label event "
+            f"{lineage.get('as_of_event')} (label-set SHA-256 "
+            f"`{lineage.get('label_set_sha256', '?')}`, the run's own)"
+        )
+    return "- Labels at push time (the run did not record its exact label set)"
+
+
 def model_card(
     *,
     name: str,
@@ -46,6 +56,7 @@ def model_card(
             f"{lineage.get('project', name)!r} ({lineage.get('format', '?')}, "
             f"{lineage.get('rows', '?')} rows, label policy {lineage.get('label_policy', '?')})",
             f"- SHA-256: `{lineage.get('sha256', '?')}`",
+            _exactness(lineage),
             f"- Schema version: {lineage.get('schema_version', '?')}",
             f"- Class counts: {_fmt(lineage.get('class_counts', {}))}",
             f"- Annotators: {_fmt(lineage.get('annotators', {}))}",

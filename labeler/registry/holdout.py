@@ -1,4 +1,5 @@
-"""Held-out labels for promotion: labels given after the newest model was trained.
+"""Held-out labels for promotion: labels given after the newest model took its labels
+(after its run's label cut; for runs without one, after it started).
 
 Neither the new model nor the current champion (which is older) has seen them, so both are
 scored on the same unseen labels. The features are rebuilt with the new run's feature
@@ -12,6 +13,7 @@ import numpy as np
 
 from labeler.registry.promotion import Holdout
 from labeler.store import Store
+from labeler.store.label_cut import LabelCut, labels_after
 from labeler.store.models import RunRecord
 from labeler.store.review_queries import labels_since
 
@@ -24,7 +26,11 @@ def unseen_holdout(
     """The held-out set for ``run``'s model, or None and the reason there is none."""
     from labeler.learning.features import FeatureSettings, load_features
 
-    ids, labels = labels_since(store, run.started_at)
+    cut = LabelCut.from_json(run.params.get("training_labels"))
+    if cut is not None:  # exactly the labels given after the run's cut
+        ids, labels = labels_after(store, cut.as_of_event)
+    else:  # a run of an older Labeler: labels given after it started
+        ids, labels = labels_since(store, run.started_at)
     if len(ids) < min_labels:
         return None, (
             f"only {len(ids)} labels were added after model v{run.model_version} was trained "

@@ -30,6 +30,13 @@ ARTIFACT_DIR = "labeler"
 MODEL_FILE = "model.skops"
 TAG_SHA = "labeler.sha256"
 TAG_META = "labeler.meta"
+# dataset tags on the logged input: the snapshot's full hashes (MLflow's digest holds 36 chars)
+DATASET_TAGS = {
+    "labeler.sha256": "sha256",
+    "labeler.label_set_sha256": "label_set_sha256",
+    "labeler.as_of_event": "as_of_event",
+    "labeler.snapshot_version": "snapshot_version",
+}
 
 
 def _mlflow() -> Any:
@@ -121,7 +128,15 @@ class MlflowRegistry(Registry):
                         targets="label" if "label" in head.columns else None,
                         digest=str(bundle.lineage.get("sha256", ""))[:36] or None,
                     )
-                    mlflow.log_input(dataset, context="training")
+                    mlflow.log_input(
+                        dataset,
+                        context="training",
+                        tags={
+                            key: str(bundle.lineage[name])
+                            for key, name in DATASET_TAGS.items()
+                            if bundle.lineage.get(name) is not None
+                        },
+                    )
                 signature = None
                 if bundle.input_example is not None:
                     signature = infer_signature(

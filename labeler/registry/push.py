@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from labeler.export import ExportResult, default_export_path, export_dataset
+from labeler.export import ExportResult, export_dataset
 from labeler.hashing import file_sha256
 from labeler.progress import CancelToken, ProgressFn
 from labeler.registry.base import ModelBundle, ModelVersion, Registry, RegistryError
@@ -16,6 +16,7 @@ from labeler.registry.card import model_card
 from labeler.registry.promotion import Holdout, Promotion, promote
 from labeler.registry.trust import load_trusted
 from labeler.store import Store
+from labeler.store.label_cut import LabelCut
 
 
 @dataclass(frozen=True)
@@ -60,18 +61,32 @@ def push_project_model(
     """Push the latest model of ``store``: snapshot the labels it learned from (unless given),
     write the model card, push, and promote (see :mod:`labeler.registry.promotion`).
 
+    Lineage is exact: the run records which labels it trained on (``training_labels``: a
+    label event cut, see :mod:`labeler.store.label_cut`), the snapshot is exported as of
+    that cut, and its label-set hash must equal the run's (else :class:`RegistryError`). The
+    registry entry's lineage holds the snapshot's manifest (file SHA-256, label-set hash,
+    cut). A run recorded before cuts existed gets a snapshot of the current labels, marked
+    ``"exact": false``.
+
     ``holdout="unseen"`` compares with the champion on the labels added since this model
     was trained (see :mod:`labeler.registry.holdout`); pass a :class:`Holdout` to choose the
     labels, or None for no comparison."""
     run, path = model_artifact(store)
     estimator = load_trusted(path, file_sha256(path))  # refuse untrusted types before pushing
+    cut = LabelCut.from_json(run.params.get("training_labels"))
     if snapshot is None:
         snapshot = export_dataset(
             store,
             "parquet",
-            default_export_path(store, "parquet"),
+            policy=cut.label_policy if cut else "latest",
+            as_of=cut.as_of_event if cut else None,
             progress=progress,
             cancel=cancel,
+        )
+    if cut is not None and snapshot.manifest.get("label_set_sha256") != cut.sha256:
+        raise RegistryError(
+            f"{snapshot.path}: holds other labels than model version {run.model_version} was "
+            f"trained on (label set hash differs; export it with as_of={cut.as_of_event})"
         )
     info = store.info
     lineage = {
@@ -80,6 +95,8 @@ def push_project_model(
         "model_version": run.model_version,
         "run_id": run.id,
         "run_label_count": run.label_count,
+        "training_labels": cut.to_json() if cut else None,
+        "exact": cut is not None,
     }
     feature_settings = dict(run.params.get("features") or info.settings.get("features") or {})
     estimator_name = type(estimator).__name__

@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 
 from labeler.review import plots
 from labeler.review.agreement import AgreementReport, agreement_report
-from labeler.review.label_errors import find_label_issues
+from labeler.review.label_errors import find_label_issues, find_multilabel_issues
 from labeler.review.metrics import (
     class_balance_from_counts,
     confusion_matrix,
@@ -54,28 +54,40 @@ class ReviewSummary:
 
 def refresh_suspects(store: Store) -> pd.DataFrame:
     """Find suspected label errors from the current out-of-fold predictions and store them
-    (replacing the previous list). Single-label and binary projects only."""
+    (replacing the previous list); see :mod:`labeler.review.label_errors` (single-label,
+    binary and multi-label, with the weak-model guard)."""
     info = store.info
     run = store.models.latest_ok()
     classes = info.label_names
-    found = None
-    if not info.multi_label and run is not None:
-        oof = oof_probabilities(store, classes)
-        if len(oof.sample_ids):
-            found = find_label_issues(list(oof.sample_ids), oof.given, oof.probs, classes)
-    frame = (
-        find_label_issues([], [], np.zeros((0, len(classes))), classes) if found is None else found
-    )
+    frame = find_label_issues([], [], np.zeros((0, len(classes))), classes)
+    if run is not None:
+        oof = oof_probabilities(store, classes, multi_label=info.multi_label)
+        ids = [int(i) for i in oof.sample_ids]
+        if ids and info.multi_label:
+            frame = find_multilabel_issues(ids, oof.given, oof.probs, classes)
+        elif ids:
+            frame = find_label_issues(ids, [g[0] for g in oof.given], oof.probs, classes)
     version = run.model_version if run is not None and run.model_version is not None else 0
     replace_suspects(
         store,
         version,
         [
-            (r.sample_id, [r.given], [r.suggested], r.p_given, r.p_suggested, r.score)
+            (
+                r.sample_id,
+                _as_list(r.given),
+                _as_list(r.suggested),
+                r.p_given,
+                r.p_suggested,
+                r.score,
+            )
             for r in frame.itertuples()
         ],
     )
     return frame
+
+
+def _as_list(labels: str | tuple[str, ...]) -> list[str]:
+    return [labels] if isinstance(labels, str) else list(labels)
 
 
 STAGES = ("class balance", "model quality", "agreement", "suspected errors")

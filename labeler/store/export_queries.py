@@ -1,5 +1,5 @@
 """Queries behind dataset exports: labeled samples streamed in id order, annotators' labels
-per sample, and the ``export_snapshot`` records.
+per sample, and the ``export_snapshot`` records (versions reserved race-free).
 
 Streaming uses keyset pagination (``sample_id > last``), one short read transaction per chunk,
 so memory stays bounded by the chunk size whatever the project size.
@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from labeler.store import schema as t
 from labeler.store.database import utcnow
 from labeler.store.derive import EventView, cancelled_ids
+from labeler.store.label_cut import states_as_of, touched_after
 from labeler.store.records import bytes_to_vector, dumps, loads_labels
 
 if TYPE_CHECKING:
@@ -51,9 +52,20 @@ class SnapshotRecord:
     created_at: datetime
 
 
-def iter_labeled(store: Store, chunk_size: int = 20_000) -> Iterator[list[LabeledRow]]:
-    """Labeled samples (current derived labels), ``chunk_size`` at a time, by sample id."""
+def iter_labeled(
+    store: Store, chunk_size: int = 20_000, as_of: int | None = None
+) -> Iterator[list[LabeledRow]]:
+    """Labeled samples (current derived labels), ``chunk_size`` at a time, by sample id.
+
+    ``as_of``: the labels as they were right after label event ``as_of`` (see
+    :mod:`labeler.store.label_cut`): samples touched since are derived from their earlier
+    events, so a sample labeled later is left out and one unlabeled later is kept."""
     st, s = t.sample_state, t.sample
+    late: Any = sa.false()
+    wanted: Any = st.c.status == "labeled"
+    if as_of is not None:
+        late = touched_after(store.project_id, as_of)
+        wanted = sa.or_(wanted, late)
     last = 0
     while True:
         query = (
@@ -69,22 +81,27 @@ def iter_labeled(store: Store, chunk_size: int = 20_000) -> Iterator[list[Labele
                 st.c.n_annotators,
                 st.c.disagreement,
                 st.c.adjudicated,
+                late.label("late"),
             )
             .select_from(st.join(s, s.c.id == st.c.sample_id))
-            .where(
-                st.c.project_id == store.project_id,
-                st.c.status == "labeled",
-                st.c.sample_id > last,
-            )
+            .where(st.c.project_id == store.project_id, wanted, st.c.sample_id > last)
             .order_by(st.c.sample_id)
             .limit(chunk_size)
         )
         with store.read() as conn:
             rows = conn.execute(query).all()
+            redo = (
+                states_as_of(conn, store.project_id, [r.id for r in rows if r.late], as_of)
+                if as_of is not None
+                else {}
+            )
         if not rows:
             return
         chunk = []
         for r in rows:
+            state = redo.get(r.id)
+            if state is not None and state.status != "labeled":
+                continue
             vec = bytes_to_vector(r.vector)
             chunk.append(
                 LabeledRow(
@@ -94,22 +111,24 @@ def iter_labeled(store: Store, chunk_size: int = 20_000) -> Iterator[list[Labele
                     file_ref=r.file_ref,
                     data=json.loads(r.data) if r.data else None,
                     vector=None if vec is None else [float(x) for x in vec],
-                    labels=loads_labels(r.labels) or (),
-                    annotator=r.annotator,
-                    n_annotators=int(r.n_annotators),
-                    disagreement=bool(r.disagreement),
-                    adjudicated=bool(r.adjudicated),
+                    labels=(loads_labels(r.labels) if state is None else state.labels) or (),
+                    annotator=r.annotator if state is None else state.annotator,
+                    n_annotators=int(r.n_annotators if state is None else state.n_annotators),
+                    disagreement=bool(r.disagreement if state is None else state.disagreement),
+                    adjudicated=bool(r.adjudicated if state is None else state.adjudicated),
                 )
             )
-        last = chunk[-1].sample_id
-        yield chunk
+        last = rows[-1].id
+        if chunk:
+            yield chunk
 
 
 def annotator_labels(
-    store: Store, sample_ids: Sequence[int]
+    store: Store, sample_ids: Sequence[int], as_of: int | None = None
 ) -> dict[int, list[tuple[str, tuple[str, ...]]]]:
     """For each sample, every annotator's active label as ``(annotator, labels)``, in the
-    order of each annotator's latest label event (oldest first)."""
+    order of each annotator's latest label event (oldest first); ``as_of``: counting only
+    events up to that id."""
     out: dict[int, list[tuple[str, tuple[str, ...]]]] = {}
     ids = list(sample_ids)
     le = t.label_event
@@ -128,6 +147,7 @@ def annotator_labels(
                     le.c.project_id == store.project_id,
                     le.c.sample_id.in_(ids[start : start + 500]),
                     le.c.action.in_(("label", "undo", "redo")),
+                    le.c.id <= as_of if as_of is not None else sa.true(),
                 )
                 .order_by(le.c.id)
             ).all()
@@ -147,6 +167,8 @@ def annotator_labels(
 
 
 def next_snapshot_version(store: Store) -> int:
+    """The version the next export would get if none starts meanwhile (a hint for names;
+    :func:`reserve_snapshot` is what allocates a version)."""
     with store.read() as conn:
         top = conn.execute(
             sa.select(sa.func.max(t.export_snapshot.c.version)).where(
@@ -156,30 +178,87 @@ def next_snapshot_version(store: Store) -> int:
     return int(top or 0) + 1
 
 
-def record_snapshot(
-    store: Store, *, version: int, fmt: str, path: str, manifest: dict[str, Any]
+_VERSION_LOCK = 0x4C45_0000  # + project id: PostgreSQL advisory lock for snapshot versions
+
+
+def reserve_snapshot(store: Store, *, fmt: str, path: str = "") -> int:
+    """Allocate the next snapshot version for an export that is about to start.
+
+    The row is inserted (state ``writing``) in the same transaction that reads the highest
+    version, so two exports never get the same number: SQLite's write transaction
+    (``BEGIN IMMEDIATE``) serialises them, on PostgreSQL a per-project advisory lock does, and
+    the unique constraint on ``(project_id, version)`` backs both (a clash is retried)."""
+    es = t.export_snapshot
+    for _attempt in range(5):
+        try:
+            with store.write() as conn:
+                if conn.dialect.name == "postgresql":
+                    conn.execute(
+                        sa.text("SELECT pg_advisory_xact_lock(:k)"),
+                        {"k": _VERSION_LOCK + store.project_id},
+                    )
+                top = conn.execute(
+                    sa.select(sa.func.max(es.c.version)).where(es.c.project_id == store.project_id)
+                ).scalar_one()
+                version = int(top or 0) + 1
+                conn.execute(
+                    es.insert().values(
+                        project_id=store.project_id,
+                        version=version,
+                        format=fmt,
+                        path=path,
+                        manifest="{}",
+                        created_at=utcnow(),
+                        state="writing",
+                    )
+                )
+            return version
+        except sa.exc.IntegrityError:
+            continue
+    raise RuntimeError("could not allocate an export snapshot version (constant clashes)")
+
+
+def finish_snapshot(
+    store: Store, *, version: int, path: str, manifest: dict[str, Any]
 ) -> SnapshotRecord:
     """Record a finished export (its file and manifest are already in place)."""
+    es = t.export_snapshot
     now = utcnow()
     with store.write() as conn:
-        sid = conn.execute(
-            t.export_snapshot.insert().values(
-                project_id=store.project_id,
-                version=version,
-                format=fmt,
-                path=path,
-                manifest=dumps(manifest),
-                created_at=now,
+        conn.execute(
+            es.update()
+            .where(es.c.project_id == store.project_id, es.c.version == version)
+            .values(path=path, manifest=dumps(manifest), created_at=now, state="done")
+        )
+        row = conn.execute(
+            sa.select(es.c.id, es.c.format).where(
+                es.c.project_id == store.project_id, es.c.version == version
             )
-        ).inserted_primary_key[0]
-    return SnapshotRecord(int(sid), version, fmt, path, manifest, now)
+        ).one()
+    return SnapshotRecord(int(row.id), version, row.format, path, manifest, now)
+
+
+def release_snapshot(store: Store, version: int) -> None:
+    """Drop the reservation of an export that failed or was cancelled (nothing was written)."""
+    es = t.export_snapshot
+    with store.write() as conn:
+        conn.execute(
+            es.delete().where(
+                es.c.project_id == store.project_id,
+                es.c.version == version,
+                es.c.state == "writing",
+            )
+        )
 
 
 def snapshots(store: Store) -> list[SnapshotRecord]:
+    """Finished snapshots, by version (an export that is running or was killed is not one)."""
     es = t.export_snapshot
     with store.read() as conn:
         rows = conn.execute(
-            sa.select(es).where(es.c.project_id == store.project_id).order_by(es.c.version)
+            sa.select(es)
+            .where(es.c.project_id == store.project_id, es.c.state == "done")
+            .order_by(es.c.version)
         ).all()
     return [
         SnapshotRecord(r.id, r.version, r.format, r.path, json.loads(r.manifest), r.created_at)

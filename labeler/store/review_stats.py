@@ -148,16 +148,19 @@ def shared_labels(store: Store) -> SharedLabels:
 
 @dataclass(frozen=True)
 class Probabilities:
-    """Single-label samples with out-of-fold probabilities: ids, given label, and an n x K
+    """Labeled samples with out-of-fold probabilities: ids, given label sets, and an n x K
     matrix with columns in the project's class order (a missing class counts 0)."""
 
     sample_ids: np.ndarray
-    given: list[str]
+    given: list[LabelSet]
     probs: np.ndarray
 
 
-def oof_probabilities(store: Store, classes: list[str], chunk: int = 100_000) -> Probabilities:
-    """The out-of-fold probabilities of the labeled single-label samples (in no set order).
+def oof_probabilities(
+    store: Store, classes: list[str], multi_label: bool = False, chunk: int = 100_000
+) -> Probabilities:
+    """The out-of-fold probabilities of the labeled samples, by sample id: those with
+    exactly one label, or every one when ``multi_label``.
     The database takes each class's probability out of the stored JSON (SQLite's
     ``json_extract``, PostgreSQL's ``->>``), so no JSON is parsed in Python."""
     st, p = t.sample_state, t.prediction
@@ -176,7 +179,7 @@ def oof_probabilities(store: Store, classes: list[str], chunk: int = 100_000) ->
     )
     decoded: dict[str, LabelSet] = {}  # a handful of distinct label lists
     ids: list[np.ndarray] = []
-    given: list[str] = []
+    given: list[LabelSet] = []
     blocks: list[np.ndarray] = []
     with store.read() as conn:
         result = conn.execute(query)
@@ -188,13 +191,16 @@ def oof_probabilities(store: Store, classes: list[str], chunk: int = 100_000) ->
                     if text not in decoded:
                         decoded[text] = loads_labels(text) or ()
                 labs = frame["labels"].map(decoded)
-                single = (labs.map(len) == 1).to_numpy()
-                ids.append(frame["sample_id"].to_numpy(dtype=np.int64)[single])
-                given.extend(x[0] for x in labs[single])
-                values = frame[list(classes)].to_numpy(dtype=float, na_value=0.0)[single]
+                keep = np.ones(len(frame), dtype=bool)
+                if not multi_label:
+                    keep = (labs.map(len) == 1).to_numpy()
+                ids.append(frame["sample_id"].to_numpy(dtype=np.int64)[keep])
+                given.extend(labs[keep])
+                values = frame[list(classes)].to_numpy(dtype=float, na_value=0.0)[keep]
                 blocks.append(values.reshape(-1, len(classes)))
         finally:
             result.close()
     probs = np.concatenate(blocks) if blocks else np.zeros((0, len(classes)))
     sample_ids = np.concatenate(ids) if ids else np.zeros(0, dtype=np.int64)
-    return Probabilities(sample_ids, given, probs)
+    order = np.argsort(sample_ids, kind="stable")  # by sample id, whatever the plan's order
+    return Probabilities(sample_ids[order], [given[i] for i in order], probs[order])

@@ -166,6 +166,9 @@ export_snapshot = sa.Table(
     sa.Column("path", sa.Text, nullable=False),
     sa.Column("manifest", sa.Text, nullable=False),
     sa.Column("created_at", sa.DateTime, nullable=False),
+    # migration 0005: "writing" while the export runs (the version is reserved), then "done"
+    sa.Column("state", sa.String(20), nullable=False, server_default="done"),
+    sa.UniqueConstraint("project_id", "version", name="uq_export_snapshot_version"),
 )
 
 # --- team mode (migration 0003) --------------------------------------------------------------

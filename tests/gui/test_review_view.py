@@ -175,3 +175,27 @@ def test_a_failing_push_is_reported_in_a_dialog(qtbot, make_store, tmp_path):
         v.push_model(str(tmp_path / "registry"))
     assert "no trained model" in blocker.args[1]
     v.shutdown()
+
+
+def test_a_weak_model_shows_why_no_suspects_are_listed(qtbot, make_store):
+    import numpy as np
+    from _review_data import add_samples
+
+    store = make_store(labels=("a", "b", "c"))
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(90, 4)).astype(np.float32)  # features unrelated to the labels
+    y = rng.choice(["a", "b", "c"], 90)
+    ids = add_samples(store, [f"x{i}" for i in range(90)], X)
+    for sid, lab in zip(ids, y, strict=True):
+        store.labels.add(sid, [str(lab)], "alice")
+    record_trained_run(store, ids, X, y)
+    v = ReviewView(store)
+    qtbot.addWidget(v)
+    with qtbot.waitSignals([v.idsLoaded, v.statsLoaded], timeout=30_000):
+        v.show()
+    try:
+        assert "not better than the class frequencies" in v.suspects.headline.text()
+        assert v.suspects.table.rowCount() == 0
+        assert review_count(store, ReviewFilter(suspected=True)) == 0
+    finally:
+        v.shutdown()

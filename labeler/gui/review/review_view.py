@@ -311,7 +311,8 @@ class ReviewView(QWidget):
         self.summary = summary
         self.stats_progress.setVisible(False)
         self.agreement.show_summary(summary)
-        self.suspects.show_suspects(stats.suspects, summary.evaluated)
+        note = str(summary.suspects.attrs.get("note", ""))
+        self.suspects.show_suspects(stats.suspects, summary.evaluated, note)
         self.plots.show_pngs(stats.pngs)
         self.audit.show_rows(stats.audit)
         self.runs.show_summary(summary)

@@ -106,10 +106,13 @@ class SuspectsPanel(QWidget):
         self.table.cellDoubleClicked.connect(self._activated)
         self.table.currentCellChanged.connect(lambda row, *_: self._activated(row, 0))
 
-    def show_suspects(self, rows: Sequence[SuspectRow], evaluated: int) -> None:
+    def show_suspects(self, rows: Sequence[SuspectRow], evaluated: int, note: str = "") -> None:
+        """``note``: why no suspects were reported (the weak-model guard), if so."""
         self._ids = [r.sample_id for r in rows]
         self.headline.setText(
-            f"{len(rows)} suspected label errors among {evaluated} samples with out-of-fold "
+            (note[:1].upper() + note[1:] + ".")
+            if note and evaluated
+            else f"{len(rows)} suspected label errors among {evaluated} samples with out-of-fold "
             "predictions, clearest first (confident learning). Select one to inspect it."
             if evaluated
             else "No out-of-fold predictions yet: train a model to find suspected errors."
