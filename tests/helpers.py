@@ -1,4 +1,4 @@
-"""Test helpers: run the real command line in a child process."""
+"""Test helpers: run the real command line in a child process; tell whether a process ended."""
 
 from __future__ import annotations
 
@@ -24,3 +24,19 @@ def run_cli(
         env=env,
         timeout=timeout,
     )
+
+
+def process_gone(pid: int) -> bool:
+    """True once ``pid`` has exited (a zombie that a container's init never reaps counts)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return False
+    try:
+        state = (proc / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True  # vanished between the two checks
+    return state in ("Z", "X")

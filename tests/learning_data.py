@@ -100,3 +100,12 @@ def label(
 ) -> None:
     for sid, lab in zip(sample_ids, labels, strict=True):
         store.labels.add(int(sid), [lab], annotator)
+
+
+def add_slow_tabular(store: Store, n: int = 6000, labeled: int | None = None) -> list[int]:
+    """Rows whose labels are noise: a forest grows deep trees, so cross-validating one takes
+    about a minute (a retrain that is surely still fitting when a test stops it)."""
+    X, y = blobs(n=n, n_classes=3, n_features=20, seed=1)
+    y = np.random.default_rng(0).permutation(y)
+    count = n if labeled is None else labeled
+    return add_tabular(store, X, [(v,) if i < count else None for i, v in enumerate(y)])

@@ -212,4 +212,4 @@ def test_close_from_inside_the_result_callback(make_store) -> None:
     thread.join(WAIT)
     assert not thread.is_alive()
     assert len(results) == 1 and results[0].ok
-    assert sched._executor is None
+    assert sched._worker is None

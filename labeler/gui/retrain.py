@@ -92,9 +92,15 @@ class RetrainBridge(QObject):
     def is_running(self) -> bool:
         return bool(self._scheduler.is_running)
 
+    @property
+    def worker_pid(self) -> int | None:
+        """Process id of the worker running the current retrain (None when idle)."""
+        return getattr(self._scheduler, "worker_pid", None)
+
     def wait_idle(self, timeout: float | None = None) -> bool:
         return bool(self._scheduler.wait_idle(timeout))
 
     def close(self) -> None:
+        """Stop at once: a retrain in progress is killed, and no result arrives afterwards."""
         self._closed = True
         self._scheduler.close()

@@ -1,8 +1,9 @@
 """Background retraining: one retrain at a time, coalesced, in a worker process.
 
 :class:`RetrainScheduler` owns one background thread and (unless ``synchronous``) one worker
-process (``ProcessPoolExecutor`` with the ``spawn`` context and a single worker). Fitting holds
+process (:class:`labeler.learning.worker.WorkerProcess`, started with ``spawn``). Fitting holds
 the GIL for long stretches; in the worker process it cannot stall the caller's (GUI) thread.
+The worker ends itself when this process dies, even mid-fit (see ``labeler.learning.worker``).
 
 * :meth:`RetrainScheduler.request` never blocks. While a retrain runs, any number of requests
   schedule exactly one more retrain, which starts when the current one ends (and then sees
@@ -12,28 +13,23 @@ the GIL for long stretches; in the worker process it cannot stall the caller's (
 * A failed retrain (one class, NaN, an estimator error, the worker process killed) arrives as
   ``RetrainResult(ok=False, error=...)``; the failed run is recorded and the previous model and
   queue stay in use. After a crash the next request starts a new worker process.
-* :meth:`RetrainScheduler.close` drops pending requests, asks a running retrain to cancel
-  (checked between its phases), waits for it and shuts the worker process down.
+* :meth:`RetrainScheduler.close` returns at once: it drops pending requests and kills a worker
+  that is mid-retrain (the labels are committed already; the unfinished run is discarded, and
+  since a run is recorded in one transaction it is never recorded half-done). No result is
+  delivered after ``close`` returns. An idle worker is asked to exit.
 """
 
 from __future__ import annotations
 
-import concurrent.futures as cf
-import contextlib
 import multiprocessing as mp
-import os
-import queue as queue_mod
-import signal
 import threading
 from collections.abc import Callable
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from typing import Any
 
 from labeler.errors import Cancelled
 from labeler.learning.settings import TrainSettings
 from labeler.learning.training import train_once
-from labeler.progress import CancelToken
+from labeler.learning.worker import WorkerGone, WorkerProcess
 from labeler.store.database import utcnow
 from labeler.store.location import ProjectLocation
 from labeler.store.models import RunRecord
@@ -42,7 +38,6 @@ from labeler.store.project_store import Store
 __all__ = ["RetrainResult", "RetrainScheduler", "TrainSettings"]
 
 POLL_SECONDS = 0.05
-CLOSE_GRACE_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -51,47 +46,6 @@ class RetrainResult:
     run: RunRecord | None
     error: str | None
     label_count: int
-
-
-# -- worker process side ---------------------------------------------------------------------
-
-_worker_events: Any = None  # multiprocessing.Queue of ("started"/"progress", ...) messages
-_worker_cancel: Any = None  # multiprocessing.Event set by the parent to cancel
-
-
-def _worker_init(events: Any, cancel_event: Any) -> None:
-    global _worker_events, _worker_cancel
-    _worker_events = events
-    _worker_cancel = cancel_event
-
-
-class _EventCancel(CancelToken):
-    """A cancel token backed by a multiprocessing event shared with the parent."""
-
-    def __init__(self, event: Any) -> None:
-        super().__init__()
-        self._mp_event = event
-
-    @property
-    def cancelled(self) -> bool:
-        return bool(self._mp_event.is_set())
-
-    def cancel(self) -> None:
-        self._mp_event.set()
-
-    def check(self) -> None:
-        if self._mp_event.is_set():
-            raise Cancelled()
-
-
-def _worker_job(location: ProjectLocation, settings: TrainSettings, job_id: int) -> RunRecord:
-    events = _worker_events
-    events.put(("started", job_id, os.getpid()))
-
-    def progress(done: int, total: int | None) -> None:
-        events.put(("progress", job_id, (done, total)))
-
-    return train_once(location, settings, progress=progress, cancel=_EventCancel(_worker_cancel))
 
 
 # -- scheduler -------------------------------------------------------------------------------
@@ -123,9 +77,7 @@ class RetrainScheduler:
         self._job_id = 0
         self._worker_pid: int | None = None
         self._ctx = mp.get_context("spawn")
-        self._executor: cf.ProcessPoolExecutor | None = None
-        self._events: Any = None
-        self._cancel_event: Any = None
+        self._worker: WorkerProcess | None = None  # set and cleared on the scheduler thread
         self._thread: threading.Thread | None = None
         if not synchronous:
             self._thread = threading.Thread(target=self._loop, name="labeler-retrain", daemon=True)
@@ -175,20 +127,23 @@ class RetrainScheduler:
             return self._cond.wait_for(lambda: not self._running and not self._pending, timeout)
 
     def close(self) -> None:
-        """Drop pending requests, cancel a running retrain, stop the thread and the worker."""
+        """Drop pending requests, kill a retrain in progress, stop the thread and the worker.
+
+        Returns at once (it does not wait for a fit); no result is delivered after it returns.
+        """
         with self._cond:
             if self._closed:
                 return
             self._closed = True
             self._pending = False
-            if self._cancel_event is not None:
-                self._cancel_event.set()
+            busy_worker = self._worker if self._running else None
             self._cond.notify_all()
+        if busy_worker is not None:
+            busy_worker.kill()  # the scheduler thread sees it end, reaps it and exits
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join()  # (closing from a callback: the loop ends after it returns)
-            self._shutdown_executor()
         elif self._thread is None:
-            self._shutdown_executor()
+            self._stop_worker()
 
     def __enter__(self) -> RetrainScheduler:
         return self
@@ -214,116 +169,103 @@ class RetrainScheduler:
         self._deliver(_result(run))
 
     def _loop(self) -> None:
-        while True:
-            with self._cond:
-                self._cond.wait_for(lambda: self._pending or self._closed)
-                if self._closed:
-                    return
-                self._pending = False
-                self._running = True
-                self._job_id += 1
-                job_id = self._job_id
-            try:
-                result = self._run_in_worker(job_id)
-            except Exception as exc:  # noqa: BLE001 - the thread must survive anything
-                result = self._record_failure(f"{type(exc).__name__}: {exc}")
-            with self._cond:
-                closed = self._closed
-            if result is not None and not closed:
-                self._deliver(result)
-            with self._cond:
-                self._running = False
-                self._worker_pid = None
-                self._cond.notify_all()
-                closed = self._closed
-            if closed:
-                self._shutdown_executor()
-                return
+        try:
+            while self._next_job():
+                pass
+        finally:
+            self._stop_worker()
 
-    def _ensure_executor(self) -> cf.ProcessPoolExecutor:
-        if self._executor is None:
-            self._events = self._ctx.Queue()
-            self._cancel_event = self._ctx.Event()
-            self._executor = cf.ProcessPoolExecutor(
-                max_workers=1,
-                mp_context=self._ctx,
-                initializer=_worker_init,
-                initargs=(self._events, self._cancel_event),
-            )
-        return self._executor
+    def _next_job(self) -> bool:
+        """Wait for a request and run it; False once closed."""
+        with self._cond:
+            self._cond.wait_for(lambda: self._pending or self._closed)
+            if self._closed:
+                return False
+            self._pending = False
+            self._running = True
+            self._job_id += 1
+            job_id = self._job_id
+        try:
+            result = self._run_in_worker(job_id)
+        except Exception as exc:  # noqa: BLE001 - the thread must survive anything
+            failure = f"{type(exc).__name__}: {exc}"
+            result = None if self._closed_now() else self._record_failure(failure)
+        if result is not None and not self._closed_now():
+            self._deliver(result)
+        with self._cond:
+            self._running = False
+            self._worker_pid = None
+            self._cond.notify_all()
+            return not self._closed
 
-    def _shutdown_executor(self) -> None:
-        executor, self._executor = self._executor, None
-        if executor is not None:
-            executor.shutdown(wait=True, cancel_futures=True)
-        if self._events is not None:
-            self._events.close()
-            self._events.join_thread()
-            self._events = None
+    def _start_worker(self) -> WorkerProcess | None:
+        """The worker process (started if needed); None when closed meanwhile."""
+        worker = self._worker
+        if worker is None or not worker.is_alive():
+            if worker is not None:
+                self._stop_worker()
+            worker = WorkerProcess(self._ctx)
+            with self._cond:
+                self._worker = worker
+                closed = self._closed
+            if closed:  # close() ran while the process was starting: it never saw it
+                worker.kill()
+                return None
+        return worker
+
+    def _stop_worker(self) -> None:
+        worker = self._worker
+        with self._cond:
+            self._worker = None
+        if worker is not None:
+            worker.stop()
+
+    def _closed_now(self) -> bool:
+        with self._cond:
+            return self._closed
 
     def _run_in_worker(self, job_id: int) -> RetrainResult | None:
-        try:
-            executor = self._ensure_executor()
-            future = executor.submit(_worker_job, self.location, self._settings(), job_id)
-        except BrokenProcessPool:
-            self._shutdown_executor()
-            return self._record_failure("worker process crashed before the retrain started")
-        cancel_sent_at: float | None = None
-        while True:
-            done, _ = cf.wait([future], timeout=POLL_SECONDS)
-            self._drain_events(job_id)
-            if done:
-                break
-            with self._cond:
-                closed = self._closed
-            if closed and cancel_sent_at is None:
-                cancel_sent_at = _monotonic()
-                # close() may have run before the executor (and its event) existed: cancel here
-                if self._cancel_event is not None:
-                    self._cancel_event.set()
-            if cancel_sent_at is not None and _monotonic() - cancel_sent_at > CLOSE_GRACE_SECONDS:
-                self._kill_worker()
-        self._drain_events(job_id)
-        try:
-            run = future.result()
-        except Cancelled:
+        worker = self._start_worker()
+        if worker is None:
             return None
-        except BrokenProcessPool:
-            self._shutdown_executor()
-            with self._cond:
-                closed = self._closed
-            if closed:
-                return None
-            return self._record_failure("worker process crashed during the retrain")
-        except Exception as exc:  # noqa: BLE001 - an error raised in the worker: report it
-            return self._record_failure(f"{type(exc).__name__}: {exc}")
-        return _result(run)
-
-    def _drain_events(self, job_id: int) -> None:
-        if self._events is None:
-            return
+        try:
+            worker.submit(job_id, self.location, self._settings())
+        except WorkerGone:
+            self._stop_worker()
+            return self._record_failure("worker process crashed before the retrain started")
         while True:
             try:
-                kind, jid, payload = self._events.get_nowait()
-            except queue_mod.Empty:
-                return
-            except (OSError, ValueError, EOFError):
-                return
-            if jid != job_id:
-                continue
-            if kind == "started":
-                with self._cond:
-                    self._worker_pid = int(payload)
-                if self._on_started is not None:
-                    self._on_started()
-            elif kind == "progress" and self._on_progress is not None:
-                self._on_progress(*payload)
+                events = worker.receive(POLL_SECONDS)
+            except WorkerGone:
+                self._stop_worker()
+                if self._closed_now():
+                    return None
+                return self._record_failure("worker process crashed during the retrain")
+            for kind, jid, payload in events:
+                if self._closed_now():
+                    break
+                if jid == job_id:
+                    outcome = self._handle(kind, payload)
+                    if outcome is not None:
+                        return outcome
+            if self._closed_now():
+                return None  # close() killed the worker; _loop reaps it
 
-    def _kill_worker(self) -> None:
-        pid = self._worker_pid
-        if pid is not None:
-            with contextlib.suppress(OSError):
-                os.kill(pid, getattr(signal, "SIGKILL", signal.SIGTERM))
+    def _handle(self, kind: str, payload: object) -> RetrainResult | None:
+        """React to one event of the current job; the result once the job has ended."""
+        if kind == "started":
+            with self._cond:
+                self._worker_pid = int(payload)  # type: ignore[call-overload]
+            if self._on_started is not None:
+                self._on_started()
+        elif kind == "progress":
+            if self._on_progress is not None:
+                self._on_progress(*payload)  # type: ignore[misc]
+        elif kind == "done":
+            return _result(payload)  # type: ignore[arg-type]
+        elif kind == "error":
+            return self._record_failure(str(payload))
+        return None
 
     def _record_failure(self, error: str) -> RetrainResult:
         """Record a run that failed outside ``train_once`` (e.g. the worker was killed)."""
@@ -361,9 +303,3 @@ def _result(run: RunRecord) -> RetrainResult:
     return RetrainResult(
         ok=run.status == "ok", run=run, error=run.error, label_count=run.label_count
     )
-
-
-def _monotonic() -> float:
-    import time
-
-    return time.monotonic()

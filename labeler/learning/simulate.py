@@ -27,8 +27,8 @@ from labeler.errors import LabelerError
 from labeler.learning.catalog import CATALOG, make_estimator, resolve_model
 from labeler.learning.coldstart import diverse_seeds
 from labeler.learning.features import FeatureSettings, tabular_matrix, text_matrix
+from labeler.learning.fitting import Targets, fit_committee
 from labeler.learning.strategies import check_strategy, rank_pool
-from labeler.learning.training import Targets, fit_committee
 from labeler.progress import CancelToken
 
 TARGETS = (0.95, 0.98)

@@ -1,5 +1,5 @@
 """The app as a real process, killed with SIGKILL while labeling: every label it reported as
-saved is in the store when the project is reopened."""
+saved is in the store when the project is reopened, and no process it started outlives it."""
 
 from __future__ import annotations
 
@@ -7,12 +7,14 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from labeler.store import Store
 from tests.gui.gui_helpers import fill_text
+from tests.helpers import process_gone
 
 pytestmark = [pytest.mark.gui, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,6 +42,7 @@ def test_sigkill_loses_no_saved_label(tmp_path) -> None:
         text=True,
     )
     saved: list[tuple[int, int]] = []
+    children: list[int] = []
     try:
         assert proc.stdout is not None
         for line in proc.stdout:
@@ -47,6 +50,7 @@ def test_sigkill_loses_no_saved_label(tmp_path) -> None:
                 _, sid, eid = line.split()
                 saved.append((int(sid), int(eid)))
                 if len(saved) >= SAVED_BEFORE_KILL:
+                    children = child_pids(proc.pid)  # the retrain worker among them
                     proc.send_signal(signal.SIGKILL)  # mid-session: the app is still labeling
                     break
     finally:
@@ -55,6 +59,13 @@ def test_sigkill_loses_no_saved_label(tmp_path) -> None:
         proc.wait(timeout=60)
     assert proc.returncode == -signal.SIGKILL
     assert len(saved) == SAVED_BEFORE_KILL
+    deadline = time.monotonic() + 120  # generous: a worker notices within a second
+    while any(not process_gone(pid) for pid in children) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    orphans = [pid for pid in children if not process_gone(pid)]
+    for pid in orphans:
+        os.kill(pid, signal.SIGKILL)  # leave nothing behind a failed test
+    assert not orphans, f"processes {orphans} outlived the killed app"
 
     reopened = Store.open(folder)
     events = {e.id: e for e in reopened.labels.events()}
@@ -66,3 +77,16 @@ def test_sigkill_loses_no_saved_label(tmp_path) -> None:
     given = [events[eid].labels for _, eid in saved]
     assert given[:3] == [("a",), ("b",), ("c",)]
     reopened.close()
+
+
+def child_pids(pid: int) -> list[int]:
+    """Processes whose parent is ``pid`` (Linux /proc; empty elsewhere)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == pid:
+            found.append(int(stat.parent.name))
+    return found

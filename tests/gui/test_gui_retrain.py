@@ -4,11 +4,13 @@ re-ranked while labeling goes on, and a failing retrain does not stop labeling."
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QCoreApplication, Qt
 
 from labeler.app_settings import ProjectSettings
 from labeler.store import Store
 from tests.gui.gui_helpers import assert_no_worker_threads, open_and_wait, press, shown_id
+from tests.helpers import process_gone
+from tests.learning_data import add_slow_tabular
 
 pytest.importorskip("labeler.learning.jobs")
 pytestmark = [pytest.mark.gui, pytest.mark.slow]
@@ -128,3 +130,26 @@ def test_failing_retrain_does_not_stop_labeling(qtbot, live_window, tmp_path) ->
     assert store.labels.labeled_count() == n + 5
     assert store.models.latest_ok() is None
     assert "failed" in view.panel.model.text()
+
+
+def test_closing_the_window_mid_retrain_kills_the_worker(qtbot, live_window, tmp_path) -> None:
+    store = Store.create(tmp_path / "slow", modality="tabular", labels=["c0", "c1", "c2"])
+    add_slow_tabular(store, labeled=5000)  # a retrain on these takes about a minute
+    chosen = ProjectSettings(model="forest", retrain_every=0, batch_size=10)
+    store.update_settings(**chosen.to_project(store.info.settings))
+    view = open_and_wait(qtbot, live_window, store)
+    c = view.controller
+    bridge = c.retrainer
+    assert bridge is not None  # no model yet: opening requested a retrain
+    qtbot.waitUntil(lambda: bridge.worker_pid is not None, timeout=120_000)
+    pid = bridge.worker_pid
+    delivered: list[object] = []
+    bridge.finished.connect(delivered.append)
+    c.modelChanged.connect(delivered.append)
+
+    live_window.close()
+    assert process_gone(pid), "closing the window left the retrain worker running"
+    QCoreApplication.sendPostedEvents()  # a result queued before the close would arrive now
+    assert delivered == []
+    assert c.retrainer is None
+    assert store.models.runs() == []  # the killed retrain recorded nothing
