@@ -147,6 +147,12 @@ BAD_TEXT_FILES = [
     ("empty text", 'text,label\nfine,pos\n"   ",neg\n', None, (2, "text", "empty text")),
     ("missing text", "id,text\n1,ok\n2,\n", None, (2, "text", "missing text")),
     ("undecodable", b"text\nok\n\xff\xfe bad bytes\n", None, (2, None, "UTF-8")),
+    (
+        "undecodable after a quoted newline",
+        b'text\n"two\nlines"\n\nfine\nbad \xff byte\n',
+        None,
+        (3, None, "UTF-8"),
+    ),
     ("ragged csv", "text,label\nok,pos\na,b,c,d\n", None, (2, None, "malformed CSV")),
     ("duplicate id", "id,text\n1,a\n1,b\n", None, (2, "id", "appears twice")),
     (
@@ -368,3 +374,35 @@ def test_parser_process_path(make_store, tmp_path):
     with pytest.raises(DataImportError, match=r"row 2501, column 'x': 'oops' is not a number"):
         import_file(store, g, parse_in_process=True, chunk_rows=1000)
     assert store.dump() == before
+
+
+def test_id_used_by_an_earlier_import_is_refused(make_store, tmp_path):
+    store = make_store(modality="text", labels=("pos", "neg"))
+    import_file(store, _csv(tmp_path, "id,text\na,first\nb,second\n", "one.csv"))
+    before = store.dump()
+    bad = _csv(tmp_path, "id,text\nc,third\nd,fourth\nb,other content\n", "two.csv")
+    with pytest.raises(DataImportError) as info:
+        import_file(store, bad, chunk_rows=2)
+    err = info.value
+    assert "id 'b' is already used by another sample" in str(err)
+    assert (err.file, err.row, err.column) == (str(bad.resolve()), 3, "id")
+    assert store.dump() == before
+
+
+def test_id_repeated_in_a_later_chunk_is_refused(make_store, tmp_path):
+    store = make_store(modality="text", labels=("pos", "neg"))
+    rows = "".join(f"r{i},text {i}\n" for i in range(7)) + "x,new\nr2,changed text\n"
+    bad = _csv(tmp_path, "id,text\n" + rows)
+    before = store.dump()
+    with pytest.raises(DataImportError) as info:
+        import_file(store, bad, chunk_rows=4)
+    assert "id 'r2' is already used by another sample" in str(info.value)
+    assert (info.value.row, info.value.column) == (9, "id")
+    assert store.dump() == before
+
+
+def test_duplicate_content_under_a_used_id_is_only_a_duplicate(make_store, tmp_path):
+    store = make_store(modality="text", labels=("pos", "neg"))
+    import_file(store, _csv(tmp_path, "id,text\na,first\n", "one.csv"))
+    report = import_file(store, _csv(tmp_path, "id,text\na,first\nb,second\n", "two.csv"))
+    assert (report.added, report.duplicates) == (1, 1)

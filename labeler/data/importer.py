@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from labeler.data.parse_process import chunks_from_process
+from labeler.data.parse_process import ProcessChunks
 from labeler.data.parsing import ColumnMapping, ParseState
 from labeler.data.payloads import Built
 from labeler.data.prefetch import prefetch
@@ -25,7 +25,7 @@ from labeler.errors import DataImportError
 from labeler.hashing import file_sha256
 from labeler.progress import CancelToken, ProgressFn, no_progress
 from labeler.store import Store
-from labeler.store.samples import ImportBatch
+from labeler.store.samples import ExternalIdTaken, ImportBatch
 
 __all__ = ["ColumnMapping", "ImportReport", "count_rows", "source_sha256", "import_file"]
 
@@ -95,75 +95,75 @@ def import_file(
     if not path.exists():
         raise DataImportError("no such file or folder", file=source)
     kind = file_kind(path)
-    total = count_rows(path)
-    digest = source_sha256(path)
     info = store.info  # loaded here, read by the parsing thread
-    progress(0, total)
     state = ParseState(info, path, kind, mapping or ColumnMapping())
     if parse_in_process is None:
         parse_in_process = path.is_file() and path.stat().st_size >= PROCESS_PARSE_MIN_BYTES
     if parse_in_process:
-        parsed = chunks_from_process(state, chunk_rows)
+        # the child starts now: its start-up overlaps with counting and hashing the file
+        parsed: Any = ProcessChunks(state, chunk_rows)
     else:
         # Parsing and validation of the next chunk overlap with writing the current one.
         parsed = prefetch(state.chunks(chunk_rows, cancel))
 
     # closing(): stop the parser (thread or process) whenever the import ends, error or not
-    with (
-        closing(parsed),
-        store.samples.bulk_import(
+    with closing(parsed):
+        total = count_rows(path)
+        digest = source_sha256(path)
+        progress(0, total)
+        with store.samples.bulk_import(
             source, digest, {"kind": kind, "modality": info.modality}
-        ) as batch,
-    ):
-        done = 0
-        for first_row, n_rows, built in parsed:
+        ) as batch:
+            done = 0
+            for first_row, n_rows, built in parsed:
+                if cancel is not None:
+                    cancel.check()
+                if built.external_ids and built.external_ids[0] is None:
+                    prefix = f"{batch.batch_id}:"
+                    built.external_ids = [prefix + str(first_row + i) for i in range(n_rows)]
+                keep = _new_rows(batch, built)
+                cols = built.columns(keep)
+                labels = built.labels if keep is None else [built.labels[i] for i in keep]
+                try:
+                    ids = batch.add_columns(*cols)
+                except ExternalIdTaken as taken:
+                    i = taken.index if keep is None else keep[taken.index]
+                    raise DataImportError(
+                        f"id {built.external_ids[i]!r} is already used by another sample",
+                        file=source,
+                        row=first_row + i,
+                        column=state.mapping.id_column if state.mapping else None,
+                    ) from None
+                labeled = [
+                    (sid, lab) for sid, lab in zip(ids, labels, strict=True) if lab is not None
+                ]
+                if labeled:
+                    batch.add_labels([s for s, _ in labeled], [lab for _, lab in labeled])
+                done += n_rows
+                progress(done, total)
             if cancel is not None:
                 cancel.check()
-            if built.external_ids and built.external_ids[0] is None:
-                prefix = f"{batch.batch_id}:"
-                built.external_ids = [prefix + str(first_row + i) for i in range(n_rows)]
-            keep = _new_rows(batch, built, first_row, source, state.mapping)
-            cols = built.columns(keep)
-            labels = built.labels if keep is None else [built.labels[i] for i in keep]
-            ids = batch.add_columns(*cols)
-            labeled = [(sid, lab) for sid, lab in zip(ids, labels, strict=True) if lab is not None]
-            if labeled:
-                batch.add_labels([s for s, _ in labeled], [lab for _, lab in labeled])
-            done += n_rows
-            progress(done, total)
-        if cancel is not None:
-            cancel.check()
-        if state.mapping is None or done == 0:
-            raise DataImportError("the file has no data rows", file=source)
-        report = ImportReport(
-            batch_id=batch.batch_id,
-            source=source,
-            rows=done,
-            added=batch.rows_added,
-            duplicates=batch.duplicates,
-            labels=batch.labels_added,
-            mapping=asdict(state.mapping),
-            duplicate_labels=batch.duplicate_labels,
-        )
+            if state.mapping is None or done == 0:
+                raise DataImportError("the file has no data rows", file=source)
+            report = ImportReport(
+                batch_id=batch.batch_id,
+                source=source,
+                rows=done,
+                added=batch.rows_added,
+                duplicates=batch.duplicates,
+                labels=batch.labels_added,
+                mapping=asdict(state.mapping),
+                duplicate_labels=batch.duplicate_labels,
+            )
     return report
 
 
-def _new_rows(
-    batch: ImportBatch, built: Built, first_row: int, source: str, mapping: ColumnMapping | None
-) -> list[int] | None:
-    """Indexes of rows to insert (duplicates counted and left out), or None when all are new.
-
-    Raises DataImportError when a new row's external id is already taken.
-    """
+def _new_rows(batch: ImportBatch, built: Built) -> list[int] | None:
+    """Indexes of rows to insert (duplicates counted and left out), or None when all are new."""
     hashes = built.hashes
-    ext = built.external_ids
     unique = set(hashes)
     if len(unique) == len(hashes) and batch.existing_hashes.isdisjoint(unique):
-        if batch.existing_external_ids.isdisjoint(ext):
-            return None
-        keep_all = list(range(len(hashes)))
-        _check_ids(batch, ext, keep_all, first_row, source, mapping)
-        return keep_all
+        return None
     keep: list[int] = []
     seen: set[str] = set()
     for i, h in enumerate(hashes):
@@ -174,23 +174,4 @@ def _new_rows(
             continue
         seen.add(h)
         keep.append(i)
-    _check_ids(batch, ext, keep, first_row, source, mapping)
     return keep
-
-
-def _check_ids(
-    batch: ImportBatch,
-    ext: list[str | None],
-    keep: list[int],
-    first_row: int,
-    source: str,
-    mapping: ColumnMapping | None,
-) -> None:
-    for i in keep:
-        if ext[i] in batch.existing_external_ids:
-            raise DataImportError(
-                f"id {ext[i]!r} is already used by another sample",
-                file=source,
-                row=first_row + i,
-                column=mapping.id_column if mapping else None,
-            )

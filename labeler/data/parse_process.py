@@ -8,7 +8,10 @@ Chunks travel back pickled through a bounded queue (backpressure: at most two in
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import queue
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,11 +21,19 @@ from labeler.errors import LabelerError
 from labeler.store.records import ProjectInfo
 
 POLL_S = 0.5
+ORPHAN_POLL_S = 0.5
 
 
 def _child(
-    info: ProjectInfo, path: Path, kind: str, mapping: ColumnMapping, chunk_rows: int, out: mp.Queue
+    info: ProjectInfo,
+    path: Path,
+    kind: str,
+    mapping: ColumnMapping,
+    chunk_rows: int,
+    out: mp.Queue,
+    parent: int,
 ) -> None:
+    threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True).start()
     state = ParseState(info, path, kind, mapping)
     try:
         for first_row, n_rows, built in state.chunks(chunk_rows, None):
@@ -32,37 +43,69 @@ def _child(
         out.put(("error", exc))
 
 
-def chunks_from_process(state: ParseState, chunk_rows: int) -> Iterator[tuple[int, int, Built]]:
-    """Like ``state.chunks`` but computed in a child process; sets ``state.mapping``."""
-    ctx = mp.get_context("spawn")  # never fork a process that may run threads (GUI, DB pool)
-    out: mp.Queue = ctx.Queue(maxsize=2)
-    proc = ctx.Process(
-        target=_child,
-        args=(state.info, state.path, state.kind, state.user_mapping, chunk_rows, out),
-        name="labeler-import-parser",
-        daemon=True,
-    )
-    proc.start()
-    try:
-        while True:
-            try:
-                msg = out.get(timeout=POLL_S)
-            except queue.Empty:
-                if not proc.is_alive():
-                    raise LabelerError(
-                        f"{state.path}: the import's parser process stopped (exit code {proc.exitcode})"
-                    ) from None
-                continue
-            if msg[0] == "chunk":
-                state.mapping = msg[4]
-                yield msg[1], msg[2], msg[3]
-            elif msg[0] == "done":
-                state.mapping = msg[1]
-                return
-            else:
-                raise msg[1]
-    finally:
-        if proc.is_alive():
-            proc.terminate()  # a child process, not a thread: safe to stop
-        proc.join(timeout=10)
-        out.close()
+def _exit_when_orphaned(parent: int) -> None:
+    """End this process once its parent is gone (killed mid-import): otherwise it would wait
+    forever on its full queue. A dead parent's children are re-parented, so the id changes."""
+    while os.getppid() == parent:
+        time.sleep(ORPHAN_POLL_S)
+    os._exit(1)
+
+
+class ProcessChunks:
+    """Chunks like ``state.chunks``, parsed in a child process that starts at once (so its
+    start-up overlaps with whatever the caller does before iterating). Sets ``state.mapping``.
+    Iterate once; :meth:`close` stops the child (also when iteration never started)."""
+
+    def __init__(self, state: ParseState, chunk_rows: int) -> None:
+        ctx = mp.get_context("spawn")  # never fork a process that may run threads (GUI, DB pool)
+        self._state = state
+        self._closed = False
+        self._out: mp.Queue = ctx.Queue(maxsize=2)
+        self._proc = ctx.Process(
+            target=_child,
+            args=(
+                state.info,
+                state.path,
+                state.kind,
+                state.user_mapping,
+                chunk_rows,
+                self._out,
+                os.getpid(),
+            ),
+            name="labeler-import-parser",
+            daemon=True,
+        )
+        self._proc.start()
+
+    def __iter__(self) -> Iterator[tuple[int, int, Built]]:
+        state, proc, out = self._state, self._proc, self._out
+        try:
+            while True:
+                try:
+                    msg = out.get(timeout=POLL_S)
+                except queue.Empty:
+                    if not proc.is_alive():
+                        raise LabelerError(
+                            f"{state.path}: the import's parser process stopped "
+                            f"(exit code {proc.exitcode})"
+                        ) from None
+                    continue
+                if msg[0] == "chunk":
+                    state.mapping = msg[4]
+                    yield msg[1], msg[2], msg[3]
+                elif msg[0] == "done":
+                    state.mapping = msg[1]
+                    return
+                else:
+                    raise msg[1]
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._proc.is_alive():
+            self._proc.terminate()  # a child process, not a thread: safe to stop
+        self._proc.join(timeout=10)
+        self._out.close()

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from labeler.data.json_rows import json_objects
 from labeler.errors import DataImportError
 from labeler.store.records import ProjectInfo
 
@@ -62,8 +63,14 @@ def _hash_rows(
     vectors: list[bytes | None],
 ) -> list[str]:
     """Content hash per row over the payload parts that are present (one BLAKE2b call a row)."""
+    blake = hashlib.blake2b
+    has_text = bool(texts) and texts[0] is not None
+    has_vector = bool(vectors) and vectors[0] is not None
+    if data and data[0] is not None and not (has_text or has_vector or file_hashes is not None):
+        # tabular fields only (the bulk case): no per-row part lists
+        return [blake(b"d" + d.encode(), digest_size=16).hexdigest() for d in data]  # type: ignore[union-attr]
     parts: list[list[bytes]] = [[] for _ in range(n)]
-    if texts and texts[0] is not None:
+    if has_text:
         for p, t in zip(parts, texts, strict=True):
             p.append(b"t" + t.encode("utf-8"))  # type: ignore[union-attr]
     if file_hashes is not None:
@@ -72,10 +79,9 @@ def _hash_rows(
     if data and data[0] is not None:
         for p, d in zip(parts, data, strict=True):
             p.append(b"d" + d.encode("utf-8"))  # type: ignore[union-attr]
-    if vectors and vectors[0] is not None:
+    if has_vector:
         for p, v in zip(parts, vectors, strict=True):
             p.append(b"v" + v)  # type: ignore[operator]
-    blake = hashlib.blake2b
     if all(len(p) == 1 for p in parts[:1]):  # one payload kind (the common case): no join
         return [blake(p[0], digest_size=16).hexdigest() for p in parts]
     return [blake(b"\x1f".join(p), digest_size=16).hexdigest() for p in parts]
@@ -119,17 +125,20 @@ class PayloadBuilder:
         missing = values.isna().to_numpy()
         if missing.any():
             raise self._error("missing id", first_row + int(np.argmax(missing)), col)
-        for i, v in enumerate(values.tolist()):
-            if isinstance(v, list | tuple | dict | np.ndarray | bytes):
-                raise self._error(
-                    f"an id must be a single value, got {type(v).__name__}", first_row + i, col
-                )
+        # Arrow-backed strings are str values and valid UTF-8: no per-row checks needed
+        arrow_text = isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow"
+        if not arrow_text:
+            for i, v in enumerate(values.tolist()):
+                if isinstance(v, list | tuple | dict | np.ndarray | bytes):
+                    raise self._error(
+                        f"an id must be a single value, got {type(v).__name__}", first_row + i, col
+                    )
         as_text = values.astype(str)
         too_long = (as_text.str.len() > MAX_ID_LENGTH).to_numpy()
         if too_long.any():
             i = int(np.argmax(too_long))
             raise self._error(f"id is longer than {MAX_ID_LENGTH} characters", first_row + i, col)
-        for i, v in enumerate(as_text.tolist()):
+        for i, v in enumerate([] if arrow_text else as_text.tolist()):
             if not _is_encodable(v):
                 raise self._error("id is not valid Unicode (lone surrogate)", first_row + i, col)
         repeated = as_text.duplicated().to_numpy()
@@ -234,7 +243,7 @@ class PayloadBuilder:
                     i = int(np.argmax(np.isinf(conv.to_numpy(dtype="float64", na_value=np.nan))))
                     raise self._error("infinite value", first_row + i, c)
                 sub[c] = conv
-            else:
+            elif not isinstance(s.dtype, pd.StringDtype):  # string dtypes hold str or missing
                 for i, v in enumerate(s.tolist()):
                     if isinstance(v, list | tuple | dict | np.ndarray):
                         raise self._error(
@@ -245,11 +254,7 @@ class PayloadBuilder:
                     .where(s.notna(), None)
                     .map(lambda x: None if x is None else str(x))
                 )
-        text = sub.to_json(orient="records", lines=True, double_precision=15, force_ascii=False)
-        lines = text.split("\n")
-        if lines and lines[-1] == "":
-            lines.pop()
-        return lines  # type: ignore[return-value]
+        return json_objects(sub, [self.numeric[c] for c in cols])  # type: ignore[return-value]
 
     def _embeddings(self, frame: pd.DataFrame, first_row: int) -> list[bytes | None]:
         col = self.mapping.embedding_column

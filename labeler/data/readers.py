@@ -173,7 +173,7 @@ def _csv_chunks(path: Path, sep: str, chunk_rows: int, string_columns: set[str] 
             yield first, frame
             first += len(frame)
     except UnicodeDecodeError:
-        row = _first_undecodable_row(path)
+        row = _first_undecodable_row(path, sep)
         raise DataImportError("text is not valid UTF-8", file=str(path), row=row) from None
     except pd.errors.EmptyDataError:
         raise DataImportError("the file is empty (no header row)", file=str(path)) from None
@@ -211,14 +211,24 @@ def _first_record_width(path: Path, sep: str) -> int:
     return 0
 
 
-def _first_undecodable_row(path: Path) -> int | None:
-    with path.open("rb") as fh:
-        for lineno, raw in enumerate(fh, start=1):
-            try:
-                raw.decode("utf-8")
-            except UnicodeDecodeError:
-                return max(lineno - 1, 1)
+def _first_undecodable_row(path: Path, sep: str) -> int | None:
+    """Data row (1-based, as the importer counts: records, not lines; blank lines skipped)
+    holding the first byte sequence that is not UTF-8."""
+    with path.open(newline="", encoding="utf-8-sig", errors="surrogateescape") as fh:
+        row = -1  # the header is row 0
+        try:
+            for fields in csv.reader(fh, delimiter=sep):
+                if not fields:
+                    continue
+                row += 1
+                if any(_UNDECODED.search(f) for f in fields):
+                    return max(row, 1)
+        except csv.Error:
+            return None
     return None
+
+
+_UNDECODED = re.compile("[\udc80-\udcff]")  # bytes that surrogateescape could not decode
 
 
 # -- Parquet -----------------------------------------------------------------------------
