@@ -138,14 +138,20 @@ def main() -> None:
     app = QApplication.instance() or QApplication([])
     work = Path(tempfile.mkdtemp(prefix="review-shots-"))
     store = build(work / "docstrings")
+    out = args.out
+    out.mkdir(parents=True, exist_ok=True)
     view = ReviewView(store)
     view.reviewer = "lead"
     view.resize(1500, 900)
+
+    def loading(done: int, total: int, stage: str) -> None:
+        # the table is on screen while the statistics are still being computed
+        if done == 2:
+            view.grab().save(str(out / "review-loading.png"))
+
+    view.statsProgress.connect(loading)
     view.show()
     settle(app, lambda: view.summary is not None and view.model.cached_row(0) is not None)
-
-    out = args.out
-    out.mkdir(parents=True, exist_ok=True)
     settle(app, lambda: view.model.cached_row(0) is not None)
     view.filters.disagreement.click()
     settle(app, lambda: view.model.rowCount() < 360 and view.model.cached_row(0) is not None)

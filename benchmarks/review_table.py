@@ -4,13 +4,19 @@ A text project with N labeled samples (two annotators on 1%, out-of-fold predict
 is built once. Then, in the same run:
 
 * **lazy** (Labeler's :class:`ReviewView`): construct the view, show it, wait until the first
-  page of rows is in the model, and grab the table (a real paint). Repeated, median taken.
+  page of rows is in the model, and grab the table (a real paint); then until the full id
+  list is in (``ids_loaded``) and the statistics are shown (``stats_ready``). A 20 ms timer
+  runs throughout: the longest gap between its ticks is the longest the GUI thread was
+  blocked (``gui_max_stall``). Repeated, median taken.
 * **eager baseline**: what a naive table does: fetch every display row (the same
   ``review_rows`` query, in chunks), then put them into a plain list-backed
   ``QAbstractTableModel`` and paint.
 
-Also timed (median): re-querying ids after a filter change and after sorting by confidence,
-and fetching a page deep in the table (row N/2). Peak RSS is recorded.
+Also timed (median): re-querying after a filter change and after sorting by confidence, both
+the first page the table shows at once (ids and rows, ``LIMIT``) and the full id list that
+follows; fetching a page deep in the table (row N/2). Peak RSS is recorded after the lazy
+runs (``peak_rss_lazy_mb``, the view alone) and at the end (after the eager baseline too),
+and for the statistics worker process (``peak_rss_stats_worker_mb``).
 Writes ``benchmarks/results/review_table.json``.
 
     QT_QPA_PLATFORM=offscreen python benchmarks/review_table.py [--rows 1000000] [--repeats 3]
@@ -99,6 +105,7 @@ def wait_for(signal: object, done: object) -> None:
 
 
 def lazy_first_paint(folder: Path) -> dict[str, float]:
+    from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
     from labeler.gui.review import ReviewView
@@ -106,24 +113,41 @@ def lazy_first_paint(folder: Path) -> dict[str, float]:
 
     QApplication.instance() or QApplication([])
     store = Store.open(folder)
+    ticks: list[float] = []
+    timer = QTimer()
+    timer.setInterval(20)
+    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    timer.start()
     t0 = time.perf_counter()
     view = ReviewView(store)
+    loaded: list[float] = []
+    view.idsLoaded.connect(lambda _n: loaded.append(time.perf_counter() - t0))
     view.resize(1300, 800)
     view.show()
-    # wait in a real event loop (no processEvents() polling): the first dataChanged is the
-    # first page of rows arriving in the model
-    wait_for(view.model.dataChanged, lambda: view.model.cached_row(0) is not None)
+    # wait in a real event loop (no processEvents() polling): the first page arrives with
+    # its rows (firstRowsShown), or later pages with dataChanged
+    wait_for(view.firstRowsShown, lambda: view.model.cached_row(0) is not None)
     t_rows = time.perf_counter() - t0
     view.table.viewport().grab()
     t_paint = time.perf_counter() - t0
+    wait_for(view.idsLoaded, lambda: bool(loaded))
     rows = view.model.rowCount()
     # statistics load in the background; wait so the next repeat starts clean
     wait_for(view.statsLoaded, lambda: view.summary is not None)
     t_stats = time.perf_counter() - t0
+    timer.stop()
+    gaps = [b - a for a, b in zip(ticks, ticks[1:], strict=False)]
     view.shutdown()
     view.deleteLater()
     store.close()
-    return {"first_rows": t_rows, "first_paint": t_paint, "stats_ready": t_stats, "rows": rows}
+    return {
+        "first_rows": t_rows,
+        "first_paint": t_paint,
+        "ids_loaded": loaded[0],
+        "stats_ready": t_stats,
+        "gui_max_stall": max(gaps, default=0.0),
+        "rows": rows,
+    }
 
 
 def eager_first_paint(folder: Path) -> dict[str, float]:
@@ -174,12 +198,25 @@ def queries(folder: Path, repeats: int) -> dict[str, float]:
     from labeler.store import review_queries as rq
 
     store = Store.open(folder)
-    out: dict[str, list[float]] = {"filter_label": [], "sort_confidence": [], "deep_page": []}
+    out: dict[str, list[float]] = {
+        "filter_first_page": [],
+        "filter_label": [],
+        "sort_first_page": [],
+        "sort_confidence": [],
+        "deep_page": [],
+    }
     n = rq.review_count(store)
+    flt = rq.ReviewFilter(label="neutral", max_confidence=0.5)
     for _ in range(repeats):
         t = time.perf_counter()
-        rq.review_ids(store, rq.ReviewFilter(label="neutral", max_confidence=0.5))
+        rq.first_page(store, flt)
+        out["filter_first_page"].append(time.perf_counter() - t)
+        t = time.perf_counter()
+        rq.review_ids(store, flt)
         out["filter_label"].append(time.perf_counter() - t)
+        t = time.perf_counter()
+        rq.first_page(store, sort="confidence", descending=True)
+        out["sort_first_page"].append(time.perf_counter() - t)
         t = time.perf_counter()
         ids = rq.review_ids(store, sort="confidence", descending=True)
         out["sort_confidence"].append(time.perf_counter() - t)
@@ -203,6 +240,8 @@ def main() -> None:
         build(folder, args.rows)
     build_s = time.perf_counter() - t
     lazy = [lazy_first_paint(folder) for _ in range(args.repeats)]
+    rss_lazy = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss_worker = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     eager = [eager_first_paint(folder) for _ in range(max(1, args.repeats - 1))]
     q = queries(folder, args.repeats)
     lazy_ms = statistics.median(x["first_paint"] for x in lazy) * 1000
@@ -214,12 +253,18 @@ def main() -> None:
         "build_seconds": round(build_s, 1),
         "lazy_first_paint_ms": round(lazy_ms, 1),
         "lazy_first_rows_ms": round(statistics.median(x["first_rows"] for x in lazy) * 1000, 1),
+        "lazy_ids_loaded_ms": round(statistics.median(x["ids_loaded"] for x in lazy) * 1000, 1),
         "lazy_stats_ready_ms": round(statistics.median(x["stats_ready"] for x in lazy) * 1000, 1),
+        "gui_max_stall_ms": round(max(x["gui_max_stall"] for x in lazy) * 1000, 1),
         "eager_first_paint_ms": round(eager_ms, 1),
         "speedup_vs_eager": round(eager_ms / lazy_ms, 1),
+        "filter_first_page_ms": round(q["filter_first_page"] * 1000, 1),
         "filter_requery_ms": round(q["filter_label"] * 1000, 1),
+        "sort_first_page_ms": round(q["sort_first_page"] * 1000, 1),
         "sort_by_confidence_ms": round(q["sort_confidence"] * 1000, 1),
         "deep_page_fetch_ms": round(q["deep_page"] * 1000, 1),
+        "peak_rss_lazy_mb": round(rss_lazy, 1),
+        "peak_rss_stats_worker_mb": round(rss_worker, 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "samples": {"lazy": lazy, "eager": eager},
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},

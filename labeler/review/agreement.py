@@ -70,9 +70,15 @@ class AgreementReport:
     annotators: list[str]
 
 
-def agreement_report(by_annotator: pd.DataFrame) -> AgreementReport:
-    """From ``store.labels.by_annotator()`` (columns sample_id, annotator, labels)."""
-    annotators = sorted(by_annotator["annotator"].unique())
+def agreement_report(
+    by_annotator: pd.DataFrame, annotators: Sequence[str] | None = None
+) -> AgreementReport:
+    """From ``store.labels.by_annotator()`` (columns sample_id, annotator, labels). Only
+    samples with two or more annotators count, so the frame may hold just those when
+    ``annotators`` names everyone (the default: the annotators in the frame)."""
+    annotators = sorted(
+        by_annotator["annotator"].unique() if annotators is None else set(annotators)
+    )
     # only samples labeled by two or more annotators say anything about agreement
     counts = by_annotator["sample_id"].map(by_annotator["sample_id"].value_counts())
     frame = by_annotator[counts >= 2].copy()
@@ -84,7 +90,8 @@ def agreement_report(by_annotator: pd.DataFrame) -> AgreementReport:
     )
     rows = []
     for a, b in itertools.combinations(annotators, 2):
-        both = wide[[a, b]].dropna()
+        # an annotator who shares no sample with anyone has no column
+        both = wide[[a, b]].dropna() if a in wide and b in wide else pd.DataFrame(columns=[a, b])
         kappa = cohen_kappa(list(both[a]), list(both[b])) if len(both) else math.nan
         agreement = float((both[a] == both[b]).mean()) if len(both) else math.nan
         rows.append((a, b, len(both), agreement, kappa))

@@ -4,6 +4,7 @@ curve and run history from the run records (the experiment log)."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -39,26 +40,38 @@ def evaluated(current: pd.DataFrame, predictions: Mapping[int, Any]) -> Evaluate
 
 
 def confusion_matrix(
-    given: Sequence[tuple[str, ...]], predicted: Sequence[tuple[str, ...]], classes: Sequence[str]
+    given: Sequence[tuple[str, ...]],
+    predicted: Sequence[tuple[str, ...]],
+    classes: Sequence[str],
+    counts: Sequence[int] | None = None,
 ) -> pd.DataFrame:
-    """Single-label confusion counts: rows are the given label, columns the predicted one."""
+    """Single-label confusion counts: rows are the given label, columns the predicted one.
+    ``counts`` weighs each (given, predicted) pair (one each by default): pairs aggregated in
+    SQL come with how many samples have them."""
     idx = {c: i for i, c in enumerate(classes)}
+    weights = [1] * len(given) if counts is None else counts
     m = np.zeros((len(classes), len(classes)), dtype=int)
-    for g, p in zip(given, predicted, strict=True):
+    for g, p, n in zip(given, predicted, weights, strict=True):
         if len(g) == 1 and len(p) == 1 and g[0] in idx and p[0] in idx:
-            m[idx[g[0]], idx[p[0]]] += 1
+            m[idx[g[0]], idx[p[0]]] += n
     return pd.DataFrame(m, index=list(classes), columns=list(classes))
 
 
 def per_class_metrics(
-    given: Sequence[tuple[str, ...]], predicted: Sequence[tuple[str, ...]], classes: Sequence[str]
+    given: Sequence[tuple[str, ...]],
+    predicted: Sequence[tuple[str, ...]],
+    classes: Sequence[str],
+    counts: Sequence[int] | None = None,
 ) -> pd.DataFrame:
-    """Precision, recall, F1 and support per class (one-vs-rest; works for multi-label)."""
+    """Precision, recall, F1 and support per class (one-vs-rest; works for multi-label).
+    ``counts`` weighs each pair, as in :func:`confusion_matrix`."""
+    weights = [1] * len(given) if counts is None else counts
+    triples = list(zip(given, predicted, weights, strict=True))
     rows = []
     for c in classes:
-        tp = sum(c in g and c in p for g, p in zip(given, predicted, strict=True))
-        fp = sum(c not in g and c in p for g, p in zip(given, predicted, strict=True))
-        fn = sum(c in g and c not in p for g, p in zip(given, predicted, strict=True))
+        tp = sum(n for g, p, n in triples if c in g and c in p)
+        fp = sum(n for g, p, n in triples if c not in g and c in p)
+        fn = sum(n for g, p, n in triples if c in g and c not in p)
         precision = tp / (tp + fp) if tp + fp else 0.0
         recall = tp / (tp + fn) if tp + fn else 0.0
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
@@ -68,10 +81,17 @@ def per_class_metrics(
 
 def class_balance(current: pd.DataFrame, classes: Sequence[str]) -> pd.Series:
     """Labeled samples per class (a multi-label sample counts once for each of its labels)."""
+    return class_balance_from_counts(Counter(tuple(x) for x in current["labels"]), classes)
+
+
+def class_balance_from_counts(
+    label_sets: Mapping[tuple[str, ...], int], classes: Sequence[str]
+) -> pd.Series:
+    """:func:`class_balance` from how many samples carry each label set."""
     counts = dict.fromkeys(classes, 0)
-    for labels in current["labels"]:
+    for labels, n in label_sets.items():
         for name in labels:
-            counts[name] = counts.get(name, 0) + 1
+            counts[name] = counts.get(name, 0) + int(n)
     return pd.Series(counts, name="count", dtype=int)
 
 

@@ -5,6 +5,7 @@ Plain functions (no Qt), used by the review view through a worker and by tests d
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,15 +17,22 @@ from labeler.review import plots
 from labeler.review.agreement import AgreementReport, agreement_report
 from labeler.review.label_errors import find_label_issues, find_multilabel_issues
 from labeler.review.metrics import (
-    class_balance,
+    class_balance_from_counts,
     confusion_matrix,
-    evaluated,
     learning_curve,
     per_class_metrics,
     run_history,
 )
 from labeler.store import Store
-from labeler.store.review_queries import replace_suspects
+from labeler.store.review_stats import (
+    given_vs_predicted,
+    label_set_counts,
+    oof_probabilities,
+    shared_labels,
+)
+from labeler.store.review_suspects import replace_suspects
+
+StageFn = Callable[[int, int, str], None]  # (stages done, stages in all, the stage starting)
 
 PLOT_NAMES = ("learning-curve", "confusion-matrix", "per-class", "class-balance", "run-history")
 
@@ -44,29 +52,21 @@ class ReviewSummary:
     suspects: pd.DataFrame
 
 
-def refresh_suspects(store: Store, current: pd.DataFrame | None = None) -> pd.DataFrame:
+def refresh_suspects(store: Store) -> pd.DataFrame:
     """Find suspected label errors from the current out-of-fold predictions and store them
     (replacing the previous list); see :mod:`labeler.review.label_errors` (single-label,
     binary and multi-label, with the weak-model guard)."""
     info = store.info
-    current = store.labels.current() if current is None else current
     run = store.models.latest_ok()
-    preds = store.models.predictions(list(current["sample_id"])) if len(current) else {}
-    ev = evaluated(current, preds)
     classes = info.label_names
-    rows = [
-        i
-        for i, (g, p) in enumerate(zip(ev.given, ev.probabilities, strict=True))
-        if p and (info.multi_label or len(g) == 1)
-    ]
-    probs = np.array([[ev.probabilities[i].get(c, 0.0) for c in classes] for i in rows])  # type: ignore[union-attr]
-    ids = [ev.sample_ids[i] for i in rows]
-    if not rows or run is None:
-        frame = find_label_issues([], [], np.zeros((0, len(classes))), classes)
-    elif info.multi_label:
-        frame = find_multilabel_issues(ids, [ev.given[i] for i in rows], probs, classes)
-    else:
-        frame = find_label_issues(ids, [ev.given[i][0] for i in rows], probs, classes)
+    frame = find_label_issues([], [], np.zeros((0, len(classes))), classes)
+    if run is not None:
+        oof = oof_probabilities(store, classes, multi_label=info.multi_label)
+        ids = [int(i) for i in oof.sample_ids]
+        if ids and info.multi_label:
+            frame = find_multilabel_issues(ids, oof.given, oof.probs, classes)
+        elif ids:
+            frame = find_label_issues(ids, [g[0] for g in oof.given], oof.probs, classes)
     version = run.model_version if run is not None and run.model_version is not None else 0
     replace_suspects(
         store,
@@ -90,26 +90,44 @@ def _as_list(labels: str | tuple[str, ...]) -> list[str]:
     return [labels] if isinstance(labels, str) else list(labels)
 
 
-def summarize(store: Store) -> ReviewSummary:
-    """Everything review mode's statistics tabs show; refreshes the suspected errors."""
+STAGES = ("class balance", "model quality", "agreement", "suspected errors")
+
+
+def summarize(store: Store, progress: StageFn | None = None) -> ReviewSummary:
+    """Everything review mode's statistics tabs show; refreshes the suspected errors.
+
+    Counts are aggregated in the database (grouped by label set), agreement reads only the
+    samples several annotators labeled. ``progress(done, total, stage)`` is called before
+    each of :data:`STAGES` and once at the end."""
+    report = progress or (lambda done, total, stage: None)
     info = store.info
-    current = store.labels.current()
-    preds = store.models.predictions(list(current["sample_id"])) if len(current) else {}
-    ev = evaluated(current, preds)
+    classes = info.label_names
+    report(0, len(STAGES), STAGES[0])
+    label_sets = label_set_counts(store)
+    report(1, len(STAGES), STAGES[1])
+    pairs = given_vs_predicted(store)
+    given = [g for g, _ in pairs]
+    predicted = [p for _, p in pairs]
+    counts = list(pairs.values())
     runs = store.models.runs()
     latest = store.models.latest_ok()
+    report(2, len(STAGES), STAGES[2])
+    shared = shared_labels(store)
+    report(3, len(STAGES), STAGES[3])
+    suspects = refresh_suspects(store)
+    report(len(STAGES), len(STAGES), "done")
     return ReviewSummary(
-        labels=info.label_names,
-        labeled=len(current),
-        evaluated=len(ev.sample_ids),
+        labels=classes,
+        labeled=sum(label_sets.values()),
+        evaluated=sum(counts),
         model_version=latest.model_version if latest else None,
-        agreement=agreement_report(store.labels.by_annotator()),
-        confusion=confusion_matrix(ev.given, ev.predicted, info.label_names),
-        per_class=per_class_metrics(ev.given, ev.predicted, info.label_names),
-        balance=class_balance(current, info.label_names),
+        agreement=agreement_report(shared.frame, shared.annotators),
+        confusion=confusion_matrix(given, predicted, classes, counts),
+        per_class=per_class_metrics(given, predicted, classes, counts),
+        balance=class_balance_from_counts(label_sets, classes),
         curve=learning_curve(runs),
         history=run_history(runs),
-        suspects=refresh_suspects(store, current),
+        suspects=suspects,
     )
 
 

@@ -86,3 +86,40 @@ def test_sort_asks_for_a_new_query(qtbot, labeled_store):
         model.sort(1)  # the snippet column is not sortable in SQL: falls back to id order
     assert blocker.args == ["id", False]
     assert model.data(QModelIndex()) is None
+
+
+def test_first_page_then_the_full_list_appends_rows_without_a_reset(
+    qtmodeltester, qtbot, labeled_store
+):
+    store, _ = labeled_store
+    model = ReviewTableModel()
+    serve_pages(model, store)
+    ids, rows = rq.first_page(store, size=PAGE_SIZE)
+    model.set_ids(ids, rows)
+    assert model.rowCount() == PAGE_SIZE
+    assert model.data(model.index(0, 0)) == "s0"  # rows came with the page: no placeholder
+    qtmodeltester.check(model)
+    resets, inserted = [], []
+    model.modelReset.connect(lambda: resets.append(1))
+    model.rowsInserted.connect(lambda _p, first, last: inserted.append((first, last)))
+    assert model.grow_ids(rq.review_ids(store))
+    assert resets == [] and inserted == [(PAGE_SIZE, 1199)]
+    assert model.rowCount() == 1200
+    assert model.data(model.index(3, 0)) == "s3"  # the first page stayed cached
+    qtmodeltester.check(model)
+    qtbot.waitUntil(lambda: model.data(model.index(1199, 0)) == "s1199")
+
+
+def test_a_full_list_that_does_not_start_with_the_page_resets(qtbot, labeled_store):
+    store, _ = labeled_store
+    model = ReviewTableModel()
+    model.set_ids(*rq.first_page(store, size=PAGE_SIZE))
+    resets: list[int] = []
+    model.modelReset.connect(lambda: resets.append(1))
+    other = rq.review_ids(store, sort="id", descending=True)
+    assert not model.grow_ids(other)
+    assert resets == [1] and model.rowCount() == 1200
+    assert model.cached_row(0) is None  # the old page was for other ids
+    # a shorter list than the page shown (rows were deleted meanwhile) resets too
+    assert not model.grow_ids(other[:10])
+    assert model.rowCount() == 10

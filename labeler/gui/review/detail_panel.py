@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 from labeler.gui.sample_views import SampleDisplay
 from labeler.store import LabelEvent, Sample
 from labeler.store.models import Prediction
-from labeler.store.review_queries import SuspectRow
+from labeler.store.review_suspects import SuspectRow
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
 )
 
 from labeler.store.database import utcnow
-from labeler.store.review_queries import ReviewFilter
+from labeler.store.review_table import ReviewFilter
 
 ANY = "any"
 PERIODS = (("any time", None), ("last 24 h", 1), ("last 7 days", 7), ("last 30 days", 30))

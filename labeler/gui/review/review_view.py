@@ -4,16 +4,16 @@ suspected errors, plots, the audit queue and the run history; export a dataset s
 push the model to a registry.
 
 Table queries, the detail panel and edits run on the view's own database worker
-(:class:`~labeler.gui.tasks.TaskRunner`); statistics, exports and registry pushes on a second
-one, so they never delay the table.
+(:class:`~labeler.gui.tasks.TaskRunner`); exports and registry pushes on a second one, so they
+never delay the table. The table shows its first page from a ``LIMIT`` query at once and
+reads the full id list (and count) after it. Statistics are computed in a worker process
+(waited for on the second runner) with staged progress in the top bar.
 """
 
 from __future__ import annotations
 
 import contextlib
 import getpass
-from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QLabel,
+    QProgressBar,
     QProgressDialog,
     QPushButton,
     QSplitter,
@@ -42,12 +43,15 @@ from labeler.gui.review.stats_panels import (
     RunsPanel,
     SuspectsPanel,
 )
-from labeler.gui.review.table_model import ReviewTableModel
+from labeler.gui.review.stats_runner import StatsRunner
+from labeler.gui.review.table_model import COLUMNS, PAGE_SIZE, ReviewTableModel
 from labeler.gui.tasks import TaskRunner
 from labeler.progress import CancelToken
-from labeler.review.service import ReviewSummary, figures, save_plots, summarize
-from labeler.store import ProjectLocation, Store
-from labeler.store import review_queries as rq
+from labeler.review.service import ReviewSummary, save_plots
+from labeler.review.stats_job import ReviewStats
+from labeler.store import Store
+from labeler.store import review_table as rt
+from labeler.store.review_suspects import suspects
 
 
 def _reviewer() -> str:
@@ -59,7 +63,7 @@ def _reviewer() -> str:
 
 def load_detail(store: Store, sample_id: int) -> SampleDetail:
     state = store.labels.state(sample_id)
-    found = rq.suspects(store, sample_id=sample_id)
+    found = suspects(store, sample_id=sample_id)
     return SampleDetail(
         sample=store.samples.get(sample_id),
         events=store.labels.events(sample_id=sample_id),
@@ -69,23 +73,12 @@ def load_detail(store: Store, sample_id: int) -> SampleDetail:
     )
 
 
-def load_stats(
-    store: Store,
-) -> tuple[ReviewSummary, list[rq.SuspectRow], list[rq.AuditRow], list[str]]:
-    summary = summarize(store)  # also refreshes the stored suspected errors
-    return summary, rq.suspects(store, limit=500), rq.audit_queue(store), rq.annotators(store)
-
-
-def load_stats_for(location: ProjectLocation) -> tuple[Any, ...]:
-    """:func:`load_stats` in a worker process: the project is opened there."""
-    with Store.open(location) as store:
-        return load_stats(store)
-
-
 class ReviewView(QWidget):
     """The review screen for ``store`` (the main window embeds it)."""
 
-    idsLoaded = Signal(int)  # rows in the table
+    firstRowsShown = Signal(int)  # rows of the first page, on screen before the full list
+    idsLoaded = Signal(int)  # rows in the table (the full list)
+    statsProgress = Signal(int, int, str)  # stages done, stages in all, the stage running
     statsLoaded = Signal()
     detailShown = Signal(int)  # sample id
     labelsChanged = Signal(int)  # sample id relabeled or adjudicated
@@ -104,19 +97,22 @@ class ReviewView(QWidget):
         self.db.failed.connect(lambda exc: self.reporter.error("Review", str(exc)))
         self.jobs.failed.connect(lambda exc: self.reporter.error("Review", str(exc)))
         self.summary: ReviewSummary | None = None
-        self._pools: list[ProcessPoolExecutor] = []  # at most one; a list so cleanup can see it
+        self.stats = StatsRunner(self.jobs, self)
+        self.stats.progress.connect(self.statsProgress)
+        self.stats.loaded.connect(self._stats_loaded)
+        self.stats.failed.connect(self._stats_failed)
         self._ids_generation = 0
         info = store.info
 
         self.model = ReviewTableModel(self)
         self.model.pageWanted.connect(self._fetch_page, Qt.ConnectionType.QueuedConnection)
-        self.model.sortWanted.connect(lambda *_: self.reload_ids())
         self.filters = FilterBar(info.label_names)
         self.filters.changed.connect(self.reload_ids)
         self.table = QTableView(objectName="reviewTable")
         self.table.setModel(self.model)
-        self.table.setSortingEnabled(True)
+        self.table.setSortingEnabled(True)  # sorts by column 0, before anyone listens
         self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+        self.model.sortWanted.connect(lambda *_: self.reload_ids())
         self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QTableView.SelectionMode.SingleSelection)
         self.table.verticalHeader().setDefaultSectionSize(22)
@@ -156,12 +152,17 @@ class ReviewView(QWidget):
         title = QLabel(f"Review · {info.name}", objectName="reviewTitle")
         title.setStyleSheet("font-size: 14pt; font-weight: 600;")
         self.status = QLabel("", objectName="reviewStatus")
+        self.stats_progress = QProgressBar(objectName="statsProgress")
+        self.stats_progress.setFixedWidth(260)
+        self.stats_progress.setVisible(False)
+        self.statsProgress.connect(self._on_stats_progress)
         self.export_button = QPushButton("Export dataset…", objectName="exportButton")
         self.push_button = QPushButton("Export model to registry", objectName="pushButton")
         self.export_button.clicked.connect(self._ask_export)
         self.push_button.clicked.connect(lambda: self.push_model())
         bar.addWidget(title)
         bar.addWidget(self.status, 1)
+        bar.addWidget(self.stats_progress)
         bar.addWidget(self.export_button)
         bar.addWidget(self.push_button)
 
@@ -179,7 +180,7 @@ class ReviewView(QWidget):
         self._exportProgress.connect(self._on_export_progress)
         self.export_progress: QProgressDialog | None = None
         self.destroyed.connect(
-            lambda *_, db=self.db, jobs=self.jobs, pools=self._pools: _stop(db, jobs, pools=pools)
+            lambda *_, db=self.db, jobs=self.jobs, stats=self.stats: _stop(db, jobs, stats=stats)
         )
 
         self._stats_started = False
@@ -189,35 +190,59 @@ class ReviewView(QWidget):
     # -- table -----------------------------------------------------------------------------
 
     def reload_ids(self) -> None:
-        """Re-run the table query for the current filters and sort order."""
+        """Re-run the table query for the current filters and sort order: the first page
+        (ids and rows, one ``LIMIT`` query) is shown at once, the full id list follows."""
         flt = self.filters.current()
-        key = self.model.sort_column
-        from labeler.gui.review.table_model import COLUMNS
-
-        sort = COLUMNS[key][1] or "id"
+        sort = COLUMNS[self.model.sort_column][1] or "id"
         descending = self.model.sort_order == Qt.SortOrder.DescendingOrder
         self._ids_generation += 1
         generation = self._ids_generation
 
-        def done(ids: np.ndarray) -> None:
-            if generation != self._ids_generation:
-                return  # a newer query is on its way
-            self.model.set_ids(ids)
-            self.count_label.setText(f"{len(ids):,} labeled samples shown")
-            self.idsLoaded.emit(len(ids))
-            if not len(ids) or not self.isVisible():
+        def current() -> bool:
+            return generation == self._ids_generation
+
+        def first() -> Any:
+            if not current():
+                return None  # superseded before it started: skip the query
+            return rt.first_page(self.store, flt, sort, descending, PAGE_SIZE)
+
+        def first_done(result: Any) -> None:
+            if result is None or not current():
+                return
+            ids, rows = result
+            self.model.set_ids(ids, rows)
+            self.count_label.setText(
+                f"{len(ids):,} labeled samples shown"
+                if len(ids) < PAGE_SIZE
+                else f"first {len(ids):,} labeled samples shown, counting…"
+            )
+            self.firstRowsShown.emit(len(ids))
+            if len(ids):
                 self._start_stats()
 
-        self.db.submit(rq.review_ids, self.store, flt, sort, descending, on_done=done)
+        def full() -> Any:
+            return rt.review_ids(self.store, flt, sort, descending) if current() else None
+
+        def full_done(ids: Any) -> None:
+            if ids is None or not current():
+                return
+            self.model.grow_ids(ids)
+            self.count_label.setText(f"{len(ids):,} labeled samples shown")
+            self.idsLoaded.emit(len(ids))
+            if not len(ids):
+                self._start_stats()
+
+        self.count_label.setText("loading…")
+        self.db.submit(first, on_done=first_done)
+        self.db.submit(full, on_done=full_done)
 
     def _fetch_page(self, page: int, ids: np.ndarray) -> None:
         generation = self.model.generation
 
-        def done(rows: dict[int, rq.ReviewRow]) -> None:
+        def done(rows: dict[int, rt.ReviewRow]) -> None:
             self.model.set_page(page, rows, generation)
-            self._start_stats()
 
-        self.db.submit(rq.review_rows, self.store, [int(i) for i in ids], on_done=done)
+        self.db.submit(rt.review_rows, self.store, [int(i) for i in ids], on_done=done)
 
     def _start_stats(self) -> None:
         """First statistics load, after the first rows are painted (it competes for the CPU)."""
@@ -264,25 +289,34 @@ class ReviewView(QWidget):
     # -- statistics ------------------------------------------------------------------------
 
     def reload_stats(self) -> None:
-        """Compute the statistics in a worker process (at a million rows they take a while and
-        would hold the GIL, stalling the table), waited for on the jobs thread."""
-        if self._closed:
-            return
-        if not self._pools:
-            self._pools.append(ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")))
-        future = self._pools[0].submit(load_stats_for, self.store.location)
-        self.jobs.submit(future.result, on_done=self._stats_loaded)
+        """Compute the statistics in a worker process; progress shows in the top bar."""
+        if not self._closed:
+            self.stats.start(self.store.location)
 
-    def _stats_loaded(self, payload: tuple[Any, ...]) -> None:
-        summary, suspects, audit, annotators = payload
+    def _stats_failed(self, exc: BaseException) -> None:
+        self.stats_progress.setVisible(False)
+        if not self._closed:
+            self.reporter.error("Review statistics", str(exc))
+
+    @Slot(int, int, str)
+    def _on_stats_progress(self, done: int, total: int, stage: str) -> None:
+        bar = self.stats_progress
+        bar.setVisible(done < total)
+        bar.setMaximum(total)
+        bar.setValue(done)
+        bar.setFormat(f"Statistics: {stage} ({done}/{total})")
+
+    def _stats_loaded(self, stats: ReviewStats) -> None:
+        summary = stats.summary
         self.summary = summary
+        self.stats_progress.setVisible(False)
         self.agreement.show_summary(summary)
         note = str(summary.suspects.attrs.get("note", ""))
-        self.suspects.show_suspects(suspects, summary.evaluated, note)
-        self.plots.show_figures(figures(summary))
-        self.audit.show_rows(audit)
+        self.suspects.show_suspects(stats.suspects, summary.evaluated, note)
+        self.plots.show_pngs(stats.pngs)
+        self.audit.show_rows(stats.audit)
         self.runs.show_summary(summary)
-        self.filters.set_annotators(annotators)
+        self.filters.set_annotators(stats.annotators)
         self.model.refresh_rows()  # suspect scores may have changed
         self.statsLoaded.emit()
 
@@ -379,9 +413,10 @@ class ReviewView(QWidget):
         )
 
     def shutdown(self) -> None:
-        """Stop the workers (waits for queued store calls to finish); no new work starts."""
+        """Stop the workers (a running statistics job stops at its next stage; queued store
+        calls finish); no new work starts."""
         self._closed = True
-        _stop(self.db, self.jobs, pools=self._pools)
+        _stop(self.db, self.jobs, stats=self.stats)
 
 
 def _set_progress(dialog: QProgressDialog, done: int, total: int) -> None:
@@ -390,9 +425,10 @@ def _set_progress(dialog: QProgressDialog, done: int, total: int) -> None:
     dialog.setValue(done)
 
 
-def _stop(*runners: TaskRunner, pools: list[ProcessPoolExecutor] | None = None) -> None:
-    while pools:
-        pools.pop().shutdown(wait=True, cancel_futures=True)
+def _stop(*runners: TaskRunner, stats: StatsRunner | None = None) -> None:
+    with contextlib.suppress(RuntimeError):  # the C++ side is gone already
+        if stats is not None:
+            stats.shutdown()
     for runner in runners:
-        with contextlib.suppress(RuntimeError):  # the C++ side is gone already
+        with contextlib.suppress(RuntimeError):
             runner.shutdown(wait=True)

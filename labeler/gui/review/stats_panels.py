@@ -6,7 +6,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from matplotlib.figure import Figure
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
@@ -22,9 +21,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from labeler.review import plots
 from labeler.review.service import ReviewSummary
-from labeler.store.review_queries import AuditRow, SuspectRow
+from labeler.store.review_audit import AuditRow
+from labeler.store.review_suspects import SuspectRow
 
 
 def fill_table(table: QTableWidget, rows: Sequence[Sequence[object]]) -> None:
@@ -156,14 +155,15 @@ class PlotsPanel(QWidget):
         layout.addLayout(row)
         self.images: dict[str, QLabel] = {}
 
-    def show_figures(self, figures: dict[str, Figure]) -> None:
+    def show_pngs(self, pngs: dict[str, bytes]) -> None:
+        """Show plots already rendered to PNG (by the statistics worker, off this thread)."""
         current = self.tabs.currentIndex()
         self.tabs.clear()
         self.images.clear()
-        for name, fig in figures.items():
+        for name, png in pngs.items():
             label = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
             pixmap = QPixmap()
-            pixmap.loadFromData(plots.png_bytes(fig), "PNG")
+            pixmap.loadFromData(png, "PNG")
             label.setPixmap(pixmap)
             scroll = QScrollArea()
             scroll.setWidget(label)

@@ -1,8 +1,12 @@
 """The review table's model: it holds only sample ids and fetches display rows a page at a
 time, on request, off the GUI thread (Anki's browser model, style item 7).
 
-* ``set_ids(ids)`` installs the ids of the current filter and sort order (computed by the
-  query in ``labeler.store.review_queries``), resetting the model.
+* ``set_ids(ids, first_rows)`` installs the ids of the current filter and sort order
+  (computed by the query in ``labeler.store.review_table``), resetting the model. The view
+  first installs only the first page (from a ``LIMIT`` query, with its rows, so they paint at
+  once), then ``grow_ids(ids)`` with the full list: when it starts with the ids shown, the
+  rest are appended as inserted rows (no reset: scroll position, selection and cached rows
+  stay), otherwise the model is reset.
 * ``data()`` only reads the page cache. For a row not cached yet it shows a placeholder and
   asks for the page with the ``pageWanted`` signal (queued, so ``data()`` stays free of side
   effects on the model's contents); ``set_page`` delivers it and emits ``dataChanged``.
@@ -19,7 +23,7 @@ import numpy as np
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 
-from labeler.store.review_queries import ReviewRow
+from labeler.store.review_table import ReviewRow
 
 PAGE_SIZE = 200
 MAX_CACHED_PAGES = 64
@@ -96,13 +100,40 @@ class ReviewTableModel(QAbstractTableModel):
         """Bumped by every ``set_ids``: a page fetched for an older id list is dropped."""
         return self._generation
 
-    def set_ids(self, ids: np.ndarray) -> None:
+    def set_ids(self, ids: np.ndarray, first_rows: Mapping[int, ReviewRow] | None = None) -> None:
+        """Show ``ids``; ``first_rows`` (display rows of the first page, if already fetched)
+        go straight into the cache."""
         self.beginResetModel()
         self._ids = np.asarray(ids, dtype=np.int64)
         self._pages.clear()
         self._requested.clear()
         self._generation += 1
+        if first_rows is not None and len(self._ids):
+            self._pages[0] = {
+                int(i): first_rows[int(i)] for i in self.page_ids(0) if int(i) in first_rows
+            }
         self.endResetModel()
+
+    def grow_ids(self, ids: np.ndarray) -> bool:
+        """Install the full id list after a first page. If it starts with the ids shown, the
+        rest are appended (``rowsInserted``) and True is returned; otherwise the model is
+        reset with ``ids`` and False is returned."""
+        ids = np.asarray(ids, dtype=np.int64)
+        n = len(self._ids)
+        if len(ids) < n or not np.array_equal(ids[:n], self._ids):
+            self.set_ids(ids)
+            return False
+        if len(ids) > n:
+            self.beginInsertRows(QModelIndex(), n, len(ids) - 1)
+            self._ids = ids
+            if n % PAGE_SIZE:
+                # the last page was partly filled: forget it, and drop pages still on their
+                # way (asked for with the shorter list); they are asked for again when painted
+                self._pages.pop(n // PAGE_SIZE, None)
+                self._requested.clear()
+                self._generation += 1
+            self.endInsertRows()
+        return True
 
     def set_page(self, page: int, rows: Mapping[int, ReviewRow], generation: int) -> None:
         """Deliver a fetched page (ignored if the ids changed since it was asked for)."""
