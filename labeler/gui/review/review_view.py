@@ -17,7 +17,6 @@ import getpass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -44,13 +43,13 @@ from labeler.gui.review.stats_panels import (
     SuspectsPanel,
 )
 from labeler.gui.review.stats_runner import StatsRunner
-from labeler.gui.review.table_model import COLUMNS, PAGE_SIZE, ReviewTableModel
+from labeler.gui.review.table_loader import TableLoader
+from labeler.gui.review.table_model import COLUMNS, ReviewTableModel
 from labeler.gui.tasks import TaskRunner
 from labeler.progress import CancelToken
 from labeler.review.service import ReviewSummary, save_plots
 from labeler.review.stats_job import ReviewStats
 from labeler.store import Store
-from labeler.store import review_table as rt
 from labeler.store.review_suspects import suspects
 
 
@@ -101,11 +100,14 @@ class ReviewView(QWidget):
         self.stats.progress.connect(self.statsProgress)
         self.stats.loaded.connect(self._stats_loaded)
         self.stats.failed.connect(self._stats_failed)
-        self._ids_generation = 0
         info = store.info
 
         self.model = ReviewTableModel(self)
-        self.model.pageWanted.connect(self._fetch_page, Qt.ConnectionType.QueuedConnection)
+        self.loader = TableLoader(store, self.model, self.db, self)
+        self.loader.firstRowsShown.connect(self.firstRowsShown)
+        self.loader.idsLoaded.connect(self.idsLoaded)
+        # the statistics compete for the CPU: they start once the first page is on screen
+        self.loader.firstRowsShown.connect(self._start_stats)
         self.filters = FilterBar(info.label_names)
         self.filters.changed.connect(self.reload_ids)
         self.table = QTableView(objectName="reviewTable")
@@ -121,6 +123,7 @@ class ReviewView(QWidget):
             self.table.setColumnWidth(column, width)
         self.table.selectionModel().currentRowChanged.connect(self._row_selected)
         self.count_label = QLabel("", objectName="reviewCount")
+        self.loader.countText.connect(self.count_label.setText)
 
         samples_tab = QWidget()
         sl = QVBoxLayout(samples_tab)
@@ -190,61 +193,13 @@ class ReviewView(QWidget):
     # -- table -----------------------------------------------------------------------------
 
     def reload_ids(self) -> None:
-        """Re-run the table query for the current filters and sort order: the first page
-        (ids and rows, one ``LIMIT`` query) is shown at once, the full id list follows."""
-        flt = self.filters.current()
+        """Re-run the table query for the current filters and sort order (the first page
+        shows at once, the full id list follows)."""
         sort = COLUMNS[self.model.sort_column][1] or "id"
         descending = self.model.sort_order == Qt.SortOrder.DescendingOrder
-        self._ids_generation += 1
-        generation = self._ids_generation
+        self.loader.reload(self.filters.current(), sort, descending)
 
-        def current() -> bool:
-            return generation == self._ids_generation
-
-        def first() -> Any:
-            if not current():
-                return None  # superseded before it started: skip the query
-            return rt.first_page(self.store, flt, sort, descending, PAGE_SIZE)
-
-        def first_done(result: Any) -> None:
-            if result is None or not current():
-                return
-            ids, rows = result
-            self.model.set_ids(ids, rows)
-            self.count_label.setText(
-                f"{len(ids):,} labeled samples shown"
-                if len(ids) < PAGE_SIZE
-                else f"first {len(ids):,} labeled samples shown, counting…"
-            )
-            self.firstRowsShown.emit(len(ids))
-            if len(ids):
-                self._start_stats()
-
-        def full() -> Any:
-            return rt.review_ids(self.store, flt, sort, descending) if current() else None
-
-        def full_done(ids: Any) -> None:
-            if ids is None or not current():
-                return
-            self.model.grow_ids(ids)
-            self.count_label.setText(f"{len(ids):,} labeled samples shown")
-            self.idsLoaded.emit(len(ids))
-            if not len(ids):
-                self._start_stats()
-
-        self.count_label.setText("loading…")
-        self.db.submit(first, on_done=first_done)
-        self.db.submit(full, on_done=full_done)
-
-    def _fetch_page(self, page: int, ids: np.ndarray) -> None:
-        generation = self.model.generation
-
-        def done(rows: dict[int, rt.ReviewRow]) -> None:
-            self.model.set_page(page, rows, generation)
-
-        self.db.submit(rt.review_rows, self.store, [int(i) for i in ids], on_done=done)
-
-    def _start_stats(self) -> None:
+    def _start_stats(self, *_: object) -> None:
         """First statistics load, after the first rows are painted (it competes for the CPU)."""
         if not self._stats_started and not self._closed:
             self._stats_started = True
