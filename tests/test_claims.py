@@ -62,3 +62,15 @@ def test_concurrent_claims_never_overlap(make_store):
     claimed = [s for lst in got.values() for s in lst]
     assert sorted(claimed) == sorted(ids)  # every sample went to exactly one annotator
     assert len(set(claimed)) == len(claimed)
+
+
+def test_rename_hands_every_claim_to_the_new_name(make_store):
+    store = make_store()
+    ids = _samples(store, 6)
+    store.claims.claim("alice", ids[:4])
+    store.claims.claim("bob", ids[4:])
+    assert store.claims.rename("alice", "alicia") == 4
+    assert store.claims.held_by_others("alicia") == set(ids[4:])  # bob's stay bob's
+    assert store.claims.held_by_others("bob") == set(ids[:4])
+    assert store.claims.held_by_others("alice") == set(ids)  # nothing left under the old name
+    assert store.claims.claim("carol", ids) == []

@@ -153,6 +153,12 @@ BAD_TEXT_FILES = [
         None,
         (3, None, "UTF-8"),
     ),
+    (
+        "undecodable after a very long field",
+        b"text\n" + b"x" * 200_000 + b"\nok\nbad \xff byte\n",
+        None,
+        (3, None, "UTF-8"),
+    ),
     ("ragged csv", "text,label\nok,pos\na,b,c,d\n", None, (2, None, "malformed CSV")),
     ("duplicate id", "id,text\n1,a\n1,b\n", None, (2, "id", "appears twice")),
     (

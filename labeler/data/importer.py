@@ -30,6 +30,9 @@ from labeler.store.samples import ExternalIdTaken, ImportBatch
 __all__ = ["ColumnMapping", "ImportReport", "count_rows", "source_sha256", "import_file"]
 
 PROCESS_PARSE_MIN_BYTES = 32 * 1024 * 1024
+# Tabular row format written by this version (labeler.data.json_rows); recorded per import
+# batch. Batches without it hold format 1, whose rows are also matched when deduplicating.
+ROW_FORMAT = 2
 
 
 @dataclass
@@ -96,7 +99,8 @@ def import_file(
         raise DataImportError("no such file or folder", file=source)
     kind = file_kind(path)
     info = store.info  # loaded here, read by the parsing thread
-    state = ParseState(info, path, kind, mapping or ColumnMapping())
+    legacy = store.samples.has_legacy_rows()
+    state = ParseState(info, path, kind, mapping or ColumnMapping(), legacy_hashes=legacy)
     if parse_in_process is None:
         parse_in_process = path.is_file() and path.stat().st_size >= PROCESS_PARSE_MIN_BYTES
     if parse_in_process:
@@ -112,7 +116,7 @@ def import_file(
         digest = source_sha256(path)
         progress(0, total)
         with store.samples.bulk_import(
-            source, digest, {"kind": kind, "modality": info.modality}
+            source, digest, {"kind": kind, "modality": info.modality, "row_format": ROW_FORMAT}
         ) as batch:
             done = 0
             for first_row, n_rows, built in parsed:
@@ -161,13 +165,19 @@ def import_file(
 def _new_rows(batch: ImportBatch, built: Built) -> list[int] | None:
     """Indexes of rows to insert (duplicates counted and left out), or None when all are new."""
     hashes = built.hashes
+    legacy = built.legacy_hashes
+    existing = batch.existing_hashes
     unique = set(hashes)
-    if len(unique) == len(hashes) and batch.existing_hashes.isdisjoint(unique):
+    if (
+        len(unique) == len(hashes)
+        and existing.isdisjoint(unique)
+        and (legacy is None or existing.isdisjoint(legacy))
+    ):
         return None
     keep: list[int] = []
     seen: set[str] = set()
     for i, h in enumerate(hashes):
-        if h in batch.existing_hashes or h in seen:
+        if h in existing or h in seen or (legacy is not None and legacy[i] in existing):
             batch.duplicates += 1
             if built.labels[i] is not None:
                 batch.duplicate_labels += 1

@@ -5,7 +5,7 @@ Serialising a million rows one at a time in Python, or through pandas' ``to_json
 several microseconds a row; here every column is turned into its JSON text in one Arrow
 kernel, and the columns are joined element-wise into the row objects.
 
-Numbers are written in their shortest round-trip form (``0.30000000000000004``, ``1``,
+This is row format 2. Numbers are written in their shortest round-trip form (``0.30000000000000004``, ``1``,
 ``1e-07``...), missing values and NaN as ``null``, booleans as ``true``/``false`` and strings
 exactly as :func:`json.dumps` with ``ensure_ascii=False`` writes them. Keys keep the
 column order given.
@@ -37,15 +37,9 @@ def _number_texts(values: pd.Series) -> pa.Array:
 
 
 def _string_texts(values: pd.Series) -> pa.Array:
-    """JSON text of a column of strings (missing values become null)."""
-    try:
-        arr = pa.array(values, type=pa.string(), from_pandas=True)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeEncodeError):
-        # e.g. lone surrogates, which Arrow cannot hold: json.dumps escapes them
-        return pa.array(
-            ["null" if v is None else json.dumps(v, ensure_ascii=False) for v in values.tolist()],
-            type=pa.string(),
-        )
+    """JSON text of a column of strings (missing values become null). The strings must be
+    valid Unicode: the importer refuses lone surrogates before this point."""
+    arr = pa.array(values, type=pa.string(), from_pandas=True)
     quoted = pc.binary_join_element_wise('"', arr, '"', "")
     special = pc.match_substring_regex(arr, _NEEDS_ESCAPE)
     if pc.any(special).as_py():
@@ -71,3 +65,13 @@ def json_objects(frame: pd.DataFrame, numeric: Sequence[bool]) -> list[str]:
     parts.append("}")
     rows = pc.binary_join_element_wise(*parts, "")
     return rows.to_pylist()
+
+
+def legacy_json_lines(frame: pd.DataFrame) -> list[str]:
+    """Rows in row format 1, which projects imported before 2026-11-28 hold: pandas'
+    ``to_json`` with 15 significant digits. Used only to recognise re-imported rows."""
+    text = frame.to_json(orient="records", lines=True, double_precision=15, force_ascii=False)
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines

@@ -10,18 +10,16 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import queue
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 from labeler.data.parsing import ColumnMapping, ParseState
 from labeler.data.payloads import Built
 from labeler.errors import LabelerError
+from labeler.orphan import exit_when_orphaned
 from labeler.store.records import ProjectInfo
 
 POLL_S = 0.5
-ORPHAN_POLL_S = 0.5
 
 
 def _child(
@@ -32,23 +30,16 @@ def _child(
     chunk_rows: int,
     out: mp.Queue,
     parent: int,
+    legacy_hashes: bool,
 ) -> None:
-    threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True).start()
-    state = ParseState(info, path, kind, mapping)
+    exit_when_orphaned(parent)  # killed mid-import, it would wait forever on its full queue
+    state = ParseState(info, path, kind, mapping, legacy_hashes)
     try:
         for first_row, n_rows, built in state.chunks(chunk_rows, None):
             out.put(("chunk", first_row, n_rows, built, state.mapping))
         out.put(("done", state.mapping))
     except BaseException as exc:  # noqa: BLE001 - handed to the parent, which raises it
         out.put(("error", exc))
-
-
-def _exit_when_orphaned(parent: int) -> None:
-    """End this process once its parent is gone (killed mid-import): otherwise it would wait
-    forever on its full queue. A dead parent's children are re-parented, so the id changes."""
-    while os.getppid() == parent:
-        time.sleep(ORPHAN_POLL_S)
-    os._exit(1)
 
 
 class ProcessChunks:
@@ -71,6 +62,7 @@ class ProcessChunks:
                 chunk_rows,
                 self._out,
                 os.getpid(),
+                state.legacy_hashes,
             ),
             name="labeler-import-parser",
             daemon=True,

@@ -83,12 +83,20 @@ class ParseState:
     Runs in a prefetch thread or a parser process, so it holds only picklable data.
     """
 
-    def __init__(self, info: ProjectInfo, path: Path, kind: str, mapping: ColumnMapping) -> None:
+    def __init__(
+        self,
+        info: ProjectInfo,
+        path: Path,
+        kind: str,
+        mapping: ColumnMapping,
+        legacy_hashes: bool = False,
+    ) -> None:
         self.info = info
         self.path = path
         self.kind = kind
         self.user_mapping = mapping
         self.mapping: ColumnMapping | None = None
+        self.legacy_hashes = legacy_hashes  # see PayloadBuilder
 
     def _resolve(self, columns: list[str], frame: pd.DataFrame | None) -> PayloadBuilder:
         m = self.user_mapping
@@ -96,7 +104,9 @@ class ParseState:
             m = _image_folder_mapping(self.info, frame, m)
         self.mapping = resolve_mapping(self.info, columns, m, str(self.path))
         base = self.path if self.kind == "images" else self.path.parent
-        return PayloadBuilder(self.info, self.mapping, str(self.path), base_dir=base)
+        return PayloadBuilder(
+            self.info, self.mapping, str(self.path), base_dir=base, legacy_hashes=self.legacy_hashes
+        )
 
     def chunks(
         self, chunk_rows: int, cancel: CancelToken | None

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from labeler.data.json_rows import json_objects
+from labeler.data.json_rows import json_objects, legacy_json_lines
 from labeler.errors import DataImportError
 from labeler.store.records import ProjectInfo
 
@@ -45,6 +45,9 @@ class Built:
     data: list[str | None]
     vectors: list[bytes | None]
     labels: list[tuple[str, ...] | None]
+    # content hashes in the row format of projects imported before row format 2 (see
+    # labeler.data.json_rows.legacy_json_lines), when the project holds such rows
+    legacy_hashes: list[str] | None = None
 
     def columns(self, keep: list[int] | None = None) -> tuple[list[Any], ...]:
         """The stored columns (external id, hash, text, file, data, vector), optionally only
@@ -89,7 +92,12 @@ def _hash_rows(
 
 class PayloadBuilder:
     def __init__(
-        self, info: ProjectInfo, mapping: ColumnMapping, source: str, base_dir: Path
+        self,
+        info: ProjectInfo,
+        mapping: ColumnMapping,
+        source: str,
+        base_dir: Path,
+        legacy_hashes: bool = False,
     ) -> None:
         self.info = info
         self.mapping = mapping
@@ -97,6 +105,10 @@ class PayloadBuilder:
         self.base_dir = base_dir
         self.numeric: dict[str, bool] | None = None  # per feature column, fixed by the first chunk
         self.embedding_dim: int | None = None
+        # also hash tabular rows in the old row format (the project has rows imported in it),
+        # so that re-importing a file imported before is still seen as duplicates
+        self.legacy_hashes = legacy_hashes
+        self._legacy_data: list[str] | None = None
         self._labels = set(info.label_names)
 
     def _error(self, message: str, row: int | None, column: str | None) -> DataImportError:
@@ -114,8 +126,13 @@ class PayloadBuilder:
         data = self._features(frame, first_row) if m.feature_columns else [None] * n
         vectors = self._embeddings(frame, first_row) if m.embedding_column else [None] * n
         labels = self._parse_labels(frame, first_row) if m.label_column else [None] * n
-        hashes = _hash_rows(n, texts, file_hashes if m.image_column else None, data, vectors)
-        return Built(hashes, ext_ids, texts, files, data, vectors, labels)
+        fhashes = file_hashes if m.image_column else None
+        hashes = _hash_rows(n, texts, fhashes, data, vectors)
+        legacy = None
+        if self._legacy_data is not None:
+            legacy = _hash_rows(n, texts, fhashes, self._legacy_data, vectors)  # type: ignore[arg-type]
+            self._legacy_data = None
+        return Built(hashes, ext_ids, texts, files, data, vectors, labels, legacy)
 
     # -- columns -----------------------------------------------------------------------
 
@@ -249,11 +266,17 @@ class PayloadBuilder:
                         raise self._error(
                             f"expected a single value, got {type(v).__name__}", first_row + i, c
                         )
+                    if isinstance(v, str) and not _is_encodable(v):
+                        raise self._error(
+                            "value is not valid Unicode (lone surrogate)", first_row + i, c
+                        )
                 sub[c] = (
                     s.astype("object")
                     .where(s.notna(), None)
                     .map(lambda x: None if x is None else str(x))
                 )
+        if self.legacy_hashes:
+            self._legacy_data = legacy_json_lines(sub)
         return json_objects(sub, [self.numeric[c] for c in cols])  # type: ignore[return-value]
 
     def _embeddings(self, frame: pd.DataFrame, first_row: int) -> list[bytes | None]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+import sys
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -199,6 +200,7 @@ def csv_header(path: Path, sep: str) -> list[str]:
 
 
 def _first_record_width(path: Path, sep: str) -> int:
+    csv.field_size_limit(sys.maxsize)
     try:
         with path.open(newline="", encoding="utf-8-sig") as fh:
             reader = csv.reader(fh, delimiter=sep)
@@ -214,6 +216,7 @@ def _first_record_width(path: Path, sep: str) -> int:
 def _first_undecodable_row(path: Path, sep: str) -> int | None:
     """Data row (1-based, as the importer counts: records, not lines; blank lines skipped)
     holding the first byte sequence that is not UTF-8."""
+    csv.field_size_limit(sys.maxsize)  # pandas reads fields of any length; so must this
     with path.open(newline="", encoding="utf-8-sig", errors="surrogateescape") as fh:
         row = -1  # the header is row 0
         try:

@@ -96,11 +96,9 @@ def release_claims(store: Store, annotator: str) -> int:
     return store.claims.release(annotator)
 
 
-def hand_over_claims(store: Store, old: str, new: str, sample_ids: Sequence[int]) -> list[int]:
-    """The annotator now works as ``new``: ``old``'s claims end and the samples this session
-    still shows (``sample_ids``) are claimed for ``new``. Returns the ids ``new`` holds."""
-    store.claims.release(old)
-    return store.claims.claim(new, list(sample_ids))
+def hand_over_claims(store: Store, old: str, new: str) -> int:
+    """The annotator now works as ``new``: ``old``'s claims become ``new``'s."""
+    return store.claims.rename(old, new)
 
 
 def _items(store: Store, chosen: Sequence[tuple[int, Provenance, int | None]]) -> list[Item]:

@@ -140,14 +140,11 @@ class AnnotationController(QueueFeed, QObject):
         if name == self.annotator:
             return
         old, self.annotator = self.annotator, name
-        session, store = self.session, self.store
-        if session is None or store is None:
-            return
-        shown = [session.current] if session.current is not None else []
-        ids = [item.sample_id for item in [*shown, *session.upcoming]]
-        self.runner.submit(
-            ops.hand_over_claims, store, old, name, ids, on_error=self._on_task_failed
-        )
+        if self.store is not None:
+            # on the serial runner, after any fetch already queued for the old name
+            self.runner.submit(
+                ops.hand_over_claims, self.store, old, name, on_error=self._on_task_failed
+            )
 
     @property
     def busy(self) -> bool:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from labeler.errors import Cancelled
+from labeler.orphan import exit_when_orphaned
 from labeler.review import plots
 from labeler.review.service import STAGES, ReviewSummary, figures, summarize
 from labeler.store import ProjectLocation, Store
@@ -69,7 +70,9 @@ _channel: dict[str, Any] = {}
 
 
 def init_worker(progress_queue: Any, cancel_event: Any) -> None:
-    """Process-pool initializer: where to send progress, what to watch for cancelling."""
+    """Process-pool initializer: where to send progress, what to watch for cancelling; the
+    worker ends with the application (also when that is killed)."""
+    exit_when_orphaned()
     _channel["queue"] = progress_queue
     _channel["cancel"] = cancel_event
 

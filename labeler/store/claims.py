@@ -101,6 +101,17 @@ class Claims:
         with self._store.write() as conn:
             return conn.execute(q).rowcount
 
+    def rename(self, old: str, new: str) -> int:
+        """Hand every claim of ``old`` to ``new`` (one statement: no moment where the samples
+        are free, and claims made for ``old`` by a fetch already under way move too)."""
+        c = t.sample_claim
+        with self._store.write() as conn:
+            return conn.execute(
+                c.update()
+                .where(c.c.project_id == self._store.project_id, c.c.annotator == old)
+                .values(annotator=new)
+            ).rowcount
+
     def held_by_others(self, annotator: str) -> set[int]:
         """Samples other annotators currently hold (to leave out of ``annotator``'s queue)."""
         c = t.sample_claim

@@ -255,6 +255,22 @@ class SampleRepo:
             conn.exec_driver_sql("PRAGMA analysis_limit=1000")
             conn.exec_driver_sql("ANALYZE")
 
+    def has_legacy_rows(self) -> bool:
+        """Whether the project holds rows from imports that recorded no ``row_format`` (made
+        before tabular row format 2; see ``labeler.data.importer.ROW_FORMAT``)."""
+        b = t.import_batch
+        with self._store.read() as conn:
+            found = conn.execute(
+                sa.select(b.c.id)
+                .where(
+                    b.c.project_id == self._store.project_id,
+                    b.c.row_count > 0,
+                    sa.not_(b.c.params.contains('"row_format"', autoescape=True)),
+                )
+                .limit(1)
+            ).first()
+        return found is not None
+
     def count(self) -> int:
         with self._store.read() as conn:
             return conn.execute(

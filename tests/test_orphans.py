@@ -1,4 +1,5 @@
-"""The import's parser process ends when the application is killed mid-import."""
+"""Helper processes (the import's parser, the review statistics worker) end when the
+application that started them is killed."""
 
 from __future__ import annotations
 
@@ -41,6 +42,32 @@ def test_parser_process_exits_when_its_parent_is_killed(tmp_path):
         while not process_gone(parser) and time.monotonic() < deadline:
             time.sleep(0.2)
         assert process_gone(parser), "the parser process outlived the killed importer"
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
+def test_review_statistics_worker_exits_when_its_parent_is_killed():
+    root = Path(__file__).resolve().parents[1]
+    driver = subprocess.Popen(
+        [sys.executable, str(Path(__file__).with_name("stats_parent_driver.py"))],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+    )
+    try:
+        line = driver.stdout.readline()  # type: ignore[union-attr]
+        assert line.startswith("worker "), line
+        worker = int(line.split()[1])
+        assert not process_gone(worker)
+        driver.send_signal(signal.SIGKILL)
+        driver.wait(timeout=30)
+        deadline = time.monotonic() + 60
+        while not process_gone(worker) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert process_gone(worker), "the statistics worker outlived the killed application"
     finally:
         if driver.poll() is None:
             driver.kill()
