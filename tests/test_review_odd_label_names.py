@@ -67,7 +67,7 @@ def test_label_filter_matches_the_label_exactly(make_store):
     labels = ("cat", "Cat", "a_b", "axb", "a%b", "a%%b", 'q"', "back\\", "café")
     store = make_store(labels=labels, task_type="multi-label")
     ids = add_samples(store, [f"text {i}" for i in range(len(labels) + 2)])
-    for sid, label in zip(ids, labels):
+    for sid, label in zip(ids[: len(labels)], labels, strict=True):
         store.labels.add(sid, [label], "alice")
     store.labels.add(ids[-2], ["Cat", "axb"], "alice")
     store.labels.add(ids[-1], ["cat", "a%%b"], "alice")
