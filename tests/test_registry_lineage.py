@@ -20,7 +20,9 @@ from labeler.registry.push import push_project_model
 from labeler.store import Store
 from labeler.store import schema as t
 from labeler.store.database import utcnow
+from labeler.store.ids import reserve_ids
 from labeler.store.label_cut import (
+    hold_label_writes,
     label_set_sha256,
     label_watermark,
     labels_after,
@@ -144,6 +146,7 @@ def test_the_cut_waits_out_uncommitted_label_events_on_postgresql(make_store, ba
 
     def slow_writer() -> None:
         with other.write() as conn:
+            hold_label_writes(conn, store.project_id)  # as every label event writer does
             conn.execute(
                 t.label_event.insert().values(
                     project_id=store.project_id,
@@ -175,3 +178,87 @@ def test_the_cut_waits_out_uncommitted_label_events_on_postgresql(make_store, ba
             )
         ).scalar_one()
     assert label_watermark(store) == top
+
+
+def _top_event(store: Store) -> int:
+    with store.read() as conn:
+        return conn.execute(
+            sa.select(sa.func.max(t.label_event.c.id)).where(
+                t.label_event.c.project_id == store.project_id
+            )
+        ).scalar_one()
+
+
+def test_the_cut_ignores_writes_of_other_projects_and_analyze(make_store, backend):
+    """An import running in another project of the same database, or an ANALYZE of the event
+    table, must not make this project's retrain fail."""
+    if backend != "postgres":
+        pytest.skip("PostgreSQL only: SQLite keeps one project per file")
+    store = make_store(labels=("a", "b"))
+    ids, _, _ = labeled_project(store, n=4)
+    busy = make_store(labels=("a", "b"))
+    busy_ids, _, _ = labeled_project(busy, n=2)
+    with busy.samples.bulk_import("big.csv", "1" * 64) as batch:  # open, not committed
+        new = batch.add_samples([("x1", "f" * 64, "more", None, None, None)])
+        batch.add_labels(new, [["a"]])
+        assert label_watermark(store, wait_s=0.3) == _top_event(store)
+    with busy.engine.connect() as conn, conn.begin():
+        conn.exec_driver_sql("ANALYZE label_event")  # holds its lock until this commits
+        assert label_watermark(store, wait_s=0.3) == _top_event(store)
+
+
+def test_the_cut_waits_for_reserved_but_not_yet_inserted_event_ids(make_store, backend):
+    """An import reserves its event ids before inserting them: a cut taken in between must
+    not land above those ids (the snapshot hash would never match again)."""
+    if backend != "postgres":
+        pytest.skip("SQLite commits one writer at a time, in id order: nothing to wait for")
+    store = make_store(labels=("a", "b"))
+    ids, _, _ = labeled_project(store, n=4)
+    importer = Store.open(store.location)
+    try:
+        with importer.engine.connect() as conn:
+            with conn.begin():  # what ImportBatch.add_labels does, stopped before the insert
+                hold_label_writes(conn, store.project_id)
+                reserved = list(reserve_ids(conn, t.label_event, 2))
+                store.labels.add(ids[1], ["b"], "fast")  # a larger id, committed first
+                assert _top_event(store) > max(reserved)
+                with pytest.raises(LabelError, match="being written"):
+                    label_watermark(store, wait_s=0.3)
+                conn.execute(
+                    t.label_event.insert(),
+                    [
+                        {
+                            "id": eid,
+                            "project_id": store.project_id,
+                            "sample_id": sid,
+                            "annotator": "import",
+                            "action": "label",
+                            "labels": '["a"]',
+                            "created_at": utcnow(),
+                        }
+                        for eid, sid in zip(reserved, ids[2:], strict=True)
+                    ],
+                )
+                with pytest.raises(LabelError, match="being written"):
+                    label_watermark(store, wait_s=0.3)
+            # committed: the lock is gone and the cut covers the imported events
+            assert label_watermark(store, wait_s=0.3) == _top_event(store)
+    finally:
+        importer.close()
+
+
+def test_an_open_import_of_the_project_holds_the_cut_back(make_store, backend):
+    if backend != "postgres":
+        pytest.skip("SQLite's single writer lock already orders the events")
+    store = make_store(labels=("a", "b"))
+    labeled_project(store, n=4)
+    importer = Store.open(store.location)
+    try:
+        with importer.samples.bulk_import("more.csv", "2" * 64) as batch:
+            new = batch.add_samples([("y1", "e" * 64, "more", None, None, None)])
+            batch.add_labels(new, [["b"]])
+            with pytest.raises(LabelError, match="being written"):
+                label_watermark(store, wait_s=0.3)
+        assert label_watermark(store, wait_s=0.3) == _top_event(store)
+    finally:
+        importer.close()

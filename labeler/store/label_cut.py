@@ -13,10 +13,12 @@ Reading it is cheap: a sample with no event after ``W`` still has the state it h
 
 Making ``W`` exact: on SQLite one writer at a time commits events in id order, so the newest
 visible id is a cut. On PostgreSQL a transaction may hold an uncommitted event with a smaller
-id than one already committed; :func:`label_watermark` takes ``LOCK TABLE label_event IN SHARE
-MODE NOWAIT`` for the one ``max(id)`` statement, which succeeds only when no transaction is
-inserting events, retrying briefly (``NOWAIT`` never queues, so annotators are never blocked
-behind it).
+id than one already committed (an import even reserves its event ids before inserting them).
+So every transaction that writes label events of a project first takes a per-project
+advisory lock in shared mode (:func:`hold_label_writes`, before drawing any event id), and
+:func:`label_watermark` reads ``max(id)`` holding the same lock exclusively, taken with
+``pg_try_advisory_xact_lock`` (it never queues, so annotators are never blocked behind it)
+and retried briefly. Writes of other projects, and VACUUM, do not touch that lock.
 """
 
 from __future__ import annotations
@@ -91,13 +93,30 @@ def label_set_sha256(pairs: Iterable[tuple[int, Sequence[str]]]) -> str:
     return h.hexdigest()
 
 
+_LABEL_WRITE_LOCK = 0x4C4C_0000  # + project id: PostgreSQL advisory lock for label event writes
+
+
+def hold_label_writes(conn: sa.Connection, project_id: int) -> None:
+    """Mark the current write transaction as writing label events of ``project_id`` until it
+    ends, so no label cut is taken meanwhile. Call it before reserving or inserting event ids.
+
+    PostgreSQL: a shared advisory lock (writers never wait for each other, only, briefly, for
+    a cut reading its ``max(id)``). SQLite: nothing; its single writer lock makes ids exact."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(
+            sa.text("SELECT pg_advisory_xact_lock_shared(:k)"),
+            {"k": _LABEL_WRITE_LOCK + int(project_id)},
+        )
+
+
 def label_watermark(store: Store, wait_s: float = 10.0) -> int:
     """The id of the newest committed label event of the project, as an exact cut (0 if none).
 
-    Raises :class:`~labeler.errors.LabelError` if, on PostgreSQL, label events were being
-    written for all of ``wait_s`` seconds (a long import holds the table)."""
+    Raises :class:`~labeler.errors.LabelError` if, on PostgreSQL, label events of the project
+    were being written for all of ``wait_s`` seconds (a long import holds the lock)."""
     le = t.label_event
     query = sa.select(sa.func.max(le.c.id)).where(le.c.project_id == store.project_id)
+    key = _LABEL_WRITE_LOCK + int(store.project_id)
     with store.engine.connect() as conn:
         if conn.dialect.name != "postgresql":
             with conn.begin():
@@ -105,13 +124,12 @@ def label_watermark(store: Store, wait_s: float = 10.0) -> int:
         deadline = time.monotonic() + wait_s
         pause = 0.01
         while True:
-            try:
-                with conn.begin():
-                    conn.exec_driver_sql("LOCK TABLE label_event IN SHARE MODE NOWAIT")
+            with conn.begin():
+                locked = conn.execute(
+                    sa.text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": key}
+                ).scalar_one()
+                if locked:  # no writer of this project is open; the lock ends with the read
                     return int(conn.execute(query).scalar_one() or 0)
-            except sa.exc.OperationalError as exc:
-                if getattr(exc.orig, "sqlstate", None) != "55P03":  # lock_not_available
-                    raise
             if time.monotonic() > deadline:
                 raise LabelError(
                     "label events were being written for "

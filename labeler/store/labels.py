@@ -16,6 +16,7 @@ from labeler.errors import LabelError
 from labeler.store import schema as t
 from labeler.store.database import utcnow
 from labeler.store.derive import EventView, SampleState, cancelled_ids, derive_state
+from labeler.store.label_cut import hold_label_writes
 from labeler.store.records import LabelEvent, Provenance, dumps, loads_labels
 
 if TYPE_CHECKING:
@@ -323,6 +324,7 @@ class LabelLog:
         session: str | None = None,
     ) -> int:
         prov = provenance or Provenance()
+        hold_label_writes(conn, self._store.project_id)  # before the id is drawn: see label_cut
         result = conn.execute(
             t.label_event.insert().values(
                 project_id=self._store.project_id,

@@ -16,6 +16,7 @@ from labeler.errors import LabelError
 from labeler.store import schema as t
 from labeler.store.database import SQLITE_CACHE_KIB, utcnow
 from labeler.store.ids import reserve_ids
+from labeler.store.label_cut import hold_label_writes
 from labeler.store.records import Sample, bytes_to_vector, dumps
 
 if TYPE_CHECKING:
@@ -166,6 +167,7 @@ class ImportBatch:
                 raise LabelError(f"unknown label {bad[0]!r}")
         now = utcnow()
         pid = self._store.project_id
+        hold_label_writes(self._conn, pid)  # before reserving ids: see label_cut
         event_ids = list(reserve_ids(self._conn, t.label_event, len(sample_ids)))
         label_json = [dumps(list(lab)) for lab in labels]
         events = [
