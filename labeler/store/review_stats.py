@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from labeler.store import schema as t
 from labeler.store.derive import EventView, cancelled_ids
-from labeler.store.records import loads_labels
+from labeler.store.records import dumps, loads_labels
 
 if TYPE_CHECKING:
     from labeler.store.project_store import Store
@@ -156,20 +156,37 @@ class Probabilities:
     probs: np.ndarray
 
 
+def _plain_key(name: str) -> bool:
+    """Whether ``name`` is stored as a JSON object key without escapes (``dumps`` keeps
+    non-ASCII as is), so that SQLite's ``json_extract`` path ``$."name"`` finds it."""
+    return dumps(name) == f'"{name}"'
+
+
+def _probability(store: Store, name: str) -> Any:
+    """Class ``name``'s probability in the prediction's stored JSON, NULL when absent.
+    PostgreSQL: ``->>`` with the name as a bound key (any name). SQLite matches a path
+    label against the key's raw JSON text and ends it at the first ``"``: a name stored
+    with escapes (``"``, ``\\``, control characters) would read as NULL, so those names
+    are looked up through ``json_each`` (exact, several times slower per column)."""
+    p = t.prediction
+    if store.engine.dialect.name == "postgresql":
+        # the column is TEXT: PostgreSQL needs it cast to JSON for ->>
+        return sa.cast(p.c.probabilities, sa.JSON)[name].as_float()
+    if _plain_key(name):
+        return sa.func.json_extract(p.c.probabilities, f'$."{name}"')
+    pairs = sa.func.json_each(p.c.probabilities).table_valued("key", "value")
+    return sa.select(pairs.c.value).where(pairs.c.key == name).scalar_subquery()
+
+
 def oof_probabilities(
     store: Store, classes: list[str], multi_label: bool = False, chunk: int = 100_000
 ) -> Probabilities:
     """The out-of-fold probabilities of the labeled samples, by sample id: those with
     exactly one label, or every one when ``multi_label``.
-    The database takes each class's probability out of the stored JSON (SQLite's
-    ``json_extract``, PostgreSQL's ``->>``), so no JSON is parsed in Python."""
+    The database takes each class's probability out of the stored JSON (see
+    :func:`_probability`), so no JSON is parsed in Python."""
     st, p = t.sample_state, t.prediction
-    # the column is TEXT: PostgreSQL needs it cast to JSON for ->>, SQLite reads it as is
-    if store.engine.dialect.name == "postgresql":
-        as_json = sa.cast(p.c.probabilities, sa.JSON)
-    else:
-        as_json = sa.type_coerce(p.c.probabilities, sa.JSON)
-    columns = [as_json[name].as_float() for name in classes]
+    columns = [_probability(store, name) for name in classes]
     query = (
         sa.select(st.c.sample_id, st.c.labels, *columns)
         .select_from(

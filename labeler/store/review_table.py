@@ -22,7 +22,6 @@ per row, before sorting.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,9 +30,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
 
 from labeler.store import schema as t
-from labeler.store.records import loads_labels
+from labeler.store.records import dumps, loads_labels
 
 if TYPE_CHECKING:
     from labeler.store.project_store import Store
@@ -121,6 +121,21 @@ def _prediction_terms(flt: ReviewFilter) -> list[Any]:
     return terms
 
 
+def _has_label(store: Store, label: str) -> Any:
+    """Whether the sample's label set contains exactly ``label`` (case and every character
+    as given). A substring test for the label's stored JSON string (``dumps`` encodes each
+    list item as it would alone, so no match is missed) cheaply skips most rows; the
+    JSON membership test after it decides."""
+    st = t.sample_state
+    token = dumps(label)
+    if store.engine.dialect.name == "postgresql":
+        found = sa.func.strpos(st.c.labels, token) > 0
+        return sa.and_(found, sa.cast(st.c.labels, JSONB).contains([label]))
+    found = sa.func.instr(st.c.labels, token) > 0
+    items = sa.func.json_each(st.c.labels).table_valued("value")
+    return sa.and_(found, sa.exists().where(items.c.value == label))
+
+
 def _conditions(store: Store, flt: ReviewFilter, joined: sa.Table | None = None) -> list[Any]:
     """The WHERE terms of ``flt``. Conditions on prediction or suspected_error are EXISTS
     tests, unless that table is ``joined`` (the sort column's table) and can be tested
@@ -129,7 +144,7 @@ def _conditions(store: Store, flt: ReviewFilter, joined: sa.Table | None = None)
     pid = store.project_id
     where: list[Any] = [st.c.project_id == pid, st.c.status == "labeled"]
     if flt.label is not None:
-        where.append(st.c.labels.like("%" + json.dumps(flt.label, ensure_ascii=False) + "%"))
+        where.append(_has_label(store, flt.label))
     if flt.annotator is not None:
         where.append(st.c.annotator == flt.annotator)
     if flt.since is not None:
