@@ -148,31 +148,3 @@ def _kind(modality: str, has_vector: bool, settings: FeatureSettings) -> str:
     if has_vector and settings.use_vectors:
         return "vectors"
     return modality
-
-
-# -- sample index ---------------------------------------------------------------------------
-
-
-def _sample_index(store: Store, cancel: CancelToken | None) -> tuple[np.ndarray, str, bool]:
-    """Sample ids (ascending), the project's identity, and whether the samples carry vectors.
-
-    Samples are immutable and their ids are never reused within a project, so the ids name
-    the sample set; the project's name and creation time guard against a project re-created
-    in the same folder. (Reading every content hash would scan the whole sample table: ~15 s
-    at 1M rows; the ids come from an index.)"""
-    if cancel is not None:
-        cancel.check()
-    ids = np.asarray(store.samples.ids(), dtype=np.int64)
-    if len(ids) == 0:
-        raise FeatureError(f"project {store.info.name!r} has no samples; import data first")
-    info = store.info
-    created = info.created_at.isoformat() if info.created_at else ""
-    identity = f"{store.location.url}#{info.name}#{info.id}#{created}"
-    has_vector = store.samples.get(int(ids[0])).vector is not None
-    return ids, identity, has_vector
-
-
-def _kind(modality: str, has_vector: bool, settings: FeatureSettings) -> str:
-    if has_vector and settings.use_vectors:
-        return "vectors"
-    return modality
