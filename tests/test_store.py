@@ -41,12 +41,12 @@ def test_sqlite_pragmas(tmp_path):
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
-        assert conn.exec_driver_sql("PRAGMA page_size").scalar() == 65536  # new file
+        assert conn.exec_driver_sql("PRAGMA page_size").scalar() == 16384  # new file
     store.close()
 
 
 def test_a_project_file_with_small_pages_keeps_them_and_opens(tmp_path):
-    """Projects created before 64 KiB pages keep their page size (it cannot change in WAL
+    """Projects created before 16 KiB pages keep their page size (it cannot change in WAL
     mode without a rebuild) and work as before."""
     import sqlite3
 
