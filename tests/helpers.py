@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -40,3 +41,14 @@ def process_gone(pid: int) -> bool:
     except (OSError, IndexError):
         return True  # vanished between the two checks
     return state in ("Z", "X")
+
+
+def wait_until_gone(pids: list[int], timeout: float) -> list[int]:
+    """Poll until every process in ``pids`` has exited (there is no signal to wait on for
+    another process's death); return those still alive after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    alive = [p for p in pids if not process_gone(p)]
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.1)
+        alive = [p for p in alive if not process_gone(p)]
+    return alive

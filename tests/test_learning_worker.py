@@ -13,7 +13,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -21,7 +20,7 @@ import pytest
 from labeler.learning.features import load_features
 from labeler.learning.jobs import RetrainScheduler, TrainSettings
 from labeler.store import Store
-from tests.helpers import process_gone
+from tests.helpers import process_gone, wait_until_gone
 from tests.learning_data import add_slow_tabular
 
 pytestmark = pytest.mark.slow
@@ -91,10 +90,7 @@ def test_worker_ends_itself_when_its_parent_is_killed_mid_fit(tmp_path) -> None:
         assert not process_gone(pid)
         parent.send_signal(signal.SIGKILL)
         parent.wait(WAIT)
-        deadline = time.monotonic() + WAIT
-        while not process_gone(pid) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert process_gone(pid), "the retrain worker outlived its SIGKILLed parent"
+        assert not wait_until_gone([pid], WAIT), "the retrain worker outlived its SIGKILLed parent"
     finally:
         if parent.poll() is None:
             parent.kill()

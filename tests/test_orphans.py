@@ -7,13 +7,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from labeler.store import Store
-from tests.helpers import process_gone
+from tests.helpers import process_gone, wait_until_gone
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,10 +35,8 @@ def _kill_parent_and_wait(driver_args: list[str], announces: str) -> int:
         assert not process_gone(helper)
         driver.send_signal(signal.SIGKILL)
         driver.wait(timeout=30)
-        deadline = time.monotonic() + 60
-        while not process_gone(helper) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert process_gone(helper), f"the {announces} process outlived the killed application"
+        alive = wait_until_gone([helper], 60)
+        assert not alive, f"the {announces} process outlived the killed application"
         return helper
     finally:
         if driver.poll() is None:

@@ -7,14 +7,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from labeler.store import Store
 from tests.gui.gui_helpers import fill_text
-from tests.helpers import process_gone
+from tests.helpers import wait_until_gone
 
 pytestmark = [pytest.mark.gui, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,10 +58,7 @@ def test_sigkill_loses_no_saved_label(tmp_path) -> None:
         proc.wait(timeout=60)
     assert proc.returncode == -signal.SIGKILL
     assert len(saved) == SAVED_BEFORE_KILL
-    deadline = time.monotonic() + 120  # generous: a worker notices within a second
-    while any(not process_gone(pid) for pid in children) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    orphans = [pid for pid in children if not process_gone(pid)]
+    orphans = wait_until_gone(children, 120)  # generous: a worker notices within a second
     for pid in orphans:
         os.kill(pid, signal.SIGKILL)  # leave nothing behind a failed test
     assert not orphans, f"processes {orphans} outlived the killed app"
