@@ -162,7 +162,7 @@ def bench_retrain(workdir: Path, kind: str, n: int, log) -> dict:
     log(
         f"{kind} {n}: retrain + rescore median {again['median_wall_s']} s of {walls}, peak {again['peak_rss_mb']} MB"
     )
-    db_mb = sum(p.stat().st_size for p in folder.glob("project.db*")) / 2**20
+    db_mb = sum(p.stat().st_size for p in (folder / ".labeler").glob("project.db*")) / 2**20
     shutil.rmtree(folder, ignore_errors=True)
     return {
         "kind": kind,

@@ -236,7 +236,7 @@ def main() -> None:
     work = Path(args.workdir or tempfile.mkdtemp(prefix="review-bench-"))
     folder = work / f"review-{args.rows}"
     t = time.perf_counter()
-    if not (folder / "project.db").exists():
+    if not (folder / ".labeler" / "project.db").exists():
         build(folder, args.rows)
     build_s = time.perf_counter() - t
     lazy = [lazy_first_paint(folder) for _ in range(args.repeats)]

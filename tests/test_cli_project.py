@@ -43,7 +43,7 @@ def test_import_bad_row_is_one_line_and_changes_nothing(tmp_path):
     assert run_cli("init", str(proj), "--modality", "text", "--labels", "pos,neg").returncode == 0
     bad = tmp_path / "bad.csv"
     bad.write_text("text,label\nfine,pos\nodd,maybe\n", encoding="utf-8")
-    before = (proj / "project.db").read_bytes()
+    before = (proj / ".labeler" / "project.db").read_bytes()
     proc = run_cli("import", str(proj), str(bad))
     _assert_one_line_error(proc, str(bad), "row 2", "column 'label'", "unknown label 'maybe'")
     info = json.loads(run_cli("info", str(proj), "--json").stdout)
@@ -105,7 +105,7 @@ def test_team_project_on_postgres(tmp_path, pg_server_url):
         "init", str(proj), "--modality", "text", "--labels", "a,b", "--database", pg_server_url
     )
     assert proc.returncode == 0, proc.stderr
-    assert (proj / "project.json").exists() and not (proj / "project.db").exists()
+    assert (proj / "project.json").exists() and not (proj / ".labeler" / "project.db").exists()
     f = tmp_path / "f.csv"
     f.write_text("text,label\nhello,a\nworld,\n")
     assert run_cli("import", str(proj), str(f)).returncode == 0

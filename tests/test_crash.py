@@ -68,7 +68,7 @@ def test_sigkill_loses_no_committed_label(tmp_path, seed):
     # lines the child printed before the kill but we did not read yet are committed too
     reported += [int(x) for x in child.stdout.read().split()]
 
-    db = tmp_path / "p" / "project.db"
+    db = tmp_path / "p" / ".labeler" / "project.db"
     with sqlite3.connect(db) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     store = Store.open(tmp_path / "p")

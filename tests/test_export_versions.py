@@ -139,7 +139,7 @@ def test_a_failed_export_releases_its_version(make_store, tmp_path):
 def test_migration_renumbers_versions_an_older_labeler_duplicated(tmp_path):
     folder = tmp_path / "old"
     folder.mkdir()
-    db = folder / "project.db"
+    db = folder / "project.db"  # where an older Labeler kept it
     engine = make_engine(f"sqlite:///{db}")
     migrate(engine, db, target="0004", create=True)
     with engine.begin() as conn:
@@ -162,5 +162,5 @@ def test_migration_renumbers_versions_an_older_labeler_duplicated(tmp_path):
     with Store.open(folder) as store:
         got = {s.path: s.version for s in snapshots(store)}
     assert got == {"a.csv": 1, "b.csv": 2, "c.csv": 3, "d.csv": 4}
-    with sqlite3.connect(db) as conn:
+    with sqlite3.connect(folder / ".labeler" / "project.db") as conn:  # moved there on open
         assert conn.execute("SELECT DISTINCT state FROM export_snapshot").fetchall() == [("done",)]

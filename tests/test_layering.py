@@ -76,3 +76,15 @@ def test_core_imports_without_qt():
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "", proc.stdout
+
+
+def test_file_dialogs_come_from_one_module():
+    """Only labeler/gui/file_dialogs.py builds file dialogs: its dialogs never read the
+    database files (a dialog that did dropped SQLite's locks and corrupted projects)."""
+    allowed = PKG / "gui" / "file_dialogs.py"
+    offenders = [
+        str(p.relative_to(REPO))
+        for p in _modules()
+        if p != allowed and "QFileDialog" in p.read_text(encoding="utf-8")
+    ]
+    assert offenders == []

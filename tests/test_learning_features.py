@@ -138,7 +138,7 @@ def test_a_project_recreated_in_the_same_folder_does_not_reuse_the_cache(tmp_pat
     add_tabular(first, np.zeros((4, 2)))
     old = load_features(first)
     first.close()
-    for path in folder.glob("project.db*"):
+    for path in (folder / ".labeler").glob("project.db*"):
         path.unlink()
     second = Store.create(folder, modality="tabular", labels=["a", "b"])
     add_tabular(second, np.ones((4, 2)) * np.arange(4)[:, None])

@@ -83,7 +83,7 @@ def test_a_model_with_an_untrusted_type_is_refused_even_with_a_matching_hash(mak
         registry.load(v.name, 1)
 
 
-def test_promotion_needs_an_equal_or_better_score_on_the_same_holdout(make_store, tmp_path):
+def test_promotion_needs_a_better_score_on_the_same_holdout(make_store, tmp_path):
     store, ids, X, y, _, _ = trained_store(make_store, n=90)
     registry = FolderRegistry(tmp_path / "reg")
     holdout_X, holdout_y = X[60:], y[60:]
@@ -100,21 +100,28 @@ def test_promotion_needs_an_equal_or_better_score_on_the_same_holdout(make_store
     assert registry.aliases(store.info.name) == {"candidate": 2, "champion": 1}
 
     # unless forced
+    record_trained_run(store, ids[:60], X[:60], scrambled, C=0.5)
     forced = push_project_model(store, registry, force=True)
     assert forced.promotion.promoted and forced.promotion.reason == "forced"
     assert registry.aliases(store.info.name)["champion"] == 3
 
-    # a model as good as the champion on the same labels is promoted
+    # a better model takes over; one that only ties with the champion does not (so
+    # pushing an equivalent model again cannot move the alias)
     record_trained_run(store, ids, X, y)
     better = push_project_model(store, registry, holdout=holdout)
     assert better.promotion.promoted
-    assert better.promotion.new_score >= better.promotion.champion_score
-    assert registry.aliases(store.info.name) == {"candidate": 4, "champion": 4}
+    assert better.promotion.new_score > better.promotion.champion_score
+    record_trained_run(store, ids, X, y, C=0.5)  # another file, the same predictions
+    tie = push_project_model(store, registry, holdout=holdout)
+    assert tie.promotion.new_score == tie.promotion.champion_score
+    assert not tie.promotion.promoted and "= champion v4" in tie.promotion.reason
+    assert registry.aliases(store.info.name) == {"candidate": 5, "champion": 4}
 
-    # without labels newer than the model there is no comparison: candidate only
-    plain = push_project_model(store, registry)
-    assert not plain.promotion.promoted and "only 0 labels" in plain.promotion.reason
+    # pushing the same model file again is refused, and changes nothing
+    with pytest.raises(RegistryError, match="already in the registry as .* v5"):
+        push_project_model(store, registry)
     assert [v.version for v in registry.versions()] == [1, 2, 3, 4, 5]
+    assert registry.aliases(store.info.name) == {"candidate": 5, "champion": 4}
 
 
 def test_push_compares_with_the_champion_on_labels_neither_model_has_seen(make_store, tmp_path):
@@ -142,18 +149,21 @@ def test_push_compares_with_the_champion_on_labels_neither_model_has_seen(make_s
     assert worse.promotion.new_score < worse.promotion.champion_score
     assert registry.aliases(store.info.name) == {"candidate": 2, "champion": 1}
 
-    record_trained_run(store, ids, X, y)  # v3: a good model again
+    record_trained_run(store, ids, X, np.roll(y, 2))  # v3: scrambled another way
     label_new_samples(2)
-    better = push_project_model(store, registry)
-    assert better.promotion.promoted, better.promotion.reason
-    assert "accuracy" in better.promotion.reason
-    assert registry.aliases(store.info.name) == {"candidate": 3, "champion": 3}
+    record_trained_run(store, ids, X, y)  # v4: a good model again
+    label_new_samples(3)
+    better = push_project_model(store, registry)  # compared with v1, the champion
+    assert better.promotion.version == 3 and "accuracy" in better.promotion.reason
+    assert not better.promotion.promoted  # as good as v1 on the new labels: v1 stays
+    assert registry.aliases(store.info.name) == {"candidate": 3, "champion": 1}
 
 
 def test_aliases_move_and_unknown_refs_are_errors(make_store, tmp_path):
-    store, *_ = trained_store(make_store)
+    store, ids, X, y, *_ = trained_store(make_store)
     registry = FolderRegistry(tmp_path / "reg")
     push_project_model(store, registry)
+    record_trained_run(store, ids, X, y, C=0.5)  # another model file
     push_project_model(store, registry)
     name = store.info.name
     registry.set_alias(name, "champion", 2)

@@ -52,7 +52,7 @@ def test_a_project_file_with_small_pages_keeps_them_and_opens(tmp_path):
 
     folder = tmp_path / "old"
     Store.create(folder, modality="text", labels=["a", "b"]).close()
-    raw = sqlite3.connect(folder / "project.db", isolation_level=None)
+    raw = sqlite3.connect(folder / ".labeler" / "project.db", isolation_level=None)
     raw.execute("PRAGMA journal_mode=DELETE")
     raw.execute("PRAGMA page_size=4096")
     raw.execute("VACUUM")  # rebuilds the file with 4 KiB pages, as older versions made it
@@ -80,7 +80,7 @@ def test_a_project_file_with_small_pages_keeps_them_and_opens(tmp_path):
 def test_create_rejects_bad_settings(tmp_path, kwargs, message):
     with pytest.raises(ProjectError, match=message):
         Store.create(tmp_path / "p", **kwargs)
-    assert not (tmp_path / "p" / "project.db").exists()
+    assert not (tmp_path / "p" / ".labeler" / "project.db").exists()
 
 
 def test_create_twice_is_refused(make_store):
@@ -274,6 +274,8 @@ def test_projects_share_a_database(backend, pg_server_url, tmp_path):
 
 
 def test_migration_from_older_schema_keeps_data_and_backs_up(tmp_path):
+    """An old project (schema 0001, database at the top of the folder as earlier versions
+    kept it) opens: the database moves into .labeler/ and is migrated after a backup."""
     folder = tmp_path / "old"
     folder.mkdir()
     db = folder / "project.db"
@@ -296,8 +298,10 @@ def test_migration_from_older_schema_keeps_data_and_backs_up(tmp_path):
     store = Store.open(folder)
     assert current_revision(store.engine) == head_revision()
     assert store.info.label_names == ["a", "b"]
-    backups = list(folder.glob("project.db.bak-0001-*"))
+    backups = list((folder / ".labeler").glob("project.db.bak-0001-*"))
     assert len(backups) == 1
+    assert (folder / ".labeler" / "project.db").is_file()
+    assert sorted(p.name for p in folder.iterdir()) == [".labeler"]
     with sqlite3.connect(backups[0]) as conn:
         assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == ("0001",)
     assert store.models.runs() == []  # table from migration 0002 exists
@@ -376,6 +380,7 @@ def test_foreign_database_is_refused_untouched(tmp_path):
         conn.execute("CREATE TABLE notes (x)")
     with pytest.raises(ProjectError, match="not a Labeler database"):
         Store.open(folder)
+    assert sorted(p.name for p in folder.iterdir()) == ["project.db"]  # not moved either
     with sqlite3.connect(folder / "project.db") as conn:
         assert [r[0] for r in conn.execute("SELECT name FROM sqlite_master")] == ["notes"]
 
@@ -410,4 +415,4 @@ def test_project_from_a_newer_version_is_refused_without_backup(tmp_path):
     for _ in range(2):
         with pytest.raises(ProjectError, match="newer Labeler"):
             Store.open(tmp_path / "p")
-    assert list((tmp_path / "p").glob("project.db.bak-*")) == []
+    assert list((tmp_path / "p" / ".labeler").glob("project.db.bak-*")) == []

@@ -23,7 +23,7 @@ from labeler.data.importer import ColumnMapping, import_file
 from labeler.errors import ProjectError
 from labeler.progress import ProgressFn
 from labeler.store import Store
-from labeler.store.location import DB_FILE
+from labeler.store.location import existing_db_file
 
 DEMO_KINDS = ("digits", "text", "tabular")
 TEXT_LIBRARIES = {
@@ -74,7 +74,7 @@ def create_demo(
     if kind not in DEMO_KINDS:
         raise ProjectError(f"unknown demo {kind!r}; choose one of {', '.join(DEMO_KINDS)}")
     folder = Path(folder) if folder is not None else default_demo_dir(kind)
-    if (folder / DB_FILE).exists():
+    if existing_db_file(folder) is not None:
         return Store.open(folder)
     if folder.exists() and any(folder.iterdir()):
         raise ProjectError(

@@ -11,7 +11,9 @@ from pathlib import Path
 from labeler.app_settings import ProjectSettings
 from labeler.gui.session import Counts, Item, ModelStatus, model_status
 from labeler.store import ProjectInfo, ProjectLocation, Provenance, Store
+from labeler.store.integrity import check_or_raise
 from labeler.store.labels import Reverted
+from labeler.store.location import resolve
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,13 @@ class Reversal:
 
 
 def open_store(project: str | Path | ProjectLocation) -> Store:
-    return Store.open(project)
+    """Open a project; a SQLite database is checked (``PRAGMA quick_check``) first, so a
+    damaged one is refused (:class:`~labeler.store.integrity.DamagedProject`) before
+    anything writes to it."""
+    location = project if isinstance(project, ProjectLocation) else resolve(project)
+    if location.db_path is not None:
+        check_or_raise(location.db_path)
+    return Store.open(location)
 
 
 def counts(store: Store) -> Counts:

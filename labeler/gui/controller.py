@@ -26,8 +26,10 @@ from labeler.gui.dialogs import describe
 from labeler.gui.queue_feed import QueueFeed
 from labeler.gui.retrain import RetrainBridge
 from labeler.gui.session import AnnotationSession, Item, ModelStatus
+from labeler.gui.store_guard import StoreGuard
 from labeler.gui.tasks import TaskRunner
 from labeler.store import Store
+from labeler.store.integrity import DamagedProject
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,9 @@ class AnnotationController(QueueFeed, QObject):
     flagChanged = Signal(int, bool, str)  # sample id, flagged, comment
     message = Signal(str)  # transient status-bar text
     failure = Signal(str, str)  # one line, details (status bar, click for details)
+    refused = Signal(str)  # a key arrived while the previous command was being saved
+    storeHazard = Signal(str)  # SQLite's locks were lost in this process: close and reopen
+    storeDamaged = Signal(str, str)  # database path, what is wrong: stop and offer a backup
 
     def __init__(
         self,
@@ -69,6 +74,7 @@ class AnnotationController(QueueFeed, QObject):
         self._labels_since_retrain = 0
         self._counts_stale = False  # counts may miss other annotators' labels: reload
         self._closed = False
+        self.guard: StoreGuard | None = None  # SQLite projects: locks, integrity, backups
 
     # -- project lifecycle -------------------------------------------------------------
 
@@ -93,6 +99,7 @@ class AnnotationController(QueueFeed, QObject):
             result[0].close()
             return
         self.store, self.overview = result
+        self._start_guard()
         self.session = AnnotationSession(self.overview.counts)
         self.model = self.overview.model
         self.projectOpened.emit(self.overview)
@@ -103,11 +110,47 @@ class AnnotationController(QueueFeed, QObject):
         if self.retrainer is not None and (
             self.model.version is None or self.model.staleness(self.overview.counts.labeled) > 0
         ):
-            self.retrainer.request()  # a fresh queue for this session (cold start included)
+            self.request_retrain()  # a fresh queue for this session (cold start included)
 
     def _open_failed(self, exc: BaseException) -> None:
-        if not self._closed:
-            self.openFailed.emit(*describe(exc))
+        if self._closed:
+            return
+        if isinstance(exc, DamagedProject):
+            self.storeDamaged.emit(str(exc.db_path), str(exc))
+            return
+        self.openFailed.emit(*describe(exc))
+
+    def _start_guard(self) -> None:
+        assert self.store is not None
+        db_path = self.store.location.db_path
+        if db_path is None:
+            return
+        pool = self.store.engine.pool
+
+        def connections() -> int:
+            return int(getattr(pool, "checkedin", lambda: 1)()) + int(
+                getattr(pool, "checkedout", lambda: 0)()
+            )
+
+        self.guard = StoreGuard(db_path, connections, self)
+        self.guard.hazard.connect(self._hazard)
+        self.guard.damaged.connect(lambda what: self._damaged(str(db_path), what))
+        self.guard.start()
+
+    def _hazard(self, message: str) -> None:
+        self._busy = True  # no more commands until the window has reopened the project
+        if self.retrainer is not None:
+            self.retrainer.close()
+            self.retrainer = None
+        self.storeHazard.emit(message)
+
+    def _damaged(self, db_path: str, what: str) -> None:
+        self._busy = True  # stop writing
+        self.storeDamaged.emit(db_path, what)
+
+    def locks_ok(self) -> bool:
+        """False (and ``storeHazard`` fired) if this process lost SQLite's locks."""
+        return self.guard is None or self.guard.check_locks()
 
     def _start_retrainer(self, settings: ProjectSettings) -> None:
         if self.overview is None:
@@ -119,10 +162,26 @@ class AnnotationController(QueueFeed, QObject):
         if self.retrainer is not None:
             self.retrainer.started.connect(self._retrain_started)
             self.retrainer.finished.connect(self._retrain_finished)
+            self.retrainer.finished.connect(self._check_retrain_error)
+
+    def request_retrain(self) -> bool:
+        """Ask for a retrain, unless this process lost SQLite's locks (the worker process
+        would then write beside us without coordination)."""
+        if self.retrainer is None or not self.locks_ok():
+            return False
+        self.retrainer.request()
+        return True
+
+    def _check_retrain_error(self, result: Any) -> None:
+        error = getattr(result, "error", None)
+        if error and self.guard is not None:
+            self.guard.check_after_error(str(error))
 
     def close(self) -> None:
         """Stop retraining, finish queued store calls, close the store."""
         self._closed = True
+        if self.guard is not None:
+            self.guard.close()
         if self.retrainer is not None:
             self.retrainer.close()
             self.retrainer = None
@@ -165,7 +224,10 @@ class AnnotationController(QueueFeed, QObject):
     # -- commands ------------------------------------------------------------------------
 
     def _ready(self) -> Item | None:
-        if self._busy or self.session is None or self.store is None:
+        if self.session is None or self.store is None:
+            return None
+        if self._busy:
+            self.refused.emit("Still saving the previous decision: press the key again")
             return None
         return self.session.current
 
@@ -206,7 +268,7 @@ class AnnotationController(QueueFeed, QObject):
         every = self.overview.settings.retrain_every if self.overview else 0
         if every and self._labels_since_retrain >= every and self.retrainer is not None:
             self._labels_since_retrain = 0
-            self.retrainer.request()
+            self.request_retrain()
 
     def skip(self) -> bool:
         item = self._ready()
@@ -263,7 +325,10 @@ class AnnotationController(QueueFeed, QObject):
         return self._reverse(ops.redo, "redo")
 
     def _reverse(self, fn: Any, what: str) -> bool:
-        if self._busy or self.store is None or self.session is None:
+        if self.store is None or self.session is None:
+            return False
+        if self._busy:
+            self.refused.emit(f"Still saving the previous decision: press {what} again")
             return False
         self._busy = True
         self.runner.submit(
@@ -311,9 +376,13 @@ class AnnotationController(QueueFeed, QObject):
     def _command_failed(self, exc: BaseException) -> None:
         self._busy = False
         self.failure.emit(*describe(exc))
+        if self.guard is not None:
+            self.guard.check_after_error(str(exc))
 
     def _on_task_failed(self, exc: BaseException) -> None:
         self.failure.emit(*describe(exc))
+        if self.guard is not None:
+            self.guard.check_after_error(str(exc))
 
     # -- settings ------------------------------------------------------------------------
 

@@ -15,7 +15,6 @@ from PySide6.QtCore import QByteArray, QSettings, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
-    QFileDialog,
     QLabel,
     QMainWindow,
     QPushButton,
@@ -28,10 +27,13 @@ from labeler.gui.annotate_view import AnnotateView
 from labeler.gui.annotation_ops import ProjectOverview
 from labeler.gui.controller import AnnotationController
 from labeler.gui.dialogs import Reporter
+from labeler.gui.file_dialogs import DATA_FILES, file_dialog
 from labeler.gui.long_task import LongTask
+from labeler.gui.project_rescue import ProjectRescue
 from labeler.gui.start_screen import StartScreen
 from labeler.gui.tasks import TaskRunner
 from labeler.gui.theme import apply_theme
+from labeler.store.location import existing_db_file
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +42,24 @@ LAYOUT_VERSION = 1  # bump when the window's dock/toolbar layout changes incompa
 
 def window_settings() -> QSettings:
     return QSettings(str(config_dir() / "window.ini"), QSettings.Format.IniFormat)
+
+
+WARM_MODULES = (
+    "labeler.gui.review",
+    "labeler.review.service",
+    "labeler.export",
+    "labeler.registry",
+    "labeler.registry.push",
+)
+
+
+def warm_imports() -> None:
+    """Import what the review view and a push need, off the GUI thread, while the annotator
+    starts: imported on first use they froze the window for up to a second."""
+    import importlib
+
+    for name in WARM_MODULES:
+        importlib.import_module(name)
 
 
 class MainWindow(QMainWindow):
@@ -59,6 +79,7 @@ class MainWindow(QMainWindow):
         self._retrainer_factory = retrainer_factory
         self.reporter = Reporter(self)
         self.jobs = TaskRunner(self, name="labeler-jobs")  # demo creation, imports
+        self.rescue = ProjectRescue(self, self)  # locks lost or a damaged database
         self.controller: AnnotationController | None = None
         self.annotate_view: AnnotateView | None = None
         self.review_view: QWidget | None = None
@@ -129,11 +150,7 @@ class MainWindow(QMainWindow):
     # -- projects ------------------------------------------------------------------------
 
     def browse_project(self) -> None:
-        dialog = QFileDialog(self, "Open a project folder")
-        dialog.setFileMode(QFileDialog.FileMode.Directory)
-        dialog.setOption(QFileDialog.Option.ShowDirsOnly, True)
-        dialog.fileSelected.connect(self.open_project)
-        dialog.open()
+        file_dialog(self, "Open a project folder", self.open_project, mode="folder")
 
     def open_project(self, project: str) -> None:
         """Open a project folder (or URL#name) and show its annotate view."""
@@ -146,7 +163,10 @@ class MainWindow(QMainWindow):
         c.projectOpened.connect(lambda ov: self._project_opened(project, ov))
         c.openFailed.connect(lambda msg, details: self._open_failed(project, msg, details))
         c.message.connect(self.show_status)
+        c.refused.connect(self.show_status)
         c.failure.connect(self.show_failure)
+        c.storeHazard.connect(lambda message: self.rescue.hazard(project, message))
+        c.storeDamaged.connect(lambda db, what: self.rescue.damaged(project, db, what))
         c.open(project)
 
     def _project_opened(self, project: str, overview: ProjectOverview) -> None:
@@ -160,6 +180,7 @@ class MainWindow(QMainWindow):
         self.remember(str(Path(project).resolve()) if "://" not in project else project)
         self.show_status(f"Opened {overview.info.name}: {overview.counts.total} samples")
         view.shownItem.connect(self._first_item)
+        self.jobs.submit(warm_imports, on_error=lambda exc: log.warning("warm-up: %s", exc))
         self.projectShown.emit(overview)
 
     def _first_item(self, item: Any) -> None:
@@ -200,7 +221,7 @@ class MainWindow(QMainWindow):
 
     def open_demo(self, kind: str) -> None:
         folder = data_dir() / "demos" / kind
-        if (folder / "project.db").exists():
+        if existing_db_file(folder) is not None:
             self.open_project(str(folder))
             return
         self.show_status(f"Creating the {kind} demo project…")
@@ -228,10 +249,13 @@ class MainWindow(QMainWindow):
         if self.controller is None or self.controller.store is None:
             self.show_status("Open a project to import data into it")
             return
-        d = QFileDialog(self, "Import data into this project")
-        d.setNameFilter("Data files (*.csv *.tsv *.parquet *.jsonl *.ndjson *.json *.xlsx *.xls)")
-        d.fileSelected.connect(self.import_into_project)
-        d.open()
+        file_dialog(
+            self,
+            "Import data into this project",
+            self.import_into_project,
+            start=self.controller.store.location.folder.parent,
+            name_filters=[DATA_FILES],
+        )
 
     def import_into_project(self, path: str) -> LongTask | None:
         """Import a file into the open project (columns by their usual names), on the
@@ -285,6 +309,7 @@ class MainWindow(QMainWindow):
             self.review_view = ReviewView(self.controller.store, self)
             self.stack.addWidget(self.review_view)
         self.stack.setCurrentWidget(self.review_view)
+        self.review_view.table.setFocus()  # never a button: Space must not export or push
 
     def open_settings(self) -> None:
         from labeler.gui.settings_dialog import SettingsDialog

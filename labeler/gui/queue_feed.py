@@ -74,8 +74,7 @@ class QueueFeed:
             self.message.emit("Retraining is not available")
             return False
         self._labels_since_retrain = 0
-        self.retrainer.request()
-        return True
+        return self.request_retrain()
 
     def _retrain_started(self) -> None:
         self.retrainingChanged.emit(True)

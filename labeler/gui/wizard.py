@@ -17,7 +17,6 @@ from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
-    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QHeaderView,
@@ -39,6 +38,7 @@ from labeler.data.importer import ColumnMapping
 from labeler.data.readers import preview
 from labeler.errors import LabelerError
 from labeler.gui.dialogs import Reporter
+from labeler.gui.file_dialogs import DATA_FILES, file_dialog
 from labeler.gui.long_task import LongTask
 from labeler.gui.new_project import Guess, NewProject, create_and_import, default_keys, guess
 from labeler.gui.tasks import TaskRunner
@@ -91,16 +91,10 @@ class SourcePage(QWizardPage):
         self.registerField("source*", self.path)
 
     def _choose_file(self) -> None:
-        d = QFileDialog(self, "Choose a data file")
-        d.setNameFilter("Data files (*.csv *.tsv *.parquet *.jsonl *.ndjson *.json *.xlsx *.xls)")
-        d.fileSelected.connect(self.path.setText)
-        d.open()
+        file_dialog(self, "Choose a data file", self.path.setText, name_filters=[DATA_FILES])
 
     def _choose_folder(self) -> None:
-        d = QFileDialog(self, "Choose an image folder")
-        d.setFileMode(QFileDialog.FileMode.Directory)
-        d.fileSelected.connect(self.path.setText)
-        d.open()
+        file_dialog(self, "Choose an image folder", self.path.setText, mode="folder")
 
     def validatePage(self) -> bool:  # noqa: N802 - Qt override
         path = Path(self.path.text().strip()).expanduser()
@@ -247,12 +241,12 @@ class LabelsPage(QWizardPage):
         self.labels.textChanged.connect(self._labels_changed)
 
     def _choose_folder(self) -> None:
-        d = QFileDialog(self, "Where to create the project")
-        d.setFileMode(QFileDialog.FileMode.Directory)
-        d.fileSelected.connect(
-            lambda p: self.folder.setText(str(Path(p) / self.w.suggested_name()))
+        file_dialog(
+            self,
+            "Where to create the project",
+            lambda p: self.folder.setText(str(Path(p) / self.w.suggested_name())),
+            mode="folder",
         )
-        d.open()
 
     def suggest(self, labels: list[str]) -> None:
         if labels and not self.labels.text().strip():

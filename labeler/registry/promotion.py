@@ -1,5 +1,6 @@
-"""Promotion: a new version becomes ``champion`` only if it scores at least as well as the
-current champion on the same held-out labels, unless forced. Every push becomes ``candidate``."""
+"""Promotion: a new version becomes ``champion`` only if it scores better than the current
+champion on the same held-out labels, unless forced (a tie keeps the champion: pushing the
+same model again must not move the alias). Every push becomes ``candidate``."""
 
 from __future__ import annotations
 
@@ -91,11 +92,15 @@ def promote(
             new_score,
             current,
         )
-    if new_score >= champ_score:
+    if new_score > champ_score:
         registry.set_alias(new.name, "champion", new.version)
-        reason = f"{holdout.metric} {new_score:.4f} >= champion v{current} {champ_score:.4f}"
+        reason = f"{holdout.metric} {new_score:.4f} > champion v{current} {champ_score:.4f}"
         promoted = True
     else:
-        reason = f"{holdout.metric} {new_score:.4f} < champion v{current} {champ_score:.4f}"
+        relation = "=" if new_score == champ_score else "<"
+        reason = (
+            f"{holdout.metric} {new_score:.4f} {relation} champion v{current} "
+            f"{champ_score:.4f}; kept as candidate"
+        )
         promoted = False
     return Promotion(new.version, promoted, reason, new_score, current, champ_score)

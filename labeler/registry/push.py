@@ -48,6 +48,20 @@ def model_artifact(store: Store) -> tuple[Any, Path]:
     return run, path
 
 
+def refuse_duplicate(registry: Registry, name: str, sha256: str, model_version: int) -> None:
+    """Refuse to push a model file the registry holds already (same SHA-256)."""
+    try:
+        versions = registry.versions(name)
+    except RegistryError:
+        return  # no such model in the registry yet
+    for v in versions:
+        if v.sha256 == sha256:
+            raise RegistryError(
+                f"model version {model_version} is already in the registry as {name} "
+                f"v{v.version} (same file, SHA-256 {sha256[:12]}); nothing was pushed"
+            )
+
+
 def push_project_model(
     store: Store,
     registry: Registry,
@@ -72,7 +86,9 @@ def push_project_model(
     was trained (see :mod:`labeler.registry.holdout`); pass a :class:`Holdout` to choose the
     labels, or None for no comparison."""
     run, path = model_artifact(store)
-    estimator = load_trusted(path, file_sha256(path))  # refuse untrusted types before pushing
+    sha = file_sha256(path)
+    refuse_duplicate(registry, store.info.name, sha, run.model_version)
+    estimator = load_trusted(path, sha)  # refuse untrusted types before pushing
     cut = LabelCut.from_json(run.params.get("training_labels"))
     if snapshot is None:
         snapshot = export_dataset(

@@ -1,4 +1,11 @@
-"""Where a project lives: a folder with ``project.db`` (SQLite) or a database URL plus a name.
+"""Where a project lives: a folder with ``.labeler/project.db`` (SQLite) or a database URL
+plus a name.
+
+The SQLite files sit in the hidden ``.labeler/`` folder, never beside the user's files: a
+process that opens and closes any of them through a descriptor of its own drops every POSIX
+lock SQLite holds on them (a file dialog reading the start of each file to guess its type
+did exactly that and corrupted projects). Folders made by earlier versions keep
+``project.db`` at the top until :func:`labeler.store.layout.relocate_legacy` moves it.
 
 A team-mode project folder holds ``project.json`` naming the database URL and project name,
 so every command can be given the folder either way. A bare ``postgresql+psycopg://...#NAME``
@@ -16,7 +23,26 @@ from pathlib import Path
 from labeler.errors import ProjectError
 
 POINTER_FILE = "project.json"
+DB_DIR = ".labeler"  # the database, its WAL and shared-memory files, and its backups
 DB_FILE = "project.db"
+
+
+def db_file(folder: Path) -> Path:
+    """Where a new (or relocated) project's database lives in ``folder``."""
+    return folder / DB_DIR / DB_FILE
+
+
+def legacy_db_file(folder: Path) -> Path:
+    """Where projects made before the ``.labeler/`` folder keep their database."""
+    return folder / DB_FILE
+
+
+def existing_db_file(folder: Path) -> Path | None:
+    """The project's database file in ``folder`` (the current layout first), if any."""
+    for path in (db_file(folder), legacy_db_file(folder)):
+        if path.is_file():
+            return path
+    return None
 
 
 @dataclass(frozen=True)
@@ -33,7 +59,9 @@ class ProjectLocation:
 
     @property
     def db_path(self) -> Path | None:
-        return self.folder / DB_FILE if self.is_sqlite else None
+        if not self.is_sqlite:
+            return None
+        return Path(sa_url_path(self.url))
 
     def to_json(self) -> dict[str, str]:
         return {"url": self.url, "name": self.name, "folder": str(self.folder)}
@@ -58,7 +86,7 @@ def new_location(project: str, database_url: str | None = None) -> ProjectLocati
         return _url_location(project)
     folder = Path(project).expanduser().resolve()
     if database_url is None:
-        return ProjectLocation(f"sqlite:///{folder / DB_FILE}", folder.name, folder)
+        return ProjectLocation(f"sqlite:///{db_file(folder)}", folder.name, folder)
     return ProjectLocation(database_url, folder.name, folder)
 
 
@@ -75,11 +103,17 @@ def resolve(project: str | os.PathLike[str]) -> ProjectLocation:
             return ProjectLocation(data["url"], data["name"], folder)
         except (ValueError, KeyError) as exc:
             raise ProjectError(f"{pointer}: not a valid project pointer ({exc})") from None
-    if (folder / DB_FILE).is_file():
-        return ProjectLocation(f"sqlite:///{folder / DB_FILE}", folder.name, folder)
+    found = existing_db_file(folder)
+    if found is not None:
+        return ProjectLocation(f"sqlite:///{found}", folder.name, folder)
     if not folder.exists():
         raise ProjectError(f"{folder}: no such project folder")
-    raise ProjectError(f"{folder}: not a Labeler project (no {DB_FILE} or {POINTER_FILE})")
+    raise ProjectError(f"{folder}: not a Labeler project (no {DB_DIR}/{DB_FILE} or {POINTER_FILE})")
+
+
+def sa_url_path(url: str) -> str:
+    """The file path of a ``sqlite:///PATH`` URL."""
+    return url.split(":///", 1)[1] if ":///" in url else url
 
 
 def _url_location(text: str) -> ProjectLocation:

@@ -26,7 +26,14 @@ import sqlalchemy as sa
 from labeler.errors import ProjectError
 from labeler.store import schema as t
 from labeler.store.database import make_engine, migrate, redact, utcnow
-from labeler.store.location import ProjectLocation, new_location, resolve, write_pointer
+from labeler.store.layout import relocate_legacy
+from labeler.store.location import (
+    ProjectLocation,
+    existing_db_file,
+    new_location,
+    resolve,
+    write_pointer,
+)
 from labeler.store.records import MODALITIES, TASK_TYPES, LabelDef, ProjectInfo, dumps
 
 DEFAULT_SHORTCUTS = "123456789abcdefghijklmnopqrstuvwxyz"
@@ -94,10 +101,12 @@ class Store:
             raise ProjectError("each label needs its own distinct shortcut key")
 
         location = new_location(str(project), database_url)
-        if location.is_sqlite and location.db_path is not None and location.db_path.exists():
+        if location.is_sqlite and existing_db_file(location.folder) is not None:
             raise ProjectError(f"{location.folder}: a project already exists here")
         created_folder = not location.folder.exists()
         location.folder.mkdir(parents=True, exist_ok=True)
+        if location.db_path is not None:
+            location.db_path.parent.mkdir(exist_ok=True)
         engine = make_engine(location.url)
         try:
             migrate(engine, location.db_path, create=True)
@@ -142,6 +151,8 @@ class Store:
     def open(cls, project: str | Path | ProjectLocation) -> Store:
         """Open an existing project, running pending migrations (after a SQLite backup)."""
         location = project if isinstance(project, ProjectLocation) else resolve(project)
+        if location.is_sqlite and relocate_legacy(location.folder):
+            location = resolve(location.folder)
         engine = make_engine(location.url)
         try:
             migrate(engine, location.db_path)

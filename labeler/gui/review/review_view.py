@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QFileDialog,
     QHBoxLayout,
     QLabel,
+    QMessageBox,
     QProgressBar,
     QProgressDialog,
     QPushButton,
@@ -33,6 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from labeler.gui.dialogs import Reporter
+from labeler.gui.file_dialogs import file_dialog
 from labeler.gui.review.detail_panel import DetailPanel, SampleDetail
 from labeler.gui.review.filters import FilterBar
 from labeler.gui.review.stats_panels import (
@@ -159,10 +161,22 @@ class ReviewView(QWidget):
         self.stats_progress.setFixedWidth(260)
         self.stats_progress.setVisible(False)
         self.statsProgress.connect(self._on_stats_progress)
-        self.export_button = QPushButton("Export dataset…", objectName="exportButton")
-        self.push_button = QPushButton("Export model to registry", objectName="pushButton")
-        self.export_button.clicked.connect(self._ask_export)
-        self.push_button.clicked.connect(lambda: self.push_model())
+        # Buttons never take keyboard focus, so Space or Enter meant for the table (or for the
+        # annotate view's skip) cannot export or push; their keys are shown on them.
+        self.export_button = QPushButton("Export dataset…  Ctrl+E", objectName="exportButton")
+        self.push_button = QPushButton(
+            "Export model to registry…  Ctrl+Shift+E", objectName="pushButton"
+        )
+        for button, handler, key in (
+            (self.export_button, self._ask_export, "Ctrl+E"),
+            (self.push_button, self.confirm_push, "Ctrl+Shift+E"),
+        ):
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            button.setAutoDefault(False)
+            button.clicked.connect(handler)
+            shortcut = QShortcut(QKeySequence(key), self)
+            shortcut.setContext(Qt.ShortcutContext.WindowShortcut)  # not from its dialogs
+            shortcut.activated.connect(handler)
         bar.addWidget(title)
         bar.addWidget(self.status, 1)
         bar.addWidget(self.stats_progress)
@@ -283,22 +297,33 @@ class ReviewView(QWidget):
         return paths
 
     def _ask_save_plots(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Save plots to folder")
-        if folder:
-            self.save_plots(folder)
+        file_dialog(
+            self,
+            "Save plots to folder",
+            self.save_plots,
+            start=self.store.location.folder.parent,
+            mode="folder",
+        )
 
     # -- export and registry -----------------------------------------------------------------
 
     def _ask_export(self) -> None:
-        path, chosen = QFileDialog.getSaveFileName(
+        exports = self.store.artifacts_dir / "exports"
+        exports.mkdir(exist_ok=True)
+        self.export_dialog = file_dialog(
             self,
             "Export labeled samples",
-            str(self.store.artifacts_dir / "exports"),
-            "CSV (*.csv);;Parquet (*.parquet);;JSON lines (*.jsonl);;Label Studio (*.json)",
-        )
-        if path:
-            fmt = {".csv": "csv", ".parquet": "parquet", ".jsonl": "jsonl", ".json": "label-studio"}
-            self.export_dataset(fmt.get(Path(path).suffix.lower(), "csv"), path)
+            self._export_chosen,
+            start=exports,
+            mode="save",
+            name_filters=[
+                "CSV (*.csv)", "Parquet (*.parquet)", "JSON lines (*.jsonl)", "Label Studio (*.json)",
+            ],
+        )  # fmt: skip
+
+    def _export_chosen(self, path: str) -> None:
+        fmt = {".csv": "csv", ".parquet": "parquet", ".jsonl": "jsonl", ".json": "label-studio"}
+        self.export_dataset(fmt.get(Path(path).suffix.lower(), "csv"), path)
 
     def export_dataset(self, fmt: str, path: str | Path, policy: str = "latest") -> CancelToken:
         """Export in the background with a progress dialog that can cancel it."""
@@ -340,12 +365,37 @@ class ReviewView(QWidget):
         if self.export_progress is not None:
             _set_progress(self.export_progress, done, total)
 
+    def confirm_push(self) -> QMessageBox:
+        """Ask before publishing the latest model (a push can make it the champion)."""
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Export model to registry",
+            "Push the latest model to the project's registry? It becomes the candidate, and "
+            "the champion if it beats the current champion on labels neither has seen.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            self,
+        )
+        box.setObjectName("confirmPush")
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        yes = QMessageBox.StandardButton.Yes
+        box.buttonClicked.connect(
+            lambda button: self.push_model() if box.standardButton(button) == yes else None
+        )
+        box.finished.connect(box.deleteLater)
+        self.push_confirmation = box
+        box.open()
+        return box
+
     def push_model(self, registry_uri: str | None = None, force: bool = False) -> None:
-        """Push the latest model to a registry (the project's folder registry by default)."""
-        from labeler.registry import open_registry
-        from labeler.registry.push import push_project_model
+        """Push the latest model to a registry (the project's folder registry by default).
+
+        Everything runs on the jobs worker, imports included (skops indexes its trusted
+        types on import: most of a second the GUI thread must not spend)."""
 
         def push() -> Any:
+            from labeler.registry import open_registry
+            from labeler.registry.push import push_project_model
+
             return push_project_model(
                 self.store, open_registry(registry_uri, self.store), force=force
             )
