@@ -306,7 +306,7 @@ class MainWindow(QMainWindow):
             self.show_status("The review view is not installed")
             return
         if self.review_view is None:
-            self.review_view = ReviewView(self.controller.store, self)
+            self.review_view = ReviewView(self.controller.store, self, self.user.annotator)
             self.stack.addWidget(self.review_view)
         self.stack.setCurrentWidget(self.review_view)
         self.review_view.table.setFocus()  # never a button: Space must not export or push
@@ -330,6 +330,8 @@ class MainWindow(QMainWindow):
         apply_theme(QApplication.instance(), user.theme)  # type: ignore[arg-type]
         if self.controller is not None:
             self.controller.set_annotator(user.annotator)
+            if self.review_view is not None:
+                self.review_view.reviewer = user.annotator
             project = dialog.project_settings()
             overview = self.controller.overview
             if project is not None and overview is not None and project != overview.settings:

@@ -48,13 +48,16 @@ class LabelLog:
         time_spent_ms: int | None = None,
         provenance: Provenance | None = None,
         session: str | None = None,
+        comment: str = "",
     ) -> int:
-        """Record ``annotator``'s label(s) for a sample. Returns the event id."""
+        """Record ``annotator``'s label(s) for a sample (``comment``: why, for the audit
+        trail). Returns the event id."""
         return self._append(
             sample_id,
             "label",
             annotator,
             labels=self._validate(labels),
+            comment=comment or None,
             time_spent_ms=time_spent_ms,
             provenance=provenance,
             session=session,

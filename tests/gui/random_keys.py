@@ -45,6 +45,13 @@ def drive(qtbot, window, steps: int, seed: int) -> dict[str, Any]:  # type: igno
     weights = [a[2] for a in ACTIONS]
     saved: list[tuple[int, int]] = []
     c = window.controller
+
+    def idle() -> bool:
+        runners = [c.runner]
+        if window.review_view is not None:  # relabels and exports run on the view's workers
+            runners += [window.review_view.db, window.review_view.jobs]
+        return not c.busy and all(r.pending == 0 for r in runners)
+
     c.labelSaved.connect(lambda sid, eid: saved.append((sid, eid)))
     import os
 
@@ -58,10 +65,10 @@ def drive(qtbot, window, steps: int, seed: int) -> dict[str, Any]:  # type: igno
         if debug:
             print(key, mods, type(target).__name__, target.objectName(), window.status_text.text())
         qtbot.keyClick(target, key, mods)
-        qtbot.waitUntil(lambda: not c.busy and c.runner.pending == 0, timeout=30_000)
+        qtbot.waitUntil(idle, timeout=30_000)
     while QApplication.activeModalWidget() is not None:  # leave every dialog
         qtbot.keyClick(QApplication.activeModalWidget(), Qt.Key.Key_Escape)
-    qtbot.waitUntil(lambda: not c.busy and c.runner.pending == 0, timeout=30_000)
+    qtbot.waitUntil(idle, timeout=30_000)
     return {"saved": saved}
 
 
@@ -103,6 +110,6 @@ def check_store(store: Store, saved: list[tuple[int, int]]) -> int:
             want.disagreement,
             want.adjudicated,
             want.flagged,
-        ), f"sample {sid}: stored state differs from the replay of its events"
+        ), f"sample {sid}: stored state {row} differs from the replay of its events {want} {views}"
         assert annotator == want.annotator
     return len(by_sample)

@@ -63,7 +63,7 @@ def test_no_file_dialog_of_the_app_drops_sqlite_locks(qtbot, window, text_projec
     openers = {
         "import": window.choose_import,
         "open project": window.browse_project,
-        "export dataset": review._ask_export,
+        "export dataset": lambda: review.publish.ask_export()._browse(),
         "save plots": review._ask_save_plots,
     }
     for name, opener in openers.items():
@@ -78,6 +78,8 @@ def test_no_file_dialog_of_the_app_drops_sqlite_locks(qtbot, window, text_projec
         qtbot.waitUntil(lambda: locks_held(control_shm) == 0, timeout=10_000)
         assert locks_held(shm), f"the {name} dialog dropped SQLite's locks"
         dialog.reject()
+        if review.publish.export_dialog is not None:
+            review.publish.export_dialog.reject()
         # the plain dialog dropped them; reopen the control so the next round can show it
         control.close()
         control = Store.open(tmp_path / "control")
@@ -157,9 +159,10 @@ def test_review_buttons_ignore_space_and_push_asks_first(qtbot, window, text_pro
     assert review.export_button.focusPolicy() == Qt.FocusPolicy.NoFocus
     assert review.push_button.focusPolicy() == Qt.FocusPolicy.NoFocus
     qtbot.keyClick(review.table, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
-    export = open_file_dialogs(window)
-    assert len(export) == 1
-    export[0].reject()
+    export = review.publish.export_dialog
+    assert export is not None and export.isVisible()
+    export.reject()
+    assert review.publish.export_dialog is None
     qtbot.keyClick(
         review.table,
         Qt.Key.Key_E,
@@ -212,7 +215,10 @@ def test_the_reported_sequence_with_a_real_retrain_worker_keeps_the_project_soun
         view = open_and_wait(qtbot, window, Store.open(folder))
         c = window.controller
         opener = {
-            "export": lambda: qtbot.keyClick(window.review_view.table, Qt.Key.Key_E, CTRL),
+            "export": lambda: (
+                qtbot.keyClick(window.review_view.table, Qt.Key.Key_E, CTRL),
+                window.review_view.publish.export_dialog._browse(),
+            ),
             "import": lambda: qtbot.keyClick(window, Qt.Key.Key_I, CTRL),
             "open": lambda: qtbot.keyClick(window, Qt.Key.Key_O, CTRL),
         }[dialog_key]
@@ -223,6 +229,8 @@ def test_the_reported_sequence_with_a_real_retrain_worker_keeps_the_project_soun
         for sub in ("", ".labeler"):
             list_folder(qtbot, dialog, folder / sub)
         qtbot.keyClick(dialog, Qt.Key.Key_Escape)
+        if dialog_key == "export":
+            window.review_view.publish.export_dialog.reject()
         window.activateWindow()
         qtbot.keyClick(window, Qt.Key.Key_1, CTRL)
         view = window.annotate_view

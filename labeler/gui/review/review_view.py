@@ -17,6 +17,7 @@ import getpass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
@@ -24,7 +25,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QMessageBox,
     QProgressBar,
-    QProgressDialog,
     QPushButton,
     QSplitter,
     QTableView,
@@ -37,6 +37,8 @@ from labeler.gui.dialogs import Reporter
 from labeler.gui.file_dialogs import file_dialog
 from labeler.gui.review.detail_panel import DetailPanel, SampleDetail
 from labeler.gui.review.filters import FilterBar
+from labeler.gui.review.publish import Publisher
+from labeler.gui.review.review_keys import KEY_HELP, ReviewKeys
 from labeler.gui.review.stats_panels import (
     AgreementPanel,
     AuditPanel,
@@ -53,6 +55,7 @@ from labeler.review.service import ReviewSummary, save_plots
 from labeler.review.stats_job import ReviewStats
 from labeler.store import Store
 from labeler.store.review_suspects import suspects
+from labeler.store.review_table import ReviewFilter, review_ids
 
 
 def _reviewer() -> str:
@@ -60,6 +63,14 @@ def _reviewer() -> str:
         return getpass.getuser() or "reviewer"
     except (KeyError, OSError):
         return "reviewer"
+
+
+def attention_ids(store: Store) -> np.ndarray:
+    """Ids of samples with annotator disagreement or a suspected label error."""
+    return np.union1d(
+        review_ids(store, ReviewFilter(disagreement=True)),
+        review_ids(store, ReviewFilter(suspected=True)),
+    )
 
 
 def load_detail(store: Store, sample_id: int) -> SampleDetail:
@@ -85,13 +96,15 @@ class ReviewView(QWidget):
     labelsChanged = Signal(int)  # sample id relabeled or adjudicated
     exportFinished = Signal(object)  # ExportResult
     pushFinished = Signal(object)  # PushResult
-    _exportProgress = Signal(int, int)  # done, total: emitted by the export worker
 
-    def __init__(self, store: Store, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, store: Store, parent: QWidget | None = None, reviewer: str | None = None
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("reviewView")
         self.store = store
-        self.reviewer = _reviewer()
+        self.reviewer = reviewer or _reviewer()  # the annotator name from the user settings
+        self._detail: SampleDetail | None = None
         self.reporter = Reporter(self)
         self.db = TaskRunner(self, name="labeler-review")
         self.jobs = TaskRunner(self, name="labeler-review-jobs")
@@ -126,12 +139,23 @@ class ReviewView(QWidget):
         self.table.selectionModel().currentRowChanged.connect(self._row_selected)
         self.count_label = QLabel("", objectName="reviewCount")
         self.loader.countText.connect(self.count_label.setText)
+        self.keys = ReviewKeys(
+            self.table,
+            {lab.shortcut: lab.name for lab in info.labels},
+            relabel=self.relabel_selected,
+            adjudicate=self.adjudicate_selected,
+            jump=self.jump,
+        )
+        key_help = QLabel(KEY_HELP, objectName="reviewKeys")
+        key_help.setWordWrap(True)
+        key_help.setStyleSheet("color: palette(mid);")
 
         samples_tab = QWidget()
         sl = QVBoxLayout(samples_tab)
         sl.addWidget(self.filters)
         sl.addWidget(self.table, 1)
         sl.addWidget(self.count_label)
+        sl.addWidget(key_help)
 
         self.agreement = AgreementPanel()
         self.suspects = SuspectsPanel()
@@ -157,6 +181,9 @@ class ReviewView(QWidget):
         title = QLabel(f"Review · {info.name}", objectName="reviewTitle")
         title.setStyleSheet("font-size: 14pt; font-weight: 600;")
         self.status = QLabel("", objectName="reviewStatus")
+        self.publish = Publisher(store, self.jobs, self.reporter, self, self.status.setText)
+        self.publish.exportFinished.connect(self.exportFinished)
+        self.publish.pushFinished.connect(self.pushFinished)
         self.stats_progress = QProgressBar(objectName="statsProgress")
         self.stats_progress.setFixedWidth(260)
         self.stats_progress.setVisible(False)
@@ -168,8 +195,8 @@ class ReviewView(QWidget):
             "Export model to registry…  Ctrl+Shift+E", objectName="pushButton"
         )
         for button, handler, key in (
-            (self.export_button, self._ask_export, "Ctrl+E"),
-            (self.push_button, self.confirm_push, "Ctrl+Shift+E"),
+            (self.export_button, self.publish.ask_export, "Ctrl+E"),
+            (self.push_button, self.publish.confirm_push, "Ctrl+Shift+E"),
         ):
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             button.setAutoDefault(False)
@@ -193,9 +220,6 @@ class ReviewView(QWidget):
         layout.addLayout(bar)
         layout.addWidget(split, 1)
         self.detail.clear()
-        # emitted on the export worker thread, delivered (queued) to this GUI-thread object
-        self._exportProgress.connect(self._on_export_progress)
-        self.export_progress: QProgressDialog | None = None
         self.destroyed.connect(
             lambda *_, db=self.db, jobs=self.jobs, stats=self.stats: _stop(db, jobs, stats=stats)
         )
@@ -228,15 +252,59 @@ class ReviewView(QWidget):
         self.db.submit(load_detail, self.store, sample_id, on_done=self._detail_loaded)
 
     def _detail_loaded(self, detail: SampleDetail) -> None:
+        self._detail = detail
         self.detail.show_detail(detail)
         self.detailShown.emit(detail.sample.id)
+
+    # -- keys ------------------------------------------------------------------------------
+
+    def selected_id(self) -> int | None:
+        index = self.table.currentIndex()
+        return self.model.sample_id(index.row()) if index.isValid() else None
+
+    def relabel_selected(self, name: str) -> None:
+        """A label key: the selected sample gets that label (multi-label: toggled)."""
+        sid = self.selected_id()
+        if sid is None:
+            self.status.setText("Select a sample first (arrow keys)")
+            return
+        labels = [name]
+        if self.store.info.task_type == "multi-label":
+            shown = self._detail
+            current = set(shown.labels or ()) if shown and shown.sample.id == sid else set()
+            labels = sorted(current ^ {name})
+            if not labels:
+                self.status.setText("A multi-label sample keeps at least one label")
+                return
+        self.relabel(sid, labels)
+
+    def adjudicate_selected(self) -> None:
+        """Enter: make the selected sample's current label(s) final."""
+        sid, shown = self.selected_id(), self._detail
+        if sid is None or shown is None or shown.sample.id != sid or not shown.labels:
+            self.status.setText("Select a labeled sample first")
+            return
+        self.adjudicate(sid, list(shown.labels))
+
+    def jump(self, step: int) -> None:
+        """n / p: the next (previous) disagreement or suspected error in the table."""
+        row = self.table.currentIndex().row() if self.table.currentIndex().isValid() else -1
+        self.db.submit(attention_ids, self.store, on_done=lambda ids: self._jump_to(ids, row, step))
+
+    def _jump_to(self, ids: np.ndarray, row: int, step: int) -> None:
+        target = self.model.next_row_in(ids, row, step)
+        if target is None:
+            self.status.setText("No more disagreements or suspected errors that way")
+            return
+        self.table.setCurrentIndex(self.model.index(target, 0))
+        self.table.scrollTo(self.model.index(target, 0))
 
     # -- edits -----------------------------------------------------------------------------
 
     def relabel(self, sample_id: int, labels: list[str], comment: str = "") -> None:
         """The reviewer's own label (an ordinary label event by the reviewer)."""
         self.db.submit(
-            self.store.labels.add, sample_id, labels, self.reviewer,
+            self.store.labels.add, sample_id, labels, self.reviewer, comment=comment,
             on_done=lambda _eid: self._edited(sample_id, f"relabeled as {', '.join(labels)}"),
             on_error=lambda exc: self.reporter.error("Cannot relabel", str(exc)),
         )  # fmt: skip
@@ -305,129 +373,23 @@ class ReviewView(QWidget):
             mode="folder",
         )
 
-    # -- export and registry -----------------------------------------------------------------
-
-    def _ask_export(self) -> None:
-        exports = self.store.artifacts_dir / "exports"
-        exports.mkdir(exist_ok=True)
-        self.export_dialog = file_dialog(
-            self,
-            "Export labeled samples",
-            self._export_chosen,
-            start=exports,
-            mode="save",
-            name_filters=[
-                "CSV (*.csv)", "Parquet (*.parquet)", "JSON lines (*.jsonl)", "Label Studio (*.json)",
-            ],
-        )  # fmt: skip
-
-    def _export_chosen(self, path: str) -> None:
-        fmt = {".csv": "csv", ".parquet": "parquet", ".jsonl": "jsonl", ".json": "label-studio"}
-        self.export_dataset(fmt.get(Path(path).suffix.lower(), "csv"), path)
+    # -- export and registry (see labeler.gui.review.publish) ---------------------------------
 
     def export_dataset(self, fmt: str, path: str | Path, policy: str = "latest") -> CancelToken:
-        """Export in the background with a progress dialog that can cancel it."""
-        from labeler.export import export_dataset
-
-        token = CancelToken()
-        dialog = QProgressDialog("Exporting labeled samples…", "Cancel", 0, 0, self)
-        dialog.setObjectName("exportProgress")
-        dialog.setWindowModality(Qt.WindowModality.WindowModal)
-        dialog.canceled.connect(token.cancel)
-        self.export_progress = dialog
-
-        def progress(done: int, total: int | None) -> None:
-            if total:
-                self._exportProgress.emit(done, total)
-
-        def finished(result: Any) -> None:
-            dialog.reset()
-            m = result.manifest
-            self.status.setText(
-                f"Exported snapshot v{m['snapshot_version']}: {m['rows']} rows to {result.path}"
-            )
-            self.exportFinished.emit(result)
-
-        def failed(exc: BaseException) -> None:
-            dialog.reset()
-            self.status.setText(f"Export stopped: {exc}")
-            self.reporter.error("Export failed", str(exc))
-
-        dialog.show()
-        self.jobs.submit(
-            export_dataset, self.store, fmt, path, policy=policy, progress=progress,
-            cancel=token, on_done=finished, on_error=failed,
-        )  # fmt: skip
-        return token
-
-    @Slot(int, int)
-    def _on_export_progress(self, done: int, total: int) -> None:
-        if self.export_progress is not None:
-            _set_progress(self.export_progress, done, total)
-
-    def confirm_push(self) -> QMessageBox:
-        """Ask before publishing the latest model (a push can make it the champion)."""
-        box = QMessageBox(
-            QMessageBox.Icon.Question,
-            "Export model to registry",
-            "Push the latest model to the project's registry? It becomes the candidate, and "
-            "the champion if it beats the current champion on labels neither has seen.",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
-            self,
-        )
-        box.setObjectName("confirmPush")
-        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-        yes = QMessageBox.StandardButton.Yes
-        box.buttonClicked.connect(
-            lambda button: self.push_model() if box.standardButton(button) == yes else None
-        )
-        box.finished.connect(box.deleteLater)
-        self.push_confirmation = box
-        box.open()
-        return box
+        return self.publish.export_dataset(fmt, path, policy)
 
     def push_model(self, registry_uri: str | None = None, force: bool = False) -> None:
-        """Push the latest model to a registry (the project's folder registry by default).
+        self.publish.push_model(registry_uri, force)
 
-        Everything runs on the jobs worker, imports included (skops indexes its trusted
-        types on import: most of a second the GUI thread must not spend)."""
-
-        def push() -> Any:
-            from labeler.registry import open_registry
-            from labeler.registry.push import push_project_model
-
-            return push_project_model(
-                self.store, open_registry(registry_uri, self.store), force=force
-            )
-
-        def done(result: Any) -> None:
-            v, prom = result.version, result.promotion
-            message = (
-                f"Pushed {v.name} v{v.version} ({', '.join(v.aliases)}). "
-                f"{'Promoted to champion' if prom.promoted else 'Not promoted'}: {prom.reason}."
-            )
-            self.status.setText(message)
-            self.reporter.info("Model exported to registry", message, v.location)
-            self.pushFinished.emit(result)
-
-        self.status.setText("Pushing the model to the registry…")
-        self.jobs.submit(
-            push,
-            on_done=done,
-            on_error=lambda exc: self.reporter.error("Cannot export the model", str(exc)),
-        )
+    @property
+    def push_confirmation(self) -> QMessageBox | None:
+        return self.publish.push_confirmation
 
     def shutdown(self) -> None:
         """Stop the workers (a running statistics job stops at its next stage; queued store
         calls finish); no new work starts."""
         self._closed = True
         _stop(self.db, self.jobs, stats=self.stats)
-
-
-def _set_progress(dialog: QProgressDialog, done: int, total: int) -> None:
-    if dialog.maximum() != total:
-        dialog.setMaximum(total)
-    dialog.setValue(done)
 
 
 def _stop(*runners: TaskRunner, stats: StatsRunner | None = None) -> None:

@@ -104,7 +104,8 @@ class SuspectsPanel(QWidget):
         layout.addWidget(self.table)
         self._ids: list[int] = []
         self.table.cellDoubleClicked.connect(self._activated)
-        self.table.currentCellChanged.connect(lambda row, *_: self._activated(row, 0))
+        self.table.itemSelectionChanged.connect(self._selected)
+        self.table.cellActivated.connect(self._activated)  # Enter
 
     def show_suspects(self, rows: Sequence[SuspectRow], evaluated: int, note: str = "") -> None:
         """``note``: why no suspects were reported (the weak-model guard), if so."""
@@ -136,6 +137,13 @@ class SuspectsPanel(QWidget):
     def _activated(self, row: int, _column: int) -> None:
         if 0 <= row < len(self._ids):
             self.sampleActivated.emit(self._ids[row])
+
+    def _selected(self) -> None:
+        """A click or an arrow key selects a row and shows its sample; entering the tab only
+        sets a current row without selecting it, so the sample on show stays."""
+        rows = {i.row() for i in self.table.selectedIndexes()}
+        if len(rows) == 1:
+            self._activated(rows.pop(), 0)
 
 
 class PlotsPanel(QWidget):
@@ -192,7 +200,8 @@ class AuditPanel(QWidget):
         )
         layout.addWidget(self.table)
         self._ids: list[int] = []
-        self.table.currentCellChanged.connect(self._activated)
+        self.table.itemSelectionChanged.connect(self._selected)
+        self.table.cellActivated.connect(self._activated)  # Enter
 
     def show_rows(self, rows: Sequence[AuditRow]) -> None:
         self._ids = [r.sample_id for r in rows]
@@ -214,6 +223,11 @@ class AuditPanel(QWidget):
     def _activated(self, row: int, *_: object) -> None:
         if 0 <= row < len(self._ids):
             self.sampleActivated.emit(self._ids[row])
+
+    def _selected(self) -> None:  # see SuspectsPanel._selected
+        rows = {i.row() for i in self.table.selectedIndexes()}
+        if len(rows) == 1:
+            self._activated(rows.pop())
 
 
 class RunsPanel(QWidget):

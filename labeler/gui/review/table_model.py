@@ -161,6 +161,12 @@ class ReviewTableModel(QAbstractTableModel):
     def sample_id(self, row: int) -> int | None:
         return int(self._ids[row]) if 0 <= row < len(self._ids) else None
 
+    def next_row_in(self, wanted: np.ndarray, row: int, step: int) -> int | None:
+        """The nearest row after (``step`` 1) or before (-1) ``row`` whose id is in ``wanted``."""
+        hits = np.flatnonzero(np.isin(self._ids, wanted))
+        later = hits[hits > row] if step > 0 else hits[hits < row][::-1]
+        return int(later[0]) if len(later) else None
+
     def row_of(self, sample_id: int) -> int | None:
         hits = np.flatnonzero(self._ids == sample_id)
         return int(hits[0]) if len(hits) else None
