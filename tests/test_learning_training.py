@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import skops.io as sio
 
 from labeler.learning.coldstart import SearchError, queue_search, search_samples
 from labeler.learning.features import load_features
@@ -55,11 +54,14 @@ def test_train_once_records_model_queue_predictions_and_run(make_store) -> None:
     agree = sum(labeled[sid].labels == (y[i],) for i, sid in enumerate(ids[:45]))
     assert agree >= 40
 
-    # The saved model is plain scikit-learn: skops loads it with an explicit trusted list.
+    # The saved model loads through the registry's trusted loader (only the application's
+    # list of trusted types, never whatever the file declares).
+    from labeler.hashing import file_sha256
+    from labeler.registry.trust import load_trusted
+
     path = run.artifact
     assert path.endswith("v1.skops")
-    untrusted = sio.get_untrusted_types(file=path)
-    model = sio.load(path, trusted=untrusted)
+    model = load_trusted(path, file_sha256(path))
     feats = load_features(store, settings.features)
     X_all = feats.X[feats.rows(ids)]
     probs = model.predict_proba(X_all[50:55])

@@ -15,8 +15,6 @@ from labeler.registry.promotion import Holdout
 from labeler.registry.push import push_project_model
 from labeler.registry.trust import ModelIntegrityError
 
-pytest.importorskip("mlflow")
-
 
 @pytest.fixture
 def mlflow_uri(tmp_path):

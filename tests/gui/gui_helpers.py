@@ -63,7 +63,7 @@ def assert_no_worker_threads() -> None:
     """Closing the window stops every worker it started (database, jobs, retraining)."""
     import threading
 
-    ours = ("labeler-db", "labeler-jobs", "labeler-retrain", "labeler-import")
+    ours = ("labeler-",)  # every worker thread of ours is named labeler-...
     leaked = [t for t in threading.enumerate() if t.name.startswith(ours)]
     for t in leaked:
         t.join(timeout=30)  # a retrain being cancelled may need a moment

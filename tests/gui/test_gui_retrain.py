@@ -12,7 +12,6 @@ from tests.gui.gui_helpers import assert_no_worker_threads, open_and_wait, press
 from tests.helpers import process_gone
 from tests.learning_data import add_slow_tabular
 
-pytest.importorskip("labeler.learning.jobs")
 pytestmark = [pytest.mark.gui, pytest.mark.slow]
 
 POS = "wonderful brilliant superb moving delightful charming"

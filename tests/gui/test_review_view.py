@@ -140,8 +140,7 @@ def test_statistics_tabs(qtbot, view, reviewed, tmp_path):
 
 def test_suspects_tab_selects_samples(qtbot, view):
     table = view.suspects.table
-    if table.rowCount() == 0:
-        pytest.skip("the model found no suspects in this project")  # pragma: no cover
+    assert table.rowCount() > 0  # the fixture's model flags bob's contradicting labels
     with qtbot.waitSignal(view.detailShown):
         table.setCurrentCell(0, 1)
     assert view.detail.sample_id is not None
