@@ -357,7 +357,11 @@ class AnnotationController(QueueFeed, QObject):
             elif result.item is not None:
                 session.show_again(result.item)
                 self.itemShown.emit(session.current)
-            self.message.emit(f"Undid {target.action} of sample {target.sample_id}")
+            name = result.item.sample.external_id if result.item is not None else None
+            what_label = f" ({', '.join(target.labels)})" if target.labels else ""
+            self.message.emit(
+                f"Undid {target.action}{what_label} of {name or f'sample #{target.sample_id}'}"
+            )
         else:
             session.counts = result.counts
             if target.action == "flag":

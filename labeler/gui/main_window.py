@@ -11,7 +11,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QSettings, Signal
+from PySide6.QtCore import QByteArray, QSettings, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -43,6 +43,8 @@ LAYOUT_VERSION = 1  # bump when the window's dock/toolbar layout changes incompa
 def window_settings() -> QSettings:
     return QSettings(str(config_dir() / "window.ini"), QSettings.Format.IniFormat)
 
+
+STATUS_MS = 10_000
 
 WARM_MODULES = (
     "labeler.gui.review",
@@ -95,6 +97,9 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.stack)
 
         self.status_text = QLabel()
+        self.status_ms = STATUS_MS  # a message clears itself after this long
+        self._status_timer = QTimer(self, singleShot=True)
+        self._status_timer.timeout.connect(self.status_text.clear)
         self.failure_button = QPushButton()
         self.failure_button.setObjectName("failureButton")
         self.failure_button.setVisible(False)
@@ -210,6 +215,7 @@ class MainWindow(QMainWindow):
             self.controller = None
         self.stack.setCurrentWidget(self.start)
         self.setWindowTitle("Labeler")
+        self.show_status("")  # no message of the closed project survives onto the start screen
 
     def remember(self, project: str) -> None:
         self.update_user(self.user.with_recent(project))
@@ -343,6 +349,8 @@ class MainWindow(QMainWindow):
 
     def show_status(self, text: str) -> None:
         self.status_text.setText(text)
+        if text:
+            self._status_timer.start(self.status_ms)
 
     def show_failure(self, message: str, details: str) -> None:
         self.failure_button.setText(f"⚠ {message}  (details…)")

@@ -26,7 +26,7 @@ from labeler.progress import CancelToken
 from labeler.store.location import DB_FILE
 
 BACKUP_DIR = "backups"
-KEEP = 5  # rolling backups kept per project
+KEEP = 3  # rolling backups kept per project (each is a full copy of the database)
 _STAMP = "%Y%m%dT%H%M%S"
 
 

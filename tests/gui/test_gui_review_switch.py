@@ -11,6 +11,7 @@ pytestmark = pytest.mark.gui
 
 def test_switch_to_review_and_back(qtbot, window, text_project) -> None:
     from labeler.gui import review
+
     store = text_project(n=5)
     view = open_and_wait(qtbot, window, store)
     window.show_review()
