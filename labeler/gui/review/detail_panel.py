@@ -79,9 +79,15 @@ class DetailPanel(QWidget):
         self.comment = QLineEdit(objectName="detailComment")
         self.comment.setPlaceholderText("why (kept in the audit trail)")
         buttons = QHBoxLayout()
-        self.relabel_button = QPushButton("Relabel", objectName="relabelButton")
-        self.adjudicate_button = QPushButton("Adjudicate", objectName="adjudicateButton")
-        self.adjudicate_button.setToolTip("Set the final label, overriding every annotator")
+        self.relabel_button = QPushButton("Relabel  (label key)", objectName="relabelButton")
+        self.relabel_button.setToolTip(
+            "In the table, a label's key relabels the selected sample with that label"
+        )
+        self.adjudicate_button = QPushButton("Adjudicate  (Enter)", objectName="adjudicateButton")
+        self.adjudicate_button.setToolTip(
+            "Set the final label, overriding every annotator (Enter in the table: the "
+            "sample's current label)"
+        )
         buttons.addWidget(self.relabel_button)
         buttons.addWidget(self.adjudicate_button)
         form.addRow("Label", self.label_choice)
