@@ -39,6 +39,12 @@ def _pick(columns: list[str], names: tuple[str, ...]) -> str | None:
     return next((lower[n] for n in names if n in lower), None)
 
 
+def _is_text(column: pd.Series) -> bool:
+    """Strings, whether pandas holds them as objects (pandas 2) or as its string dtype
+    (pandas 3 reads CSV text columns as ``str``, which is not ``object``)."""
+    return column.dtype == object or pd.api.types.is_string_dtype(column.dtype)
+
+
 def guess(frame: pd.DataFrame, is_folder: bool) -> Guess:
     """Modality and column roles a first look at the preview suggests."""
     columns = [str(c) for c in frame.columns]
@@ -50,7 +56,7 @@ def guess(frame: pd.DataFrame, is_folder: bool) -> Guess:
         strings = [
             c
             for c in columns
-            if c not in (id_col, label_col) and frame[c].dtype == object and frame[c].notna().any()
+            if c not in (id_col, label_col) and _is_text(frame[c]) and frame[c].notna().any()
         ]
         lengths = {c: frame[c].dropna().astype(str).str.len().mean() for c in strings}
         best = max(lengths, key=lengths.get, default=None)  # type: ignore[arg-type]

@@ -146,3 +146,22 @@ def test_guess_from_preview() -> None:
     )
     g = guess(pd.DataFrame({"image": ["a.png"], "id": ["a"], "folder": ["cat"]}), is_folder=True)
     assert (g.modality, g.image_column, g.labels) == ("image", "image", ["cat"])
+
+
+def test_a_file_of_messages_is_guessed_as_text_whatever_string_dtype_pandas_uses(
+    tmp_path,
+) -> None:
+    """pandas 3 reads text columns as its string dtype, not object: the guess used to miss
+    them and call a file of messages tabular (a model of the majority class followed)."""
+    from labeler.data.readers import preview
+
+    messages = [
+        "Your parcel is waiting, confirm your address at this link today",
+        "Are we still meeting for lunch tomorrow at the usual place?",
+    ]
+    path = tmp_path / "messages.csv"
+    pd.DataFrame({"label": ["spam", "ham"], "message": messages}).to_csv(path, index=False)
+    frame = preview(path, 10)
+    for column in (frame, frame.astype({"message": object}), frame.astype({"message": "string"})):
+        g = guess(column, is_folder=False)
+        assert (g.modality, g.text_column, g.label_column) == ("text", "message", "label")
