@@ -160,8 +160,8 @@ def test_a_file_of_messages_is_guessed_as_text_whatever_string_dtype_pandas_uses
         "Are we still meeting for lunch tomorrow at the usual place?",
     ]
     path = tmp_path / "messages.csv"
-    pd.DataFrame({"label": ["spam", "ham"], "message": messages}).to_csv(path, index=False)
+    pd.DataFrame({"label": ["spam", "ham"], "sms": messages}).to_csv(path, index=False)
     frame = preview(path, 10)
-    for column in (frame, frame.astype({"message": object}), frame.astype({"message": "string"})):
+    for column in (frame, frame.astype({"sms": object}), frame.astype({"sms": "string"})):
         g = guess(column, is_folder=False)
-        assert (g.modality, g.text_column, g.label_column) == ("text", "message", "label")
+        assert (g.modality, g.text_column, g.label_column) == ("text", "sms", "label")
