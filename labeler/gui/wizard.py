@@ -61,6 +61,9 @@ def _value(box: QComboBox) -> str | None:
     return None if text == NONE else text
 
 
+MIN_PREVIEW_COLUMN = 60  # px
+MAX_PREVIEW_COLUMN = 420  # px: a column of prose gets room without hiding the others
+
 class SourcePage(QWizardPage):
     def __init__(self, wizard: NewProjectWizard) -> None:
         super().__init__()
@@ -157,6 +160,10 @@ class ColumnsPage(QWizardPage):
                 )
                 model.setItem(r, c, QStandardItem(text[:200]))
         self.table.setModel(model)
+        self.table.resizeColumnsToContents()  # text must be readable, within reason
+        for c in range(len(columns)):
+            width = self.table.columnWidth(c)
+            self.table.setColumnWidth(c, max(MIN_PREVIEW_COLUMN, min(width, MAX_PREVIEW_COLUMN)))
         for box, current in (
             (self.id_column, g.id_column),
             (self.text_column, g.text_column),
@@ -253,6 +260,16 @@ class LabelsPage(QWizardPage):
             self.labels.setText(", ".join(labels))
         if not self.folder.text().strip():
             self.folder.setText(str(self.w.source.parent / self.w.suggested_name()))
+        self._suggested = (self.labels.text(), self.folder.text())
+
+    def forget_suggestions(self) -> None:
+        """Another file was chosen: clear what was suggested from the previous one (what the
+        user typed stays)."""
+        labels, folder = getattr(self, "_suggested", ("", ""))
+        if self.labels.text() == labels:
+            self.labels.clear()
+        if self.folder.text() == folder:
+            self.folder.clear()
 
     def names(self) -> list[str]:
         return [x.strip() for x in self.labels.text().split(",") if x.strip()]
@@ -321,6 +338,8 @@ class NewProjectWizard(QWizard):
         self.resize(820, 640)
 
     def set_preview(self, path: Path, frame: pd.DataFrame) -> None:
+        if getattr(self, "source", None) not in (None, path.resolve()):
+            self.labels_page.forget_suggestions()
         self.source = path.resolve()
         self.frame = frame
         self.is_folder = path.is_dir()

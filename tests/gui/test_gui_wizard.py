@@ -165,3 +165,31 @@ def test_a_file_of_messages_is_guessed_as_text_whatever_string_dtype_pandas_uses
     for column in (frame, frame.astype({"sms": object}), frame.astype({"sms": "string"})):
         g = guess(column, is_folder=False)
         assert (g.modality, g.text_column, g.label_column) == ("text", "sms", "label")
+
+
+def test_back_and_another_file_replaces_the_suggestions_and_text_is_readable(
+    qtbot, window, tmp_path
+) -> None:
+    first = write_csv(tmp_path / "first.csv", labels=["good", "bad"] * 15)
+    wiz = start_wizard(qtbot, window, first)
+    text_col = [wiz.columns_page.table.model().headerData(c, Qt.Orientation.Horizontal)
+                for c in range(3)].index("text")  # fmt: skip
+    assert wiz.columns_page.table.columnWidth(text_col) > 250  # the review text can be read
+    wiz.next()
+    assert wiz.labels_page.names() == ["good", "bad"]
+    wiz.back()
+    wiz.back()
+    second = write_csv(tmp_path / "second.csv", labels=["spam", "ham"] * 15)
+    wiz.source_page.path.setText(str(second))
+    wiz.next()
+    wiz.next()
+    page = wiz.labels_page
+    assert page.names() == ["spam", "ham"]
+    assert page.folder.text() == str(tmp_path / "second-project")
+    wiz.back()
+    wiz.next()  # what the user typed is kept
+    page.labels.setText("spam, ham, unsure")
+    wiz.back()
+    wiz.next()
+    assert page.names() == ["spam", "ham", "unsure"]
+    wiz.reject()
