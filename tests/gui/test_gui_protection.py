@@ -238,7 +238,7 @@ def test_the_reported_sequence_with_a_real_retrain_worker_keeps_the_project_soun
         c.labelSaved.connect(lambda sid, eid: saved.append((sid, eid)))
         retrained: list[object] = []
         c.retrainer.finished.connect(retrained.append)
-        for i in range(60):
+        for i in range(40):
             press(qtbot, view, "1" if i % 3 else "2")
         qtbot.waitUntil(lambda: len(retrained) >= 2, timeout=180_000)
         assert c.locks_ok() and window.rescue.hazards == 0
@@ -258,7 +258,7 @@ def test_the_reported_sequence_with_a_real_retrain_worker_keeps_the_project_soun
         conn.close()
     with Store.open(folder) as again:
         events = {e.id: e for e in again.labels.events()}
-        assert len(saved) == 60
+        assert len(saved) == 40
         assert all(eid in events and events[eid].sample_id == sid for sid, eid in saved)
-        assert again.summary()["labeled"] == 60
+        assert again.summary()["labeled"] == 40
         assert any(r.status == "ok" and r.label_count >= 10 for r in again.models.runs())

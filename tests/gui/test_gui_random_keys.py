@@ -57,6 +57,7 @@ def test_random_keys_quick(qtbot, text_project) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # the retrain worker's own file
 def test_random_keys_long_with_background_retraining(qtbot, text_project) -> None:
     store = text_project(400)
-    run_random_session(qtbot, store, steps=1200, seed=1400, retrain=True)
+    run_random_session(qtbot, store, steps=800, seed=1400, retrain=True)
