@@ -6,8 +6,10 @@ Order of a label: keypress -> ``label()`` -> the event is committed on the worke
 arrive while a commit is in flight are refused (the annotator has not seen the next sample
 yet), so no keypress can label a sample that was never on screen.
 
-Prefetching, refilling and the swap to each retrain's ranking live in
-:class:`labeler.gui.queue_feed.QueueFeed`, which this class mixes in.
+Prefetching, refilling, the swap to each retrain's ranking and the team-mode claims live in
+a :class:`labeler.gui.queue_feed.QueueFeed` the controller owns (``feed``, made when the
+project is open). A timer polls the store every few seconds (``poll_ms``): the feed refills
+an empty screen when colleagues free samples and renews this session's claims.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from labeler.app_settings import ProjectSettings
 from labeler.errors import Cancelled
@@ -25,14 +27,17 @@ from labeler.gui import annotation_ops as ops
 from labeler.gui.dialogs import describe
 from labeler.gui.queue_feed import QueueFeed
 from labeler.gui.retrain import RetrainBridge
-from labeler.gui.session import AnnotationSession, Item, ModelStatus
+from labeler.gui.session import AnnotationSession, Counts, Item, ModelStatus
 from labeler.gui.tasks import TaskRunner
 from labeler.store import Store
 
 log = logging.getLogger(__name__)
 
 
-class AnnotationController(QueueFeed, QObject):
+POLL_MS = 3000  # how often an open session looks at the store for colleagues' changes
+
+
+class AnnotationController(QObject):
     projectOpened = Signal(object)  # ProjectOverview
     openFailed = Signal(str, str)  # message, details
     itemShown = Signal(object)  # Item, or None when nothing is left to label
@@ -51,10 +56,11 @@ class AnnotationController(QueueFeed, QObject):
         parent: QObject | None = None,
         *,
         retrainer_factory: Any = None,
+        poll_ms: int = POLL_MS,
     ) -> None:
         super().__init__(parent)
         self.annotator = annotator
-        self.session_id = uuid.uuid4().hex
+        self.session_id = uuid.uuid4().hex  # this open app: claims are held per session
         self.runner = TaskRunner(self)
         self.runner.failed.connect(self._on_task_failed)
         self._retrainer_factory = retrainer_factory
@@ -63,9 +69,11 @@ class AnnotationController(QueueFeed, QObject):
         self.overview: ops.ProjectOverview | None = None
         self.session: AnnotationSession | None = None
         self.model: ModelStatus | None = None
+        self.feed: QueueFeed | None = None
+        self._poll = QTimer(self)
+        self._poll.setInterval(poll_ms)
+        self._poll.timeout.connect(self.poll)
         self._busy = False  # a command's commit is in flight
-        self._fetching = False
-        self._generation = 0  # bumped when the queue is swapped; older fetches are dropped
         self._labels_since_retrain = 0
         self._counts_stale = False  # counts may miss other annotators' labels: reload
         self._closed = False
@@ -80,6 +88,7 @@ class AnnotationController(QueueFeed, QObject):
     def _open_on_worker(self, project: str) -> tuple[Store, ops.ProjectOverview]:
         store = ops.open_store(project)
         try:
+            ops.start_session(store, self.annotator, self.session_id)
             overview = ops.overview(store)
             if self._closed:  # the window closed the project while it was opening
                 raise Cancelled("the project was closed while opening")
@@ -94,12 +103,19 @@ class AnnotationController(QueueFeed, QObject):
             return
         self.store, self.overview = result
         self.session = AnnotationSession(self.overview.counts)
+        self.feed = QueueFeed(
+            self.runner, self.store, self.session, self.annotator, self.session_id, self
+        )
+        self.feed.itemShown.connect(self.itemShown)
+        self.feed.queueSwapped.connect(self.queueSwapped)
+        self.feed.failure.connect(self.failure)
         self.model = self.overview.model
         self.projectOpened.emit(self.overview)
         self.modelChanged.emit(self.model)
         self.progressChanged.emit()
         self._start_retrainer(self.overview.settings)
-        self._refill(force=True)
+        self.feed.refill(force=True)
+        self._poll.start()
         if self.retrainer is not None and (
             self.model.version is None or self.model.staleness(self.overview.counts.labeled) > 0
         ):
@@ -123,13 +139,18 @@ class AnnotationController(QueueFeed, QObject):
     def close(self) -> None:
         """Stop retraining, finish queued store calls, close the store."""
         self._closed = True
+        self._poll.stop()
+        if self.feed is not None:
+            self.feed.close()
         if self.retrainer is not None:
             self.retrainer.close()
             self.retrainer = None
         store, self.store = self.store, None
         if store is not None:
             # give back the samples this session held, so colleagues get them at once
-            self.runner.submit(ops.release_claims, store, self.annotator, on_error=lambda e: None)
+            self.runner.submit(
+                ops.release_claims, store, self.annotator, self.session_id, on_error=lambda e: None
+            )
             self.runner.submit(store.close)
         self.runner.shutdown(wait=True)
 
@@ -140,11 +161,8 @@ class AnnotationController(QueueFeed, QObject):
         if name == self.annotator:
             return
         old, self.annotator = self.annotator, name
-        if self.store is not None:
-            # on the serial runner, after any fetch already queued for the old name
-            self.runner.submit(
-                ops.hand_over_claims, self.store, old, name, on_error=self._on_task_failed
-            )
+        if self.feed is not None:
+            self.feed.rename(old, name)
 
     @property
     def busy(self) -> bool:
@@ -152,7 +170,7 @@ class AnnotationController(QueueFeed, QObject):
 
     @property
     def fetching(self) -> bool:
-        return self._fetching
+        return self.feed is not None and self.feed.fetching
 
     @property
     def current(self) -> Item | None:
@@ -195,7 +213,7 @@ class AnnotationController(QueueFeed, QObject):
         self.session.record_label(item.sample_id, labels)
         self._busy = False
         self.labelSaved.emit(item.sample_id, event_id)
-        self._next()
+        self._advance()
         self.progressChanged.emit()
         if self._counts_stale and self.store is not None:
             # Slower store reads run just after a keypress was served, while the annotator
@@ -230,7 +248,7 @@ class AnnotationController(QueueFeed, QObject):
         assert self.session is not None
         self.session.record_skip(item.sample_id)
         self._busy = False
-        self._next()
+        self._advance()
         self.progressChanged.emit()
 
     def flag(self, comment: str) -> bool:
@@ -304,7 +322,7 @@ class AnnotationController(QueueFeed, QObject):
                     session.stats.skips += 1
                 session.done_ids.add(target.sample_id)
                 if session.current is not None and session.current.sample_id == target.sample_id:
-                    self._next()
+                    self._advance()
             self.message.emit(f"Redid {target.action} of sample {target.sample_id}")
         self.progressChanged.emit()
 
@@ -314,6 +332,75 @@ class AnnotationController(QueueFeed, QObject):
 
     def _on_task_failed(self, exc: BaseException) -> None:
         self.failure.emit(*describe(exc))
+
+    def _advance(self) -> None:
+        if self.feed is not None:
+            self.feed.next()
+
+    def poll(self) -> None:
+        """Look at the store for colleagues' changes (the timer calls this)."""
+        if self.feed is not None and not self._closed:
+            self.feed.poll()
+
+    def reload(self) -> None:
+        """Re-read counts and refill the queue (after an import added samples)."""
+        if self.store is None or self.feed is None:
+            return
+        self.runner.submit(ops.counts, self.store, on_done=self._counts_loaded)
+        self.feed.reload()
+
+    def _counts_loaded(self, counts: Counts) -> None:
+        if self.session is not None:
+            self.session.counts = counts
+            self.progressChanged.emit()
+
+    # -- retraining ----------------------------------------------------------------------
+
+    def retrain_now(self) -> bool:
+        if self.retrainer is None:
+            self.message.emit("Retraining is not available")
+            return False
+        self._labels_since_retrain = 0
+        self.retrainer.request()
+        return True
+
+    def _retrain_started(self) -> None:
+        self.retrainingChanged.emit(True)
+
+    def _retrain_finished(self, result: Any) -> None:
+        running = self.retrainer is not None and self.retrainer.is_running
+        self.retrainingChanged.emit(running)
+        if self.store is None:
+            return
+        ok = bool(getattr(result, "ok", False))
+        cold = self.cold_start
+        if not ok:
+            error = str(getattr(result, "error", None) or "retraining failed")
+            if cold:
+                # expected until two classes have labels: the engine queued diverse seed
+                # samples instead of fitting; say so without raising an alarm
+                self.message.emit(
+                    f"No model yet: label samples of two classes ({error.splitlines()[0]})"
+                )
+            else:
+                self.failure.emit(f"Retraining failed: {error.splitlines()[0]}", error)
+        self.runner.submit(ops.current_model, self.store, on_done=self._model_loaded)
+        if (ok or cold) and self.feed is not None:
+            # a new ranking (or the cold-start seed queue) is in the store
+            self.feed.swap()
+            self._counts_stale = True  # recounted right after the next commit (see _labeled)
+
+    @property
+    def cold_start(self) -> bool:
+        """No model yet and fewer than two classes labeled: retrains cannot fit anything."""
+        if self.model is not None and self.model.version is not None:
+            return False
+        counts = self.session.counts.per_class if self.session else {}
+        return sum(1 for n in counts.values() if n > 0) < 2
+
+    def _model_loaded(self, model: ModelStatus) -> None:
+        self.model = model
+        self.modelChanged.emit(model)
 
     # -- settings ------------------------------------------------------------------------
 

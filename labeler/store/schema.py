@@ -181,8 +181,10 @@ sample_claim = sa.Table(
     ),
     sa.Column("sample_id", BigId, sa.ForeignKey("sample.id"), primary_key=True),
     sa.Column("annotator", sa.String(200), nullable=False),
-    sa.Column("claimed_at", sa.DateTime, nullable=False),
+    sa.Column("claimed_at", sa.DateTime, nullable=False),  # claimed or last renewed
     sa.Column("expires_at", sa.DateTime, nullable=False),
+    # migration 0006: the app session holding the claim (null: claimed by an older version)
+    sa.Column("session", sa.String(64), nullable=True),
     sa.Index("ix_sample_claim_annotator", "project_id", "annotator"),
 )
 
