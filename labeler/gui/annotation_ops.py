@@ -50,6 +50,11 @@ def current_model(store: Store) -> ModelStatus:
     return model_status(ok[-1] if ok else None, latest)
 
 
+def latest_run_id(store: Store) -> int:
+    """The store's cheap "something was trained" counter (see ``ModelWatch.poll``)."""
+    return store.models.latest_run_id()
+
+
 def overview(store: Store) -> ProjectOverview:
     info = store.info
     return ProjectOverview(

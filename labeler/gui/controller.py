@@ -25,6 +25,7 @@ from labeler.app_settings import ProjectSettings
 from labeler.errors import Cancelled
 from labeler.gui import annotation_ops as ops
 from labeler.gui.dialogs import describe
+from labeler.gui.model_watch import ModelWatch
 from labeler.gui.queue_feed import QueueFeed
 from labeler.gui.retrain import RetrainBridge
 from labeler.gui.session import AnnotationSession, Counts, Item, ModelStatus
@@ -68,8 +69,8 @@ class AnnotationController(QObject):
         self.store: Store | None = None  # used on the worker thread only
         self.overview: ops.ProjectOverview | None = None
         self.session: AnnotationSession | None = None
-        self.model: ModelStatus | None = None
         self.feed: QueueFeed | None = None
+        self.watch: ModelWatch | None = None
         self._poll = QTimer(self)
         self._poll.setInterval(poll_ms)
         self._poll.timeout.connect(self.poll)
@@ -109,15 +110,23 @@ class AnnotationController(QObject):
         self.feed.itemShown.connect(self.itemShown)
         self.feed.queueSwapped.connect(self.queueSwapped)
         self.feed.failure.connect(self.failure)
-        self.model = self.overview.model
+        self.watch = ModelWatch(
+            self.runner, self.store, self.overview.model, self._classes_labeled, self
+        )
+        self.watch.modelChanged.connect(self.modelChanged)
+        self.watch.retrainingChanged.connect(self.retrainingChanged)
+        self.watch.newRanking.connect(self._new_ranking)
+        self.watch.message.connect(self.message)
+        self.watch.failure.connect(self.failure)
         self.projectOpened.emit(self.overview)
         self.modelChanged.emit(self.model)
         self.progressChanged.emit()
         self._start_retrainer(self.overview.settings)
         self.feed.refill(force=True)
         self._poll.start()
+        model = self.overview.model
         if self.retrainer is not None and (
-            self.model.version is None or self.model.staleness(self.overview.counts.labeled) > 0
+            model.version is None or model.staleness(self.overview.counts.labeled) > 0
         ):
             self.retrainer.request()  # a fresh queue for this session (cold start included)
 
@@ -133,7 +142,8 @@ class AnnotationController(QObject):
         factory = self._retrainer_factory or RetrainBridge.create
         self.retrainer = factory(self.overview.location, settings, self)
         if self.retrainer is not None:
-            self.retrainer.started.connect(self._retrain_started)
+            self.retrainer.trainer = self.annotator  # recorded with its models
+            self.retrainer.started.connect(lambda: self.retrainingChanged.emit(True))
             self.retrainer.finished.connect(self._retrain_finished)
 
     def close(self) -> None:
@@ -142,6 +152,8 @@ class AnnotationController(QObject):
         self._poll.stop()
         if self.feed is not None:
             self.feed.close()
+        if self.watch is not None:
+            self.watch.close()
         if self.retrainer is not None:
             self.retrainer.close()
             self.retrainer = None
@@ -163,6 +175,8 @@ class AnnotationController(QObject):
         old, self.annotator = self.annotator, name
         if self.feed is not None:
             self.feed.rename(old, name)
+        if self.retrainer is not None:
+            self.retrainer.trainer = name
 
     @property
     def busy(self) -> bool:
@@ -341,6 +355,8 @@ class AnnotationController(QObject):
         """Look at the store for colleagues' changes (the timer calls this)."""
         if self.feed is not None and not self._closed:
             self.feed.poll()
+        if self.watch is not None and not self._closed:
+            self.watch.poll()
 
     def reload(self) -> None:
         """Re-read counts and refill the queue (after an import added samples)."""
@@ -364,43 +380,29 @@ class AnnotationController(QObject):
         self.retrainer.request()
         return True
 
-    def _retrain_started(self) -> None:
-        self.retrainingChanged.emit(True)
-
     def _retrain_finished(self, result: Any) -> None:
-        running = self.retrainer is not None and self.retrainer.is_running
-        self.retrainingChanged.emit(running)
-        if self.store is None:
-            return
-        ok = bool(getattr(result, "ok", False))
-        cold = self.cold_start
-        if not ok:
-            error = str(getattr(result, "error", None) or "retraining failed")
-            if cold:
-                # expected until two classes have labels: the engine queued diverse seed
-                # samples instead of fitting; say so without raising an alarm
-                self.message.emit(
-                    f"No model yet: label samples of two classes ({error.splitlines()[0]})"
-                )
-            else:
-                self.failure.emit(f"Retraining failed: {error.splitlines()[0]}", error)
-        self.runner.submit(ops.current_model, self.store, on_done=self._model_loaded)
-        if (ok or cold) and self.feed is not None:
-            # a new ranking (or the cold-start seed queue) is in the store
+        if self.watch is not None:
+            self.watch.retrain_finished(
+                result, self.retrainer is not None and self.retrainer.is_running
+            )
+
+    def _new_ranking(self) -> None:
+        if self.feed is not None:
             self.feed.swap()
-            self._counts_stale = True  # recounted right after the next commit (see _labeled)
+        self._counts_stale = True  # recounted right after the next commit (see _labeled)
+
+    @property
+    def model(self) -> ModelStatus | None:
+        return self.watch.model if self.watch is not None else None
 
     @property
     def cold_start(self) -> bool:
         """No model yet and fewer than two classes labeled: retrains cannot fit anything."""
-        if self.model is not None and self.model.version is not None:
-            return False
-        counts = self.session.counts.per_class if self.session else {}
-        return sum(1 for n in counts.values() if n > 0) < 2
+        return self.watch.cold_start if self.watch is not None else True
 
-    def _model_loaded(self, model: ModelStatus) -> None:
-        self.model = model
-        self.modelChanged.emit(model)
+    def _classes_labeled(self) -> int:
+        counts = self.session.counts.per_class if self.session else {}
+        return sum(1 for n in counts.values() if n > 0)
 
     # -- settings ------------------------------------------------------------------------
 

@@ -188,6 +188,33 @@ sample_claim = sa.Table(
     sa.Index("ix_sample_claim_annotator", "project_id", "annotator"),
 )
 
+# --- one trainer per project (migration 0007) --------------------------------------------------
+
+model_version = sa.Table(
+    "model_version",
+    metadata,
+    sa.Column(
+        "project_id", BigId, sa.ForeignKey("project.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("state", sa.String(20), nullable=False),  # reserved | done | abandoned
+    sa.Column("trainer", sa.String(200), nullable=True),  # who trained it
+    sa.Column("reserved_at", sa.DateTime, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=True),  # of the saved model
+)
+
+train_lease = sa.Table(
+    "train_lease",
+    metadata,
+    sa.Column(
+        "project_id", BigId, sa.ForeignKey("project.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("holder", sa.String(200), nullable=True),  # who is training (null: nobody)
+    sa.Column("session", sa.String(64), nullable=True),
+    sa.Column("since", sa.DateTime, nullable=True),
+    sa.Column("pending", sa.Boolean, nullable=False, server_default=sa.false()),
+)
+
 # --- review (migration 0004) ---------------------------------------------------------------
 
 suspected_error = sa.Table(
