@@ -134,3 +134,12 @@ def test_dead_sessions_of_the_annotator_are_released(make_store):
     # a live session (renewed recently) keeps its claims
     store.claims.claim("ann", ids[:2], session="live")
     assert store.claims.release_dead_sessions("ann", "new") == 0
+
+
+def test_renewing_gives_back_what_the_session_no_longer_shows(make_store):
+    store = make_store()
+    ids = _samples(store, 5)
+    store.claims.claim("ann", ids[:4], session="app")
+    store.claims.claim("bob", ids[4:], session="bobs")
+    assert store.claims.renew("ann", "app", keep={ids[0], ids[2]}) == 2
+    assert store.claims.held_by_others("carol") == {ids[0], ids[2], ids[4]}

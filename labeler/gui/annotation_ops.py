@@ -143,12 +143,19 @@ def start_session(store: Store, annotator: str, session: str) -> int:
     return store.claims.release_dead_sessions(annotator, session)
 
 
-def renew_claims(store: Store, annotator: str, session: str) -> int:
-    return store.claims.renew(annotator, session)
+def renew_claims(store: Store, annotator: str, session: str, keep: Collection[int]) -> int:
+    """The session's heartbeat: renew the claims on ``keep``, give back the others."""
+    return store.claims.renew(annotator, session, keep=keep)
 
 
-def release_claims(store: Store, annotator: str, session: str | None = None) -> int:
-    return store.claims.release(annotator, session=session)
+def release_claims(
+    store: Store,
+    annotator: str,
+    session: str | None = None,
+    sample_ids: Collection[int] | None = None,
+) -> int:
+    ids = None if sample_ids is None else list(sample_ids)
+    return store.claims.release(annotator, ids, session=session)
 
 
 def hand_over_claims(store: Store, old: str, new: str, session: str | None = None) -> int:

@@ -127,7 +127,18 @@ class QueueFeed(QObject):
         session = self.session
         if generation != self._generation:
             return
+        before = {i.sample_id for i in session.upcoming}
         session.replace_upcoming(fetched.items)
+        dropped = before - session.known_ids()
+        if dropped and self._store is not None:  # colleagues may have them at once
+            self._runner.submit(
+                ops.release_claims,
+                self._store,
+                self.annotator,
+                self.session_id,
+                frozenset(dropped),
+                on_error=self._fetch_failed,
+            )
         session.exhausted = fetched.exhausted and not fetched.items
         version = fetched.items[0].provenance.model_version if fetched.items else None
         self.queueSwapped.emit(version or 0)
@@ -142,8 +153,9 @@ class QueueFeed(QObject):
     # -- team mode -------------------------------------------------------------------------
 
     def poll(self) -> None:
-        """Called every few seconds: an empty screen looks for samples colleagues freed; this
-        session's claims are renewed once a minute."""
+        """Called every few seconds: an empty screen looks for samples colleagues freed; once
+        a minute the claims on the samples shown or waiting are renewed and any others this
+        session still holds (skipped ones) are given back."""
         if self._store is None:
             return
         session = self.session
@@ -151,11 +163,15 @@ class QueueFeed(QObject):
             self.refill(force=True)
         if time.monotonic() - self._renewed_at >= RENEW_EVERY_S:
             self._renewed_at = time.monotonic()
+            showing = {i.sample_id for i in session.upcoming}
+            if session.current is not None:
+                showing.add(session.current.sample_id)
             self._runner.submit(
                 ops.renew_claims,
                 self._store,
                 self.annotator,
                 self.session_id,
+                frozenset(showing),
                 on_error=self._fetch_failed,
             )
 

@@ -17,7 +17,7 @@ Claims are advisory for *ordering*: labeling a sample someone else holds is stil
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -142,11 +142,27 @@ class Claims:
         with self._store.write() as conn:
             return conn.execute(q).rowcount
 
-    def renew(self, annotator: str, session: str, ttl_s: float = DEFAULT_TTL_S) -> int:
-        """Extend the unexpired claims of ``session`` to ``ttl_s`` from now (its heartbeat)."""
+    def renew(
+        self,
+        annotator: str,
+        session: str,
+        ttl_s: float = DEFAULT_TTL_S,
+        keep: Collection[int] | None = None,
+    ) -> int:
+        """Extend the unexpired claims of ``session`` to ``ttl_s`` from now (its heartbeat).
+        With ``keep`` (the samples the session still shows or has waiting), its other claims
+        (skipped samples, a dropped prefetch) are released instead of renewed."""
         c = t.sample_claim
         now = utcnow()
         with self._store.write() as conn:
+            if keep is not None:
+                conn.execute(
+                    c.delete().where(
+                        c.c.project_id == self._store.project_id,
+                        _mine(annotator, session),
+                        c.c.sample_id.not_in([int(s) for s in keep]),
+                    )
+                )
             return conn.execute(
                 c.update()
                 .where(

@@ -126,8 +126,10 @@ class TrainLease:
                 with conn.begin():
                     _upsert(conn, self._store.project_id, holder=None, session=None, since=None)
                     conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": self._key})
+            except sa.exc.DBAPIError:
+                pass  # the connection is gone, and the server freed its lock with it
             finally:
-                conn.close()  # a lost connection frees the lock as well
+                conn.close()
         # read after letting go: a request noted while we held the lock is seen here
         tl = t.train_lease
         with self._store.write() as conn:

@@ -170,3 +170,47 @@ def test_claims_of_a_dead_app_are_released_when_its_annotator_returns(
     finally:
         close_all([ann])
     assert store.claims.held_by_others("carol") == set(ids[20:30])  # released on close
+
+
+def _held_by(store: Store, session: str) -> set[int]:
+    c = t.sample_claim
+    with store.read() as conn:
+        return set(
+            conn.execute(
+                sa.select(c.c.sample_id).where(
+                    c.c.project_id == store.project_id, c.c.session == session
+                )
+            ).scalars()
+        )
+
+
+def test_samples_dropped_by_a_new_ranking_are_given_back(qtbot, text_project) -> None:  # type: ignore[no-untyped-def]
+    """A colleague's model re-ranks the queue: the samples this app had prefetched but will
+    no longer show are released at once (not held until the app closes)."""
+    store = text_project(n=60)
+    ids = store.samples.ids()
+    ann = AnnotationController("ann", retrainer_factory=lambda *a: None, poll_ms=50)
+    try:
+        with qtbot.waitSignal(ann.itemShown, timeout=30_000):
+            ann.open(project_arg(store))
+        qtbot.waitUntil(lambda: not ann.fetching, timeout=10_000)
+        before = _held_by(store, ann.session_id)
+        assert before == set(ids[:20])  # the prefetch, in import order
+        # a colleague's retrain ranks other samples first
+        store.models.record_run(
+            status="ok",
+            started_at=utcnow(),
+            finished_at=utcnow(),
+            label_count=0,
+            strategy="margin",
+            queue=[(sid, 0.5) for sid in ids[30:60]],
+            trainer="lead",
+        )
+        with qtbot.waitSignal(ann.queueSwapped, timeout=30_000):
+            pass  # ann's poll sees the new run and swaps the new ranking in
+        shown = {ann.current.sample_id, *(i.sample_id for i in ann.session.upcoming)}
+        assert ann.current.sample_id == ids[0]  # the sample on screen stays
+        assert {i.sample_id for i in ann.session.upcoming} <= set(ids[30:60])
+        qtbot.waitUntil(lambda: _held_by(store, ann.session_id) == shown, timeout=10_000)
+    finally:
+        close_all([ann])
