@@ -209,6 +209,9 @@ def commit_flag(store: Store, item: Item, annotator: str, comment: str, session:
 
 def undo(store: Store, annotator: str, session: str) -> Reversal:
     reverted = store.labels.undo(annotator, session=session)
+    if reverted is not None and reverted.target.action in ("label", "skip"):
+        # the sample is shown again: hold it again (its claim may have been given back)
+        store.claims.claim(annotator, [reverted.target.sample_id], session=session)
     return _reversal(store, reverted)
 
 
