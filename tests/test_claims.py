@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
+
+import sqlalchemy as sa
 
 from labeler.store import Store
+from labeler.store import schema as t
+from labeler.store.database import utcnow
 
 
 def _samples(store, n):
@@ -74,3 +79,67 @@ def test_rename_hands_every_claim_to_the_new_name(make_store):
     assert store.claims.held_by_others("bob") == set(ids[:4])
     assert store.claims.held_by_others("alice") == set(ids)  # nothing left under the old name
     assert store.claims.claim("carol", ids) == []
+
+
+def test_sessions_of_one_annotator_hold_samples_apart(make_store):
+    store = make_store()
+    ids = _samples(store, 6)
+    assert store.claims.claim("ann", ids[:3], session="laptop") == ids[:3]
+    assert store.claims.claim("ann", ids, session="desktop") == ids[3:]
+    assert store.claims.held_by_others("ann", "desktop") == set(ids[:3])
+    assert store.claims.held_by_others("ann") == set()  # per annotator: all hers
+    assert store.claims.release("ann", session="laptop") == 3
+    assert store.claims.held_by_others("bob") == set(ids[3:])
+
+
+def test_renewing_extends_and_expired_rows_are_deleted(make_store):
+    store = make_store()
+    ids = _samples(store, 4)
+    store.claims.claim("ann", ids[:2], ttl_s=0.5, session="s1")
+    store.claims.claim("bob", ids[2:], ttl_s=-1, session="s2")  # expired at once
+    assert store.claims.renew("ann", "s1") == 2  # a live app's heartbeat: 15 more minutes
+    assert store.claims.renew("bob", "s2") == 0  # an expired claim is not revived
+    with store.read() as conn:
+        expiry = conn.execute(
+            sa.select(sa.func.min(t.sample_claim.c.expires_at)).where(
+                t.sample_claim.c.annotator == "ann",
+                t.sample_claim.c.project_id == store.project_id,
+            )
+        ).scalar_one()
+    assert expiry > utcnow() + timedelta(minutes=10)
+    assert store.claims.held_by_others("carol") == set(ids[:2])
+    store.claims.claim("carol", [ids[0]])  # any claim transaction deletes expired rows
+    with store.read() as conn:
+        rows = (
+            conn.execute(
+                sa.select(t.sample_claim.c.annotator).where(
+                    t.sample_claim.c.project_id == store.project_id
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert sorted(rows) == ["ann", "ann"]
+
+
+def test_dead_sessions_of_the_annotator_are_released(make_store):
+    store = make_store()
+    ids = _samples(store, 6)
+    store.claims.claim("ann", ids[:2], session="old")
+    store.claims.claim("ann", ids[2:4])  # an older version's claim (no session)
+    store.claims.claim("bob", ids[4:], session="bobs")
+    # with nothing renewed within 0 s, every other session of ann's counts as dead
+    assert store.claims.release_dead_sessions("ann", "new", dead_after_s=-1) == 4
+    assert store.claims.held_by_others("carol") == set(ids[4:])  # bob's are not ann's to free
+    # a live session (renewed recently) keeps its claims
+    store.claims.claim("ann", ids[:2], session="live")
+    assert store.claims.release_dead_sessions("ann", "new") == 0
+
+
+def test_renewing_gives_back_what_the_session_no_longer_shows(make_store):
+    store = make_store()
+    ids = _samples(store, 5)
+    store.claims.claim("ann", ids[:4], session="app")
+    store.claims.claim("bob", ids[4:], session="bobs")
+    assert store.claims.renew("ann", "app", keep={ids[0], ids[2]}) == 2
+    assert store.claims.held_by_others("carol") == {ids[0], ids[2], ids[4]}

@@ -52,12 +52,35 @@ def register(sub: argparse._SubParsersAction) -> None:
 # -- train -------------------------------------------------------------------------------------
 
 
+def _train_as_the_one_trainer(location: Any, settings: Any) -> Any:
+    """Train holding the project's trainer lock (waiting for a colleague's app to finish its
+    retrain first): one trainer per project, the CLI included."""
+    import uuid
+
+    from labeler.learning.training import default_trainer, train_once
+    from labeler.store import Store
+    from labeler.store.train_lease import TrainLease, current_trainer
+
+    trainer = default_trainer()
+    with Store.open(location) as store:
+        lease = TrainLease(store, trainer, uuid.uuid4().hex)
+        holder = current_trainer(store)
+        if holder is not None:
+            print(f"waiting for {holder.holder}'s retrain to finish", file=sys.stderr)
+        lease.acquire(wait=True)
+        update, close = progress_bar("training", unit="%")
+        try:
+            return train_once(location, settings, progress=update, trainer=trainer)
+        finally:
+            close()
+            lease.release(keep_pending=True)  # colleagues' apps still retrain on request
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from labeler.learning.catalog import resolve_model
     from labeler.learning.features import feature_kind
     from labeler.learning.settings import TrainSettings
     from labeler.learning.strategies import check_strategy
-    from labeler.learning.training import train_once
     from labeler.store import Store
 
     changes: dict[str, Any] = {}
@@ -75,11 +98,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         # Bad options are refused here, before a failed run is recorded in the project.
         check_strategy(settings.strategy)
         resolve_model(settings.model, feature_kind(store, settings.features))
-    update, close = progress_bar("training", unit="%")
-    try:
-        run = train_once(location, settings, progress=update)
-    finally:
-        close()
+    run = _train_as_the_one_trainer(location, settings)
     doc = _run_doc(run)
     if args.json:
         print_json(doc)

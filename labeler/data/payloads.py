@@ -26,6 +26,19 @@ if TYPE_CHECKING:
 
 MULTI_LABEL_SEPARATORS = ("|", ";")
 MAX_ID_LENGTH = 300  # the external_id column's size
+# the largest payload of one sample (text, or a tabular row as JSON), in bytes of UTF-8;
+# a project may set its own (``settings["import"]["max_payload_bytes"]``)
+DEFAULT_MAX_PAYLOAD_BYTES = 1_000_000
+
+
+def max_payload_bytes(info: ProjectInfo) -> int:
+    """The project's limit on one sample's payload (bytes of UTF-8)."""
+    value = (info.settings.get("import") or {}).get("max_payload_bytes")
+    return int(value) if isinstance(value, int) and value > 0 else DEFAULT_MAX_PAYLOAD_BYTES
+
+
+def _size(n_bytes: int) -> str:
+    return f"{n_bytes / 1e6:.1f} MB" if n_bytes >= 100_000 else f"{n_bytes} bytes"
 
 
 def _is_encodable(text: str) -> bool:
@@ -110,9 +123,16 @@ class PayloadBuilder:
         self.legacy_hashes = legacy_hashes
         self._legacy_data: list[str] | None = None
         self._labels = set(info.label_names)
+        self.max_payload = max_payload_bytes(info)
 
     def _error(self, message: str, row: int | None, column: str | None) -> DataImportError:
         return DataImportError(message, file=self.source, row=row, column=column)
+
+    def _too_big(self, what: str, size: int) -> str:
+        return (
+            f"{what} is {_size(size)}, more than the limit of {_size(self.max_payload)} per "
+            "sample (project setting import.max_payload_bytes)"
+        )
 
     def build(self, frame: pd.DataFrame, first_row: int) -> Built:
         n = len(frame)
@@ -185,11 +205,13 @@ class PayloadBuilder:
             if "\x00" in text:
                 raise self._error("text contains a NUL character", first_row + i, col)
             try:
-                text.encode("utf-8")
+                size = len(text.encode("utf-8"))
             except UnicodeEncodeError:
                 raise self._error(
                     "text is not valid Unicode (lone surrogate)", first_row + i, col
                 ) from None
+            if size > self.max_payload:
+                raise self._error(self._too_big("text", size), first_row + i, col)
             out.append(text)
         return out
 
@@ -277,7 +299,14 @@ class PayloadBuilder:
                 )
         if self.legacy_hashes:
             self._legacy_data = legacy_json_lines(sub)
-        return json_objects(sub, [self.numeric[c] for c in cols])  # type: ignore[return-value]
+        rows = json_objects(sub, [self.numeric[c] for c in cols])
+        for i, row in enumerate(rows):
+            if row is not None and len(row) * 4 > self.max_payload:
+                size = len(row.encode("utf-8"))
+                if size > self.max_payload:
+                    column = max(cols, key=lambda c: len(str(sub[c].iloc[i])))
+                    raise self._error(self._too_big("the row", size), first_row + i, column)
+        return rows  # type: ignore[return-value]
 
     def _embeddings(self, frame: pd.DataFrame, first_row: int) -> list[bytes | None]:
         col = self.mapping.embedding_column

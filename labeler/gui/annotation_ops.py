@@ -58,6 +58,11 @@ def current_model(store: Store) -> ModelStatus:
     return model_status(ok[-1] if ok else None, latest)
 
 
+def latest_run_id(store: Store) -> int:
+    """The store's cheap "something was trained" counter (see ``ModelWatch.poll``)."""
+    return store.models.latest_run_id()
+
+
 def overview(store: Store) -> ProjectOverview:
     info = store.info
     return ProjectOverview(
@@ -69,44 +74,101 @@ def overview(store: Store) -> ProjectOverview:
     )
 
 
-def fetch_items(
-    store: Store, n: int, exclude: Collection[int] = (), annotator: str | None = None
-) -> list[Item]:
+@dataclass(frozen=True)
+class Fetched:
+    """A fetch's outcome: the samples claimed, and whether the store had no more to give
+    (no unlabeled sample left that is neither excluded nor held by someone else)."""
+
+    items: list[Item]
+    exhausted: bool
+
+
+CLAIM_ROUNDS = 8  # a fetch that loses claim races asks again, for other samples, this often
+
+
+def fetch(
+    store: Store,
+    n: int,
+    exclude: Collection[int] = (),
+    annotator: str | None = None,
+    session: str | None = None,
+) -> Fetched:
     """The next ``n`` samples to show, best first, leaving out ``exclude``.
 
     They come from the ranked queue; when there is no queue (no model yet) or it has run dry,
     unlabeled samples follow in import order (skipped ones last), without a queue provenance.
-    With ``annotator`` the samples are claimed for them (team mode): samples a colleague is
-    looking at are left out, and ours are left out of theirs.
+    With ``annotator`` the samples are claimed for them (and their app ``session``): samples a
+    colleague holds are left out, and ours are left out of theirs. Samples a colleague claims
+    between our read and our claim are lost to them; the fetch then asks again for others,
+    so losing a race never looks like an empty queue: ``exhausted`` is True only when the
+    store has nothing left for this annotator.
     """
-    exclude = set(exclude)
+    skip = set(exclude)
     if annotator is not None:
-        exclude |= store.claims.held_by_others(annotator)
-    entries = [e for e in store.models.queue(limit=n + len(exclude)) if e.sample_id not in exclude]
+        skip |= store.claims.held_by_others(annotator, session)
+    got: list[tuple[int, Provenance, int | None]] = []
+    exhausted = False
+    for _round in range(CLAIM_ROUNDS if annotator is not None else 1):
+        chosen = _candidates(store, n - len(got), skip)
+        if not chosen:
+            exhausted = True
+            break
+        if annotator is None:
+            got += chosen
+            break
+        # claim only what we will show: a colleague who claimed one meanwhile keeps it
+        held = set(store.claims.claim(annotator, [sid for sid, _, _ in chosen], session=session))
+        got += [c for c in chosen if c[0] in held]
+        skip.update(sid for sid, _, _ in chosen)  # won or lost: not asked for again
+        if len(got) >= n:
+            break
+    return Fetched(_items(store, got), exhausted)
+
+
+def fetch_items(
+    store: Store, n: int, exclude: Collection[int] = (), annotator: str | None = None
+) -> list[Item]:
+    """The items of :func:`fetch` (the annotator's claims not tied to an app session)."""
+    return fetch(store, n, exclude, annotator).items
+
+
+def _candidates(store: Store, n: int, skip: set[int]) -> list[tuple[int, Provenance, int | None]]:
+    entries = [e for e in store.models.queue(limit=n + len(skip)) if e.sample_id not in skip]
     chosen: list[tuple[int, Provenance, int | None]] = [
         (e.sample_id, Provenance(e.model_version, e.strategy, e.score), e.rank) for e in entries
     ]
     if not chosen:
         chosen = [
             (sid, Provenance(), None)
-            for sid in store.labels.unlabeled_ids(limit=n + len(exclude))
-            if sid not in exclude
+            for sid in store.labels.unlabeled_ids(limit=n + len(skip))
+            if sid not in skip
         ]
-    chosen = chosen[:n]
-    if annotator is not None and chosen:
-        # claim only what we will show: a colleague who claimed one meanwhile keeps it
-        held = set(store.claims.claim(annotator, [sid for sid, _, _ in chosen]))
-        chosen = [c for c in chosen if c[0] in held]
-    return _items(store, chosen)
+    return chosen[:n]
 
 
-def release_claims(store: Store, annotator: str) -> int:
-    return store.claims.release(annotator)
+def start_session(store: Store, annotator: str, session: str) -> int:
+    """At open: release what this annotator's dead app sessions still hold."""
+    return store.claims.release_dead_sessions(annotator, session)
 
 
-def hand_over_claims(store: Store, old: str, new: str) -> int:
-    """The annotator now works as ``new``: ``old``'s claims become ``new``'s."""
-    return store.claims.rename(old, new)
+def renew_claims(store: Store, annotator: str, session: str, keep: Collection[int]) -> int:
+    """The session's heartbeat: renew the claims on ``keep``, give back the others."""
+    return store.claims.renew(annotator, session, keep=keep)
+
+
+def release_claims(
+    store: Store,
+    annotator: str,
+    session: str | None = None,
+    sample_ids: Collection[int] | None = None,
+) -> int:
+    ids = None if sample_ids is None else list(sample_ids)
+    return store.claims.release(annotator, ids, session=session)
+
+
+def hand_over_claims(store: Store, old: str, new: str, session: str | None = None) -> int:
+    """The annotator now works as ``new``: ``old``'s claims (of ``session``) become ``new``'s."""
+    return store.claims.rename(old, new, session=session)
 
 
 def _items(store: Store, chosen: Sequence[tuple[int, Provenance, int | None]]) -> list[Item]:
@@ -155,6 +217,9 @@ def commit_flag(store: Store, item: Item, annotator: str, comment: str, session:
 
 def undo(store: Store, annotator: str, session: str) -> Reversal:
     reverted = store.labels.undo(annotator, session=session)
+    if reverted is not None and reverted.target.action in ("label", "skip"):
+        # the sample is shown again: hold it again (its claim may have been given back)
+        store.claims.claim(annotator, [reverted.target.sample_id], session=session)
     return _reversal(store, reverted)
 
 

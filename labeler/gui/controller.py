@@ -6,8 +6,10 @@ Order of a label: keypress -> ``label()`` -> the event is committed on the worke
 arrive while a commit is in flight are refused (the annotator has not seen the next sample
 yet), so no keypress can label a sample that was never on screen.
 
-Prefetching, refilling and the swap to each retrain's ranking live in
-:class:`labeler.gui.queue_feed.QueueFeed`, which this class mixes in.
+Prefetching, refilling, the swap to each retrain's ranking and the team-mode claims live in
+a :class:`labeler.gui.queue_feed.QueueFeed` the controller owns (``feed``, made when the
+project is open). A timer polls the store every few seconds (``poll_ms``): the feed refills
+an empty screen when colleagues free samples and renews this session's claims.
 """
 
 from __future__ import annotations
@@ -17,15 +19,16 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from labeler.app_settings import ProjectSettings
 from labeler.errors import Cancelled
 from labeler.gui import annotation_ops as ops
 from labeler.gui.dialogs import describe
+from labeler.gui.model_watch import ModelWatch
 from labeler.gui.queue_feed import QueueFeed
 from labeler.gui.retrain import RetrainBridge
-from labeler.gui.session import AnnotationSession, Item, ModelStatus
+from labeler.gui.session import AnnotationSession, Counts, Item, ModelStatus
 from labeler.gui.store_guard import StoreGuard
 from labeler.gui.tasks import TaskRunner
 from labeler.store import Store
@@ -34,7 +37,10 @@ from labeler.store.integrity import DamagedProject
 log = logging.getLogger(__name__)
 
 
-class AnnotationController(QueueFeed, QObject):
+POLL_MS = 3000  # how often an open session looks at the store for colleagues' changes
+
+
+class AnnotationController(QObject):
     projectOpened = Signal(object)  # ProjectOverview
     openFailed = Signal(str, str)  # message, details
     itemShown = Signal(object)  # Item, or None when nothing is left to label
@@ -56,10 +62,11 @@ class AnnotationController(QueueFeed, QObject):
         parent: QObject | None = None,
         *,
         retrainer_factory: Any = None,
+        poll_ms: int = POLL_MS,
     ) -> None:
         super().__init__(parent)
         self.annotator = annotator
-        self.session_id = uuid.uuid4().hex
+        self.session_id = uuid.uuid4().hex  # this open app: claims are held per session
         self.runner = TaskRunner(self)
         self.runner.failed.connect(self._on_task_failed)
         self._retrainer_factory = retrainer_factory
@@ -67,10 +74,12 @@ class AnnotationController(QueueFeed, QObject):
         self.store: Store | None = None  # used on the worker thread only
         self.overview: ops.ProjectOverview | None = None
         self.session: AnnotationSession | None = None
-        self.model: ModelStatus | None = None
+        self.feed: QueueFeed | None = None
+        self.watch: ModelWatch | None = None
+        self._poll = QTimer(self)
+        self._poll.setInterval(poll_ms)
+        self._poll.timeout.connect(self.poll)
         self._busy = False  # a command's commit is in flight
-        self._fetching = False
-        self._generation = 0  # bumped when the queue is swapped; older fetches are dropped
         self._labels_since_retrain = 0
         self._counts_stale = False  # counts may miss other annotators' labels: reload
         self._closed = False
@@ -86,6 +95,7 @@ class AnnotationController(QueueFeed, QObject):
     def _open_on_worker(self, project: str) -> tuple[Store, ops.ProjectOverview]:
         store = ops.open_store(project)
         try:
+            ops.start_session(store, self.annotator, self.session_id)
             overview = ops.overview(store)
             if self._closed:  # the window closed the project while it was opening
                 raise Cancelled("the project was closed while opening")
@@ -101,14 +111,29 @@ class AnnotationController(QueueFeed, QObject):
         self.store, self.overview = result
         self._start_guard()
         self.session = AnnotationSession(self.overview.counts)
-        self.model = self.overview.model
+        self.feed = QueueFeed(
+            self.runner, self.store, self.session, self.annotator, self.session_id, self
+        )
+        self.feed.itemShown.connect(self.itemShown)
+        self.feed.queueSwapped.connect(self.queueSwapped)
+        self.feed.failure.connect(self.failure)
+        self.watch = ModelWatch(
+            self.runner, self.store, self.overview.model, self._classes_labeled, self
+        )
+        self.watch.modelChanged.connect(self.modelChanged)
+        self.watch.retrainingChanged.connect(self.retrainingChanged)
+        self.watch.newRanking.connect(self._new_ranking)
+        self.watch.message.connect(self.message)
+        self.watch.failure.connect(self.failure)
         self.projectOpened.emit(self.overview)
         self.modelChanged.emit(self.model)
         self.progressChanged.emit()
         self._start_retrainer(self.overview.settings)
-        self._refill(force=True)
+        self.feed.refill(force=True)
+        self._poll.start()
+        model = self.overview.model
         if self.retrainer is not None and (
-            self.model.version is None or self.model.staleness(self.overview.counts.labeled) > 0
+            model.version is None or model.staleness(self.overview.counts.labeled) > 0
         ):
             self.request_retrain()  # a fresh queue for this session (cold start included)
 
@@ -160,7 +185,8 @@ class AnnotationController(QueueFeed, QObject):
         factory = self._retrainer_factory or RetrainBridge.create
         self.retrainer = factory(self.overview.location, settings, self)
         if self.retrainer is not None:
-            self.retrainer.started.connect(self._retrain_started)
+            self.retrainer.trainer = self.annotator  # recorded with its models
+            self.retrainer.started.connect(lambda: self.retrainingChanged.emit(True))
             self.retrainer.finished.connect(self._retrain_finished)
             self.retrainer.finished.connect(self._check_retrain_error)
 
@@ -182,13 +208,20 @@ class AnnotationController(QueueFeed, QObject):
         self._closed = True
         if self.guard is not None:
             self.guard.close()
+        self._poll.stop()
+        if self.feed is not None:
+            self.feed.close()
+        if self.watch is not None:
+            self.watch.close()
         if self.retrainer is not None:
             self.retrainer.close()
             self.retrainer = None
         store, self.store = self.store, None
         if store is not None:
             # give back the samples this session held, so colleagues get them at once
-            self.runner.submit(ops.release_claims, store, self.annotator, on_error=lambda e: None)
+            self.runner.submit(
+                ops.release_claims, store, self.annotator, self.session_id, on_error=lambda e: None
+            )
             self.runner.submit(store.close)
         self.runner.shutdown(wait=True)
 
@@ -199,11 +232,10 @@ class AnnotationController(QueueFeed, QObject):
         if name == self.annotator:
             return
         old, self.annotator = self.annotator, name
-        if self.store is not None:
-            # on the serial runner, after any fetch already queued for the old name
-            self.runner.submit(
-                ops.hand_over_claims, self.store, old, name, on_error=self._on_task_failed
-            )
+        if self.feed is not None:
+            self.feed.rename(old, name)
+        if self.retrainer is not None:
+            self.retrainer.trainer = name
 
     @property
     def busy(self) -> bool:
@@ -211,7 +243,7 @@ class AnnotationController(QueueFeed, QObject):
 
     @property
     def fetching(self) -> bool:
-        return self._fetching
+        return self.feed is not None and self.feed.fetching
 
     @property
     def current(self) -> Item | None:
@@ -257,7 +289,7 @@ class AnnotationController(QueueFeed, QObject):
         self.session.record_label(item.sample_id, labels)
         self._busy = False
         self.labelSaved.emit(item.sample_id, event_id)
-        self._next()
+        self._advance()
         self.progressChanged.emit()
         if self._counts_stale and self.store is not None:
             # Slower store reads run just after a keypress was served, while the annotator
@@ -292,7 +324,7 @@ class AnnotationController(QueueFeed, QObject):
         assert self.session is not None
         self.session.record_skip(item.sample_id)
         self._busy = False
-        self._next()
+        self._advance()
         self.progressChanged.emit()
 
     def flag(self, comment: str) -> bool:
@@ -373,7 +405,7 @@ class AnnotationController(QueueFeed, QObject):
                     session.stats.skips += 1
                 session.done_ids.add(target.sample_id)
                 if session.current is not None and session.current.sample_id == target.sample_id:
-                    self._next()
+                    self._advance()
             self.message.emit(f"Redid {target.action} of sample {target.sample_id}")
         self.progressChanged.emit()
 
@@ -387,6 +419,62 @@ class AnnotationController(QueueFeed, QObject):
         self.failure.emit(*describe(exc))
         if self.guard is not None:
             self.guard.check_after_error(str(exc))
+
+    def _advance(self) -> None:
+        if self.feed is not None:
+            self.feed.next()
+
+    def poll(self) -> None:
+        """Look at the store for colleagues' changes (the timer calls this)."""
+        if self.feed is not None and not self._closed:
+            self.feed.poll()
+        if self.watch is not None and not self._closed:
+            self.watch.poll()
+
+    def reload(self) -> None:
+        """Re-read counts and refill the queue (after an import added samples)."""
+        if self.store is None or self.feed is None:
+            return
+        self.runner.submit(ops.counts, self.store, on_done=self._counts_loaded)
+        self.feed.reload()
+
+    def _counts_loaded(self, counts: Counts) -> None:
+        if self.session is not None:
+            self.session.counts = counts
+            self.progressChanged.emit()
+
+    # -- retraining ----------------------------------------------------------------------
+
+    def retrain_now(self) -> bool:
+        if self.retrainer is None:
+            self.message.emit("Retraining is not available")
+            return False
+        self._labels_since_retrain = 0
+        return self.request_retrain()
+
+    def _retrain_finished(self, result: Any) -> None:
+        if self.watch is not None:
+            self.watch.retrain_finished(
+                result, self.retrainer is not None and self.retrainer.is_running
+            )
+
+    def _new_ranking(self) -> None:
+        if self.feed is not None:
+            self.feed.swap()
+        self._counts_stale = True  # recounted right after the next commit (see _labeled)
+
+    @property
+    def model(self) -> ModelStatus | None:
+        return self.watch.model if self.watch is not None else None
+
+    @property
+    def cold_start(self) -> bool:
+        """No model yet and fewer than two classes labeled: retrains cannot fit anything."""
+        return self.watch.cold_start if self.watch is not None else True
+
+    def _classes_labeled(self) -> int:
+        counts = self.session.counts.per_class if self.session else {}
+        return sum(1 for n in counts.values() if n > 0)
 
     # -- settings ------------------------------------------------------------------------
 

@@ -66,7 +66,11 @@ def model_text(model: ModelStatus | None, labeled: int, cold_start: bool = False
         name = SCORE_NAMES.get(model.score_name or "", model.score_name)
         score = f"{name} {model.score:.3f}" if model.score is not None else "no CV score yet"
         behind = model.staleness(labeled)
-        text = f"Version {model.version}: {score}\nTrained on {model.trained_on} labels, {behind} behind"
+        by = f" by {model.trained_by}" if model.trained_by else ""
+        text = (
+            f"Version {model.version}: {score}\n"
+            f"Trained{by} on {model.trained_on} labels, {behind} behind"
+        )
     if model.last_error:
         text += f"\nLast retrain failed: {model.last_error.splitlines()[0]}"
     return text

@@ -84,6 +84,15 @@ class RetrainBridge(QObject):
         if not self._closed:
             self.started.emit()
 
+    @property
+    def trainer(self) -> str:
+        """Who trains (the annotator's name): recorded with each model version."""
+        return str(getattr(self._scheduler, "trainer", ""))
+
+    @trainer.setter
+    def trainer(self, name: str) -> None:
+        self._scheduler.trainer = name
+
     def request(self) -> None:
         if not self._closed:
             self._scheduler.request()

@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 from PySide6.QtCore import QMargins, QSize, Qt
-from PySide6.QtGui import QFont, QImage, QPixmap
+from PySide6.QtGui import QAction, QFont, QImage, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
@@ -34,8 +34,13 @@ def _fmt_value(value: Any) -> str:
     return str(value)
 
 
+SHOWN_CHARS = 20_000  # a longer text is shown cut here, with "Show all" in its context menu
+
+
 class TextSampleView(QPlainTextEdit):
-    """Wrapped, selectable (by mouse), large text."""
+    """Wrapped, selectable (by mouse), large text. A text longer than ``SHOWN_CHARS`` is
+    shown cut (laying out megabytes of text would freeze the window); the context menu's
+    "Show all" (``show_all``) shows the whole of it."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -45,10 +50,40 @@ class TextSampleView(QPlainTextEdit):
         self.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
         self.setFrameShape(QPlainTextEdit.Shape.NoFrame)
         self.setObjectName("sampleText")
+        self._full: str | None = None  # the whole text while a cut one is shown
+        self.show_all_action = QAction("Show all", self)
+        self.show_all_action.setEnabled(False)
+        self.show_all_action.triggered.connect(self.show_all)
 
     def show_sample(self, sample: Sample) -> None:
-        self.setPlainText(sample.text if sample.text is not None else _fallback_text(sample))
+        text = sample.text if sample.text is not None else _fallback_text(sample)
+        if len(text) > SHOWN_CHARS:
+            self._full = text
+            rest = len(text) - SHOWN_CHARS
+            text = f"{text[:SHOWN_CHARS]}\n\n[… {rest:,} more characters: right-click, Show all]"
+        else:
+            self._full = None
+        self.show_all_action.setEnabled(self._full is not None)
+        self.setPlainText(text)
         self.verticalScrollBar().setValue(0)
+
+    @property
+    def is_cut(self) -> bool:
+        return self._full is not None
+
+    def show_all(self) -> None:
+        """Show the whole of a text that was shown cut."""
+        if self._full is not None:
+            full, self._full = self._full, None
+            self.show_all_action.setEnabled(False)
+            self.setPlainText(full)
+
+    def contextMenuEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        menu = self.createStandardContextMenu()
+        menu.addSeparator()
+        menu.addAction(self.show_all_action)
+        menu.exec(event.globalPos())
+        menu.deleteLater()
 
     def set_font_size(self, points: int) -> None:
         # a style sheet, because the application style sheet would override setFont()

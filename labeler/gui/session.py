@@ -52,6 +52,8 @@ class ModelStatus:
     score: float | None
     trained_on: int  # labels the current model was trained with
     last_error: str | None = None  # latest failed run, if newer than the current model
+    trained_by: str | None = None  # who trained the current model (team mode: any member)
+    run_id: int = 0  # the newest run in the store when this was read (ok or failed)
 
     def staleness(self, labeled_now: int) -> int:
         return max(0, labeled_now - self.trained_on) if self.version is not None else labeled_now
@@ -69,15 +71,25 @@ def model_status(latest_ok: RunRecord | None, latest: RunRecord | None) -> Model
         and (latest_ok is None or latest.id > latest_ok.id)
     ):
         error = latest.error or "retraining failed"
+    run_id = latest.id if latest is not None else 0
     if latest_ok is None:
-        return ModelStatus(None, None, None, 0, error)
+        return ModelStatus(None, None, None, 0, error, run_id=run_id)
     name, score = None, None
     for key in SCORE_KEYS:
         value = latest_ok.metrics.get(key)
         if isinstance(value, int | float):
             name, score = key, float(value)
             break
-    return ModelStatus(latest_ok.model_version, name, score, latest_ok.label_count, error)
+    trainer = latest_ok.params.get("trainer")
+    return ModelStatus(
+        latest_ok.model_version,
+        name,
+        score,
+        latest_ok.label_count,
+        error,
+        trained_by=str(trainer) if trainer else None,
+        run_id=run_id,
+    )
 
 
 @dataclass

@@ -64,6 +64,7 @@ def _value(box: QComboBox) -> str | None:
 MIN_PREVIEW_COLUMN = 60  # px
 MAX_PREVIEW_COLUMN = 420  # px: a column of prose gets room without hiding the others
 
+
 class SourcePage(QWizardPage):
     def __init__(self, wizard: NewProjectWizard) -> None:
         super().__init__()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +37,7 @@ def write_cache(
     folder.mkdir(parents=True, exist_ok=True)
     sparse = sp.issparse(X)
     target = folder / (f"{key}.npz" if sparse else f"{key}.npy")
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    tmp = target.with_name(f".{target.name}.{_unique()}.tmp")
     with open(tmp, "wb") as fh:
         if sparse:
             sp.save_npz(fh, X, compressed=False)
@@ -44,11 +45,17 @@ def write_cache(
             np.save(fh, X)
     os.replace(tmp, target)
     meta = {"sparse": sparse, "shape": list(X.shape), "columns": columns, "family": family}
-    meta_tmp = folder / f".{key}.json.{os.getpid()}.tmp"
+    meta_tmp = folder / f".{key}.json.{_unique()}.tmp"
     meta_tmp.write_text(json.dumps(meta), encoding="utf-8")
     os.replace(meta_tmp, folder / f"{key}.json")
     if family is not None:
         prune_cache(folder, key, family, int(X.shape[0]))
+
+
+def _unique() -> str:
+    """A temporary-file tag no other writer uses (processes *and* threads: two trainers of
+    one process writing the same key must not rename each other's files away)."""
+    return f"{os.getpid()}.{uuid.uuid4().hex[:8]}"
 
 
 def prune_cache(folder: Path, key: str, family: str, rows: int) -> None:

@@ -13,6 +13,11 @@ The worker ends itself when this process dies, even mid-fit (see ``labeler.learn
 * A failed retrain (one class, NaN, an estimator error, the worker process killed) arrives as
   ``RetrainResult(ok=False, error=...)``; the failed run is recorded and the previous model and
   queue stay in use. After a crash the next request starts a new worker process.
+* One trainer per project (team mode): each retrain first takes the project's trainer lock
+  (:class:`labeler.store.train_lease.TrainLease`; freed by the OS or the server if this
+  process dies). When a colleague's app holds it, the request is noted in the database for them (their app runs one
+  more retrain when theirs ends) and ``RetrainResult(deferred_to=<holder>)`` is delivered at
+  once: the colleague's model and ranking reach this app through the store.
 * :meth:`RetrainScheduler.close` returns at once: it drops pending requests and kills a worker
   that is mid-retrain (the labels are committed already; the unfinished run is discarded, and
   since a run is recorded in one transaction it is never recorded half-done). No result is
@@ -23,17 +28,19 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import threading
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from labeler.errors import Cancelled
 from labeler.learning.settings import TrainSettings
-from labeler.learning.training import train_once
+from labeler.learning.training import default_trainer, train_once
 from labeler.learning.worker import WorkerGone, WorkerProcess
 from labeler.store.database import utcnow
 from labeler.store.location import ProjectLocation
 from labeler.store.models import RunRecord
 from labeler.store.project_store import Store
+from labeler.store.train_lease import TrainLease, current_trainer
 
 __all__ = ["RetrainResult", "RetrainScheduler", "TrainSettings"]
 
@@ -46,6 +53,7 @@ class RetrainResult:
     run: RunRecord | None
     error: str | None
     label_count: int
+    deferred_to: str | None = None  # a colleague holds the project's lease: they retrain
 
 
 # -- scheduler -------------------------------------------------------------------------------
@@ -63,9 +71,12 @@ class RetrainScheduler:
         on_started: Callable[[], None] | None = None,
         on_progress: Callable[[int, int | None], None] | None = None,
         synchronous: bool = False,
+        trainer: str | None = None,
     ) -> None:
         self.location = location
         self.settings = settings
+        self.trainer = trainer or default_trainer()  # who trains: recorded with each model
+        self.session = uuid.uuid4().hex  # holds the project's lease while training
         self._on_result = on_result
         self._on_started = on_started
         self._on_progress = on_progress
@@ -156,17 +167,43 @@ class RetrainScheduler:
     def _settings(self) -> TrainSettings | None:
         return self.settings
 
+    def _leased(self, run: Callable[[TrainLease], RetrainResult | None]) -> RetrainResult | None:
+        """``run(lease)`` holding the project's lease, or a deferred result when a colleague
+        holds it. A request noted meanwhile by anyone schedules one more retrain here."""
+        with Store.open(self.location) as store:
+            lease = TrainLease(store, self.trainer, self.session)
+            if not lease.acquire():
+                holder = current_trainer(store)
+                who = holder.holder if holder is not None else "a colleague"
+                return RetrainResult(False, None, None, 0, deferred_to=who)
+            try:
+                return run(lease)
+            finally:
+                again = lease.release()
+                if again:
+                    with self._cond:
+                        self._pending = not self._closed
+
     def _run_inline(self) -> None:
+        try:
+            result = self._leased(lambda _lease: self._train_inline())
+        except Exception as exc:  # noqa: BLE001 - reported, never raised into the caller
+            result = self._record_failure(f"{type(exc).__name__}: {exc}")
+        if result is not None:
+            self._deliver(result)
+
+    def _train_inline(self) -> RetrainResult | None:
         if self._on_started is not None:
             self._on_started()
         try:
-            run = train_once(self.location, self._settings(), progress=self._on_progress)
+            run = train_once(
+                self.location, self._settings(), progress=self._on_progress, trainer=self.trainer
+            )
         except Cancelled:
-            return
+            return None
         except Exception as exc:  # noqa: BLE001 - reported, never raised into the caller
-            self._deliver(self._record_failure(f"{type(exc).__name__}: {exc}"))
-            return
-        self._deliver(_result(run))
+            return self._record_failure(f"{type(exc).__name__}: {exc}")
+        return _result(run)
 
     def _loop(self) -> None:
         try:
@@ -186,7 +223,7 @@ class RetrainScheduler:
             self._job_id += 1
             job_id = self._job_id
         try:
-            result = self._run_in_worker(job_id)
+            result = self._leased(lambda _lease: self._run_in_worker(job_id))
         except Exception as exc:  # noqa: BLE001 - the thread must survive anything
             failure = f"{type(exc).__name__}: {exc}"
             result = None if self._closed_now() else self._record_failure(failure)
@@ -229,7 +266,7 @@ class RetrainScheduler:
         if worker is None:
             return None
         try:
-            worker.submit(job_id, self.location, self._settings())
+            worker.submit(job_id, self.location, self._settings(), self.trainer)
         except WorkerGone:
             self._stop_worker()
             return self._record_failure("worker process crashed before the retrain started")

@@ -21,6 +21,7 @@ import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 
 from labeler.errors import Cancelled, LabelerError, LabelError
+from labeler.hashing import file_sha256
 from labeler.learning.catalog import make_estimator, resolve_model
 from labeler.learning.coldstart import diverse_seeds
 from labeler.learning.features import Features, load_features
@@ -43,7 +44,7 @@ from labeler.progress import CancelToken, ProgressFn, no_progress
 from labeler.store.database import utcnow
 from labeler.store.label_cut import LabelCut, take_cut
 from labeler.store.location import ProjectLocation
-from labeler.store.models import Prediction, RunRecord, VersionTaken
+from labeler.store.models import Prediction, RunRecord
 from labeler.store.project_store import Store
 
 MODELS_DIR = "models"
@@ -110,20 +111,37 @@ class _Phases:
         return report
 
 
+def default_trainer() -> str:
+    """``user@host``: who trains when no annotator name is given."""
+    import getpass
+    import socket
+
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    return f"{user}@{socket.gethostname()}"
+
+
 def train_once(
     location: ProjectLocation | str | Path,
     settings: TrainSettings | None = None,
     progress: ProgressFn | None = None,
     cancel: CancelToken | None = None,
+    trainer: str | None = None,
 ) -> RunRecord:
     """Retrain on the current labels and record the run (see the module docstring).
+
+    ``trainer`` names who trained it (recorded with the model version; default
+    ``user@host``).
 
     Returns the run record: status "ok" with a new model version, or "failed" with an error.
     Raises :class:`~labeler.errors.Cancelled` (nothing written) when cancelled.
     """
     store = Store.open(location)
     try:
-        return _train(store, settings or TrainSettings.from_project(store), progress, cancel)
+        settings = settings or TrainSettings.from_project(store)
+        return _train(store, settings, progress, cancel, trainer or default_trainer())
     finally:
         store.close()
 
@@ -133,6 +151,7 @@ def _train(
     settings: TrainSettings,
     progress: ProgressFn | None,
     cancel: CancelToken | None,
+    trainer: str,
 ) -> RunRecord:
     started = utcnow()
     t_start = time.perf_counter()
@@ -178,7 +197,17 @@ def _train(
             _cold_start_if_no_model(store, feats, snapshot, settings, cancel)
             raise
         return _fit_and_record(
-            store, settings, feats, snapshot, targets, model, params, phases, started, t_start
+            store,
+            settings,
+            feats,
+            snapshot,
+            targets,
+            model,
+            params,
+            phases,
+            started,
+            t_start,
+            trainer,
         )
     except Cancelled:
         raise
@@ -239,6 +268,7 @@ def _fit_and_record(
     phases: _Phases,
     started,
     t_start: float,
+    trainer: str,
 ) -> RunRecord:
     lab_rows = feats.rows(snapshot.sample_ids)
     X_lab = feats.X[lab_rows]
@@ -298,33 +328,34 @@ def _fit_and_record(
     phases.done("predict", 93)
 
     models_dir = store.artifacts_dir / MODELS_DIR
-    for _attempt in range(5):
-        version = store.models.next_version()
-        path = save_model(estimator, models_dir / f"v{version}.skops")
-        try:
-            record = store.models.record_run(
-                status="ok",
-                started_at=started,
-                finished_at=utcnow(),
-                label_count=len(snapshot.sample_ids),
-                strategy=settings.strategy,
-                params=params,
-                metrics=metrics,
-                durations={
-                    **phases.durations,
-                    "total": round(time.perf_counter() - t_start, 4),
-                },
-                artifact=str(path),
-                queue=queue,
-                predictions=predictions,
-                expect_version=version,
-            )
-        except VersionTaken:
-            path.unlink(missing_ok=True)
-            continue
-        phases.progress(100, 100)
-        return record
-    raise TrainError("could not claim a model version (other trainers kept writing)")
+    # the version is reserved in the store before the file is written: no other trainer
+    # gets it, so no other trainer writes (or deletes) this file
+    version = store.models.versions.reserve(trainer)
+    path = models_dir / f"v{version}.skops"
+    try:
+        save_model(estimator, path)
+        record = store.models.record_run(
+            status="ok",
+            started_at=started,
+            finished_at=utcnow(),
+            label_count=len(snapshot.sample_ids),
+            strategy=settings.strategy,
+            params=params,
+            metrics=metrics,
+            durations={**phases.durations, "total": round(time.perf_counter() - t_start, 4)},
+            artifact=str(path),
+            queue=queue,
+            predictions=predictions,
+            version=version,
+            trainer=trainer,
+            sha256=file_sha256(path),
+        )
+    except BaseException:
+        path.unlink(missing_ok=True)
+        store.models.versions.abandon(version)
+        raise
+    phases.progress(100, 100)
+    return record
 
 
 def _predictions(

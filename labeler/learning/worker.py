@@ -72,14 +72,14 @@ def worker_main(jobs: mpc.Connection, events: mpc.Connection, parent_pid: int) -
         job = work.get()
         if job is None:  # asked to stop: nothing is in flight, skip the interpreter's teardown
             os._exit(0)
-        job_id, location, settings = job
+        job_id, location, settings, trainer = job
         send(("started", job_id, os.getpid()))
 
         def progress(done: int, total: int | None, job_id: int = job_id) -> None:
             send(("progress", job_id, (done, total)))
 
         try:
-            run = train_once(location, settings, progress=progress)
+            run = train_once(location, settings, progress=progress, trainer=trainer)
         except Exception as exc:  # noqa: BLE001 - reported to the parent, which records it
             send(("error", job_id, f"{type(exc).__name__}: {exc}"))
         else:
@@ -115,10 +115,14 @@ class WorkerProcess:
         return self._process.is_alive()
 
     def submit(
-        self, job_id: int, location: ProjectLocation, settings: TrainSettings | None
+        self,
+        job_id: int,
+        location: ProjectLocation,
+        settings: TrainSettings | None,
+        trainer: str | None = None,
     ) -> None:
         try:
-            self._jobs.send((job_id, location, settings))
+            self._jobs.send((job_id, location, settings, trainer))
         except (OSError, ValueError) as exc:
             raise WorkerGone(str(exc)) from exc
 

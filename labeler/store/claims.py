@@ -1,16 +1,25 @@
 """Sample claims (team mode): an annotator who is shown a sample holds it for a while, so a
 colleague labeling the same project is handed other samples.
 
-A claim expires after ``ttl`` seconds (a crashed client's claims free themselves) and is
-renewed by claiming again. Claims are advisory for *ordering*: labeling a sample someone
-else holds is still allowed (and recorded), it just never happens by accident.
+A claim belongs to an annotator *and* an app session (one id per open app; two apps of the
+same login on two machines are two sessions and never share samples). Calls that pass no
+``session`` see claims per annotator only (any session of that annotator counts as theirs).
+
+A claim expires after ``ttl`` seconds (a crashed client's claims free themselves); an open
+app renews its claims (:meth:`Claims.renew`, which also moves ``claimed_at``, the time the
+session was last known alive) and releases them when it closes. When an annotator opens the
+project again, claims of their sessions that stopped renewing are released at once
+(:meth:`Claims.release_dead_sessions`). Every claim transaction deletes expired rows.
+
+Claims are advisory for *ordering*: labeling a sample someone else holds is still allowed
+(and recorded), it just never happens by accident.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -21,6 +30,25 @@ if TYPE_CHECKING:
     from labeler.store.project_store import Store
 
 DEFAULT_TTL_S = 15 * 60
+# a session whose claims were not renewed for this long is taken for dead (apps renew every
+# minute, see ``labeler.gui.queue_feed``)
+DEAD_AFTER_S = 3 * 60
+_CLAIM_LOCK = 0x4C43_0000  # + project id: PostgreSQL advisory lock serialising claims
+
+
+def _others(annotator: str, session: str | None) -> Any:
+    """SQL condition: a claim not held by (``annotator``, ``session``)."""
+    c = t.sample_claim
+    if session is None:
+        return c.c.annotator != annotator
+    return sa.or_(c.c.annotator != annotator, c.c.session.is_(None), c.c.session != session)
+
+
+def _mine(annotator: str, session: str | None) -> Any:
+    c = t.sample_claim
+    if session is None:
+        return c.c.annotator == annotator
+    return sa.and_(c.c.annotator == annotator, c.c.session == session)
 
 
 class Claims:
@@ -28,7 +56,12 @@ class Claims:
         self._store = store
 
     def claim(
-        self, annotator: str, sample_ids: Sequence[int], ttl_s: float = DEFAULT_TTL_S
+        self,
+        annotator: str,
+        sample_ids: Sequence[int],
+        ttl_s: float = DEFAULT_TTL_S,
+        *,
+        session: str | None = None,
     ) -> list[int]:
         """Claim the given samples for ``annotator`` (in order) and return those now held by them.
 
@@ -44,7 +77,8 @@ class Claims:
         st = t.sample_state
         with self._store.write() as conn:
             if conn.dialect.name == "postgresql":
-                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": 0x4C43_0000 + pid})
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CLAIM_LOCK + pid})
+            conn.execute(c.delete().where(c.c.project_id == pid, c.c.expires_at <= now))
             held_by_others: set[int] = set()
             labeled: set[int] = set()
             for start in range(0, len(ids), 500):
@@ -54,8 +88,7 @@ class Claims:
                         sa.select(c.c.sample_id).where(
                             c.c.project_id == pid,
                             c.c.sample_id.in_(part),
-                            c.c.annotator != annotator,
-                            c.c.expires_at > now,
+                            _others(annotator, session),
                         )
                     ).scalars()
                 )
@@ -84,6 +117,7 @@ class Claims:
                             "project_id": pid,
                             "sample_id": s,
                             "annotator": annotator,
+                            "session": session,
                             "claimed_at": now,
                             "expires_at": expires,
                         }
@@ -92,35 +126,95 @@ class Claims:
                 )
         return mine
 
-    def release(self, annotator: str, sample_ids: Sequence[int] | None = None) -> int:
-        """Give back ``annotator``'s claims (all of them when ``sample_ids`` is None)."""
+    def release(
+        self,
+        annotator: str,
+        sample_ids: Sequence[int] | None = None,
+        *,
+        session: str | None = None,
+    ) -> int:
+        """Give back ``annotator``'s claims (all of them when ``sample_ids`` is None; with
+        ``session``, only that session's)."""
         c = t.sample_claim
-        q = c.delete().where(c.c.project_id == self._store.project_id, c.c.annotator == annotator)
+        q = c.delete().where(c.c.project_id == self._store.project_id, _mine(annotator, session))
         if sample_ids is not None:
             q = q.where(c.c.sample_id.in_([int(s) for s in sample_ids]))
         with self._store.write() as conn:
             return conn.execute(q).rowcount
 
-    def rename(self, old: str, new: str) -> int:
-        """Hand every claim of ``old`` to ``new`` (one statement: no moment where the samples
-        are free, and claims made for ``old`` by a fetch already under way move too)."""
+    def renew(
+        self,
+        annotator: str,
+        session: str,
+        ttl_s: float = DEFAULT_TTL_S,
+        keep: Collection[int] | None = None,
+    ) -> int:
+        """Extend the unexpired claims of ``session`` to ``ttl_s`` from now (its heartbeat).
+        With ``keep`` (the samples the session still shows or has waiting), its other claims
+        (skipped samples, a dropped prefetch) are released instead of renewed."""
+        c = t.sample_claim
+        now = utcnow()
+        with self._store.write() as conn:
+            if keep is not None:
+                conn.execute(
+                    c.delete().where(
+                        c.c.project_id == self._store.project_id,
+                        _mine(annotator, session),
+                        c.c.sample_id.not_in([int(s) for s in keep]),
+                    )
+                )
+            return conn.execute(
+                c.update()
+                .where(
+                    c.c.project_id == self._store.project_id,
+                    _mine(annotator, session),
+                    c.c.expires_at > now,  # an expired claim may be someone else's by now
+                )
+                .values(claimed_at=now, expires_at=now + timedelta(seconds=ttl_s))
+            ).rowcount
+
+    def release_dead_sessions(
+        self, annotator: str, session: str, dead_after_s: float = DEAD_AFTER_S
+    ) -> int:
+        """Release claims that ``annotator``'s other sessions stopped renewing (the app was
+        killed, or the machine lost power) and delete every expired claim of the project."""
+        c = t.sample_claim
+        now = utcnow()
+        pid = self._store.project_id
+        with self._store.write() as conn:
+            n = conn.execute(
+                c.delete().where(
+                    c.c.project_id == pid,
+                    c.c.annotator == annotator,
+                    sa.or_(c.c.session.is_(None), c.c.session != session),
+                    c.c.claimed_at < now - timedelta(seconds=dead_after_s),
+                )
+            ).rowcount
+            conn.execute(c.delete().where(c.c.project_id == pid, c.c.expires_at <= now))
+        return n
+
+    def rename(self, old: str, new: str, *, session: str | None = None) -> int:
+        """Hand every claim of ``old`` (of its ``session`` only, if given) to ``new`` (one
+        statement: no moment where the samples are free, and claims made for ``old`` by a
+        fetch already under way move too)."""
         c = t.sample_claim
         with self._store.write() as conn:
             return conn.execute(
                 c.update()
-                .where(c.c.project_id == self._store.project_id, c.c.annotator == old)
+                .where(c.c.project_id == self._store.project_id, _mine(old, session))
                 .values(annotator=new)
             ).rowcount
 
-    def held_by_others(self, annotator: str) -> set[int]:
-        """Samples other annotators currently hold (to leave out of ``annotator``'s queue)."""
+    def held_by_others(self, annotator: str, session: str | None = None) -> set[int]:
+        """Samples others currently hold (to leave out of ``annotator``'s queue); with
+        ``session``, the same annotator's other sessions count as others."""
         c = t.sample_claim
         with self._store.read() as conn:
             return set(
                 conn.execute(
                     sa.select(c.c.sample_id).where(
                         c.c.project_id == self._store.project_id,
-                        c.c.annotator != annotator,
+                        _others(annotator, session),
                         c.c.expires_at > utcnow(),
                     )
                 ).scalars()

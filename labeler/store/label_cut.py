@@ -15,10 +15,15 @@ Making ``W`` exact: on SQLite one writer at a time commits events in id order, s
 visible id is a cut. On PostgreSQL a transaction may hold an uncommitted event with a smaller
 id than one already committed (an import even reserves its event ids before inserting them).
 So every transaction that writes label events of a project first takes a per-project
-advisory lock in shared mode (:func:`hold_label_writes`, before drawing any event id), and
-:func:`label_watermark` reads ``max(id)`` holding the same lock exclusively, taken with
-``pg_try_advisory_xact_lock`` (it never queues, so annotators are never blocked behind it)
-and retried briefly. Writes of other projects, and VACUUM, do not touch that lock.
+advisory lock in shared mode, inside the one function that writes events
+(:func:`append_events`: a new writer cannot forget it), and :func:`label_watermark` reads
+``max(id)`` holding the same lock exclusively. It *queues* for it (with a short lock
+timeout, retried): PostgreSQL grants it as soon as the writes already under way commit
+(milliseconds for annotators' labels), and writers arriving meanwhile wait behind it for
+that instant. So a cut never needs a quiet moment: a team labeling flat out never makes a
+retrain or ``labeler train`` fail. Only a long import of labels can hold it back (each
+attempt waits at most ``LOCK_TIMEOUT_MS``, then lets writers through). Writes of other
+projects, and VACUUM, do not touch that lock.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ import sqlalchemy as sa
 from labeler.errors import LabelError
 from labeler.store import schema as t
 from labeler.store.derive import EventView, SampleState, derive_state
+from labeler.store.ids import reserve_ids
 from labeler.store.records import loads_labels
 
 if TYPE_CHECKING:
@@ -98,7 +104,8 @@ _LABEL_WRITE_LOCK = 0x4C4C_0000  # + project id: PostgreSQL advisory lock for la
 
 def hold_label_writes(conn: sa.Connection, project_id: int) -> None:
     """Mark the current write transaction as writing label events of ``project_id`` until it
-    ends, so no label cut is taken meanwhile. Call it before reserving or inserting event ids.
+    ends, so no label cut is taken meanwhile (:func:`append_events` calls it; it is public
+    for tests that stage a writer by hand).
 
     PostgreSQL: a shared advisory lock (writers never wait for each other, only, briefly, for
     a cut reading its ``max(id)``). SQLite: nothing; its single writer lock makes ids exact."""
@@ -109,11 +116,34 @@ def hold_label_writes(conn: sa.Connection, project_id: int) -> None:
         )
 
 
-def label_watermark(store: Store, wait_s: float = 10.0) -> int:
+def append_events(
+    conn: sa.Connection, project_id: int, events: Sequence[dict[str, Any]]
+) -> list[int]:
+    """Insert label events (rows of ``label_event`` without ``id``) in the current write
+    transaction and return their ids, in order. The one function that writes label events:
+    it takes the label-cut lock before any id is drawn (see the module docstring)."""
+    if not events:
+        return []
+    hold_label_writes(conn, project_id)
+    if len(events) == 1:
+        row = {**events[0], "project_id": project_id}
+        return [int(conn.execute(t.label_event.insert().values(**row)).inserted_primary_key[0])]
+    ids = list(reserve_ids(conn, t.label_event, len(events)))
+    conn.execute(
+        t.label_event.insert(),
+        [{**e, "id": eid, "project_id": project_id} for eid, e in zip(ids, events, strict=True)],
+    )
+    return ids
+
+
+LOCK_TIMEOUT_MS = 250  # one attempt at the exclusive cut lock (writers queue behind it)
+
+
+def label_watermark(store: Store, wait_s: float = 300.0) -> int:
     """The id of the newest committed label event of the project, as an exact cut (0 if none).
 
-    Raises :class:`~labeler.errors.LabelError` if, on PostgreSQL, label events of the project
-    were being written for all of ``wait_s`` seconds (a long import holds the lock)."""
+    Raises :class:`~labeler.errors.LabelError` if, on PostgreSQL, one write transaction of
+    label events (a long import) kept the lock for all of ``wait_s`` seconds."""
     le = t.label_event
     query = sa.select(sa.func.max(le.c.id)).where(le.c.project_id == store.project_id)
     key = _LABEL_WRITE_LOCK + int(store.project_id)
@@ -122,21 +152,23 @@ def label_watermark(store: Store, wait_s: float = 10.0) -> int:
             with conn.begin():
                 return int(conn.execute(query).scalar_one() or 0)
         deadline = time.monotonic() + wait_s
-        pause = 0.01
         while True:
-            with conn.begin():
-                locked = conn.execute(
-                    sa.text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": key}
-                ).scalar_one()
-                if locked:  # no writer of this project is open; the lock ends with the read
+            left_ms = max(1, min(LOCK_TIMEOUT_MS, int(1000 * (deadline - time.monotonic()))))
+            try:
+                with conn.begin():
+                    conn.exec_driver_sql(f"SET LOCAL lock_timeout = {left_ms}")
+                    conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+                    # no writer of this project is open; the lock ends with this read
                     return int(conn.execute(query).scalar_one() or 0)
-            if time.monotonic() > deadline:
+            except sa.exc.OperationalError as exc:
+                if getattr(exc.orig, "sqlstate", None) != "55P03":  # lock_not_available
+                    raise
+            if time.monotonic() >= deadline:
                 raise LabelError(
                     "label events were being written for "
                     f"{wait_s:.0f} s (an import?); cannot take an exact label set now"
                 )
-            time.sleep(pause)
-            pause = min(pause * 2, 0.2)
+            time.sleep(0.02)  # let the writers queued behind the attempt through
 
 
 def touched_after(project_id: int, as_of: int) -> Any:

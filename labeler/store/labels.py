@@ -16,7 +16,7 @@ from labeler.errors import LabelError
 from labeler.store import schema as t
 from labeler.store.database import utcnow
 from labeler.store.derive import EventView, SampleState, cancelled_ids, derive_state
-from labeler.store.label_cut import hold_label_writes
+from labeler.store.label_cut import append_events
 from labeler.store.records import LabelEvent, Provenance, dumps, loads_labels
 
 if TYPE_CHECKING:
@@ -327,25 +327,27 @@ class LabelLog:
         session: str | None = None,
     ) -> int:
         prov = provenance or Provenance()
-        hold_label_writes(conn, self._store.project_id)  # before the id is drawn: see label_cut
-        result = conn.execute(
-            t.label_event.insert().values(
-                project_id=self._store.project_id,
-                sample_id=sample_id,
-                annotator=annotator,
-                action=action,
-                labels=None if labels is None else dumps(list(labels)),
-                target_event_id=target_event_id,
-                comment=comment,
-                created_at=utcnow(),
-                time_spent_ms=time_spent_ms,
-                model_version=prov.model_version,
-                strategy=prov.strategy,
-                score=prov.score,
-                session=session,
-            )
+        (eid,) = append_events(
+            conn,
+            self._store.project_id,
+            [
+                {
+                    "sample_id": sample_id,
+                    "annotator": annotator,
+                    "action": action,
+                    "labels": None if labels is None else dumps(list(labels)),
+                    "target_event_id": target_event_id,
+                    "comment": comment,
+                    "created_at": utcnow(),
+                    "time_spent_ms": time_spent_ms,
+                    "model_version": prov.model_version,
+                    "strategy": prov.strategy,
+                    "score": prov.score,
+                    "session": session,
+                }
+            ],
         )
-        return int(result.inserted_primary_key[0])
+        return eid
 
     def _views(self, conn: sa.Connection, sample_id: int) -> list[EventView]:
         rows = conn.execute(

@@ -11,6 +11,13 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from labeler.store import schema as t
+from labeler.store.model_versions import (
+    ModelVersions,
+    VersionTaken,
+    complete_in,
+    lock_models,
+    reserve_in,
+)
 from labeler.store.records import dumps, loads_labels
 
 if TYPE_CHECKING:
@@ -20,8 +27,7 @@ if TYPE_CHECKING:
 QueueItem = tuple[int, float | None] | tuple[int, float | None, str]
 
 
-class VersionTaken(RuntimeError):
-    """Another writer recorded the model version this run prepared (see ``expect_version``)."""
+__all__ = ["ModelRecords", "Prediction", "QueueEntry", "RunRecord", "VersionTaken"]
 
 
 @dataclass(frozen=True)
@@ -62,17 +68,26 @@ class Prediction:
 class ModelRecords:
     def __init__(self, store: Store) -> None:
         self._store = store
+        self.versions = ModelVersions(store)
 
     # -- runs ----------------------------------------------------------------------------
 
     def next_version(self) -> int:
+        """The version the next model would get if no one reserves one meanwhile (a hint:
+        ``versions.reserve`` is what allocates a version)."""
+        pid = self._store.project_id
         with self._store.read() as conn:
             top = conn.execute(
                 sa.select(sa.func.max(t.model_run.c.model_version)).where(
-                    t.model_run.c.project_id == self._store.project_id
+                    t.model_run.c.project_id == pid
                 )
             ).scalar_one()
-        return int(top or 0) + 1
+            reserved = conn.execute(
+                sa.select(sa.func.max(t.model_version.c.version)).where(
+                    t.model_version.c.project_id == pid
+                )
+            ).scalar_one()
+        return max(int(top or 0), int(reserved or 0)) + 1
 
     def record_run(
         self,
@@ -89,26 +104,27 @@ class ModelRecords:
         error: str | None = None,
         queue: Sequence[QueueItem] | None = None,
         predictions: Sequence[Prediction] | None = None,
-        expect_version: int | None = None,
+        version: int | None = None,
+        trainer: str | None = None,
+        sha256: str | None = None,
     ) -> RunRecord:
-        """Record a run. A successful run gets the next model version and, in the same
-        transaction, replaces the queue (``(sample_id, score)`` best first) and predictions.
+        """Record a run. A successful run records its model ``version`` (reserved with
+        ``versions.reserve`` before its model file was written; one is reserved here when
+        None) and, in the same transaction, replaces the queue (``(sample_id, score)`` best
+        first) and predictions, unless a newer version is recorded already (a slower trainer
+        never replaces a newer model's ranking). ``trainer``: who trained it.
 
-        ``expect_version``: the version the caller prepared (e.g. named its model file after);
-        if another writer took it meanwhile, :class:`VersionTaken` is raised and nothing is
-        written."""
+        Raises :class:`VersionTaken` (nothing written) if ``version`` was not reserved."""
         pid = self._store.project_id
         with self._store.write() as conn:
-            version = None
+            lock_models(conn, pid)
+            current = True
             if status == "ok":
-                top = conn.execute(
-                    sa.select(sa.func.max(t.model_run.c.model_version)).where(
-                        t.model_run.c.project_id == pid
-                    )
-                ).scalar_one()
-                version = int(top or 0) + 1
-                if expect_version is not None and version != expect_version:
-                    raise VersionTaken(f"model version {expect_version} was taken meanwhile")
+                if version is None:
+                    version = reserve_in(conn, pid, trainer)
+                current = complete_in(conn, pid, version, sha256)
+            else:
+                version = None
             run_id = conn.execute(
                 t.model_run.insert().values(
                     project_id=pid,
@@ -118,16 +134,16 @@ class ModelRecords:
                     finished_at=finished_at,
                     label_count=label_count,
                     strategy=strategy,
-                    params=dumps(params or {}),
+                    params=dumps({**(params or {}), **({"trainer": trainer} if trainer else {})}),
                     metrics=dumps(metrics or {}),
                     durations=dumps(durations or {}),
                     artifact=artifact,
                     error=error,
                 )
             ).inserted_primary_key[0]
-            if version is not None and queue is not None:
+            if version is not None and current and queue is not None:
                 self._replace_queue(conn, version, strategy or "unknown", queue)
-            if version is not None and predictions is not None:
+            if version is not None and current and predictions is not None:
                 self._replace_predictions(conn, version, predictions)
         return self.run(int(run_id))
 
@@ -143,6 +159,16 @@ class ModelRecords:
         with self._store.read() as conn:
             return [_to_run(r) for r in conn.execute(q.order_by(t.model_run.c.id)).all()]
 
+    def latest_run_id(self) -> int:
+        """Id of the newest run (0 if none): a cheap counter other apps poll to see that
+        someone recorded a new model, ranking or failure."""
+        mr = t.model_run
+        with self._store.read() as conn:
+            top = conn.execute(
+                sa.select(sa.func.max(mr.c.id)).where(mr.c.project_id == self._store.project_id)
+            ).scalar_one()
+        return int(top or 0)
+
     def latest_ok(self) -> RunRecord | None:
         ok = self.runs(status="ok")
         return ok[-1] if ok else None
@@ -156,6 +182,7 @@ class ModelRecords:
 
         An item may be ``(sample_id, score, strategy)`` to name its own strategy."""
         with self._store.write() as conn:
+            lock_models(conn, self._store.project_id)
             self._replace_queue(conn, model_version, strategy, items)
 
     def queue(self, limit: int | None = None, unlabeled_only: bool = True) -> list[QueueEntry]:

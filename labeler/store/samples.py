@@ -16,7 +16,7 @@ from labeler.errors import LabelError
 from labeler.store import schema as t
 from labeler.store.database import SQLITE_CACHE_KIB, utcnow
 from labeler.store.ids import reserve_ids
-from labeler.store.label_cut import hold_label_writes
+from labeler.store.label_cut import append_events
 from labeler.store.records import Sample, bytes_to_vector, dumps
 
 if TYPE_CHECKING:
@@ -167,21 +167,21 @@ class ImportBatch:
                 raise LabelError(f"unknown label {bad[0]!r}")
         now = utcnow()
         pid = self._store.project_id
-        hold_label_writes(self._conn, pid)  # before reserving ids: see label_cut
-        event_ids = list(reserve_ids(self._conn, t.label_event, len(sample_ids)))
         label_json = [dumps(list(lab)) for lab in labels]
-        events = [
-            {
-                "id": eid,
-                "project_id": pid,
-                "sample_id": sid,
-                "annotator": annotator,
-                "action": "label",
-                "labels": lj,
-                "created_at": now,
-            }
-            for eid, sid, lj in zip(event_ids, sample_ids, label_json, strict=True)
-        ]
+        event_ids = append_events(
+            self._conn,
+            pid,
+            [
+                {
+                    "sample_id": sid,
+                    "annotator": annotator,
+                    "action": "label",
+                    "labels": lj,
+                    "created_at": now,
+                }
+                for sid, lj in zip(sample_ids, label_json, strict=True)
+            ],
+        )
         states = [
             {
                 "sample_id": sid,
@@ -198,7 +198,6 @@ class ImportBatch:
             }
             for eid, sid, lj in zip(event_ids, sample_ids, label_json, strict=True)
         ]
-        self._conn.execute(t.label_event.insert(), events)
         self._conn.execute(t.sample_state.insert(), states)
         self.labels_added += len(sample_ids)
 

@@ -181,9 +181,38 @@ sample_claim = sa.Table(
     ),
     sa.Column("sample_id", BigId, sa.ForeignKey("sample.id"), primary_key=True),
     sa.Column("annotator", sa.String(200), nullable=False),
-    sa.Column("claimed_at", sa.DateTime, nullable=False),
+    sa.Column("claimed_at", sa.DateTime, nullable=False),  # claimed or last renewed
     sa.Column("expires_at", sa.DateTime, nullable=False),
+    # migration 0006: the app session holding the claim (null: claimed by an older version)
+    sa.Column("session", sa.String(64), nullable=True),
     sa.Index("ix_sample_claim_annotator", "project_id", "annotator"),
+)
+
+# --- one trainer per project (migration 0007) --------------------------------------------------
+
+model_version = sa.Table(
+    "model_version",
+    metadata,
+    sa.Column(
+        "project_id", BigId, sa.ForeignKey("project.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("state", sa.String(20), nullable=False),  # reserved | done | abandoned
+    sa.Column("trainer", sa.String(200), nullable=True),  # who trained it
+    sa.Column("reserved_at", sa.DateTime, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=True),  # of the saved model
+)
+
+train_lease = sa.Table(
+    "train_lease",
+    metadata,
+    sa.Column(
+        "project_id", BigId, sa.ForeignKey("project.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("holder", sa.String(200), nullable=True),  # who is training (null: nobody)
+    sa.Column("session", sa.String(64), nullable=True),
+    sa.Column("since", sa.DateTime, nullable=True),
+    sa.Column("pending", sa.Boolean, nullable=False, server_default=sa.false()),
 )
 
 # --- review (migration 0004) ---------------------------------------------------------------

@@ -106,3 +106,14 @@ def test_two_annotators_are_handed_different_samples(make_store) -> None:
     ops.release_claims(store, "ann")
     carl = ops.fetch_items(store, 10, annotator="carl")
     assert [i.sample_id for i in carl] == ids[:10]
+
+
+def test_an_undone_label_is_held_again_by_the_session(make_store) -> None:
+    store = make_store()
+    ids = fill_text(store, 3)
+    store.claims.claim("ann", ids[:1], session="app")
+    store.labels.add(ids[0], ["pos"], "ann", session="app")
+    store.claims.renew("ann", "app", keep=set())  # heartbeat: nothing unlabeled on screen
+    assert store.claims.held_by_others("bob") == set()
+    ops.undo(store, "ann", "app")  # the sample is shown again
+    assert store.claims.held_by_others("bob") == {ids[0]}
