@@ -177,6 +177,21 @@ def content_keys(X: Matrix, cancel: CancelToken | None = None) -> np.ndarray:
     return _chunked(lambda c: np.asarray(c @ w, dtype=np.float64).ravel(), X, cancel)
 
 
+class _Float64Proba:
+    """A fitted estimator whose probabilities are handed on as float64 (the committee's KL
+    divergence is then computed in float64 even for a model that predicts in float32)."""
+
+    def __init__(self, estimator) -> None:
+        self.estimator = estimator
+        self.classes_ = estimator.classes_
+
+    def predict_proba(self, X: Matrix) -> np.ndarray:
+        return np.asarray(self.estimator.predict_proba(X), dtype=np.float64)
+
+    def predict(self, X: Matrix) -> np.ndarray:
+        return self.estimator.predict(X)
+
+
 def committee_scores(
     members: Sequence, X: Matrix, *, multi_label: bool = False, cancel: CancelToken | None = None
 ) -> np.ndarray:
@@ -186,11 +201,11 @@ def committee_scores(
     if multi_label:
 
         def spread(c: Matrix) -> np.ndarray:
-            stack = np.stack([m.predict_proba(c) for m in members])
+            stack = np.stack([np.asarray(m.predict_proba(c), dtype=np.float64) for m in members])
             return stack.std(axis=0).mean(axis=1)
 
         return _chunked(spread, X, cancel)
-    committee = Committee(learner_list=[ActiveLearner(estimator=m) for m in members])
+    committee = Committee(learner_list=[ActiveLearner(estimator=_Float64Proba(m)) for m in members])
     return _chunked(lambda c: KL_max_disagreement(committee, c), X, cancel)
 
 
