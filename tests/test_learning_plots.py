@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-
-import numpy as np  # noqa: E402
-
-from labeler.learning.plots import legend_label, plot_simulation, spread_labels  # noqa: E402
+from labeler.learning.plots import (
+    legend_label,
+    plot_simulation,
+    simulation_figure,
+    spread_labels,
+)
 
 
 def test_spread_labels_keeps_order_and_a_minimum_gap() -> None:
@@ -46,23 +47,9 @@ def test_identical_curves_are_drawn_distinguishably(tmp_path) -> None:
         "full_score": 0.975,
         "strategies": {"random": entry, "margin": entry, "entropy": entry},
     }
-    import matplotlib.pyplot as plt
-
-    created = []
-    original = plt.subplots
-
-    def spy(*args, **kwargs):
-        fig, ax = original(*args, **kwargs)
-        created.append(ax)
-        return fig, ax
-
-    plt.subplots = spy
-    try:
-        out = plot_simulation(doc, tmp_path / "p.png")
-    finally:
-        plt.subplots = original
+    out = plot_simulation(doc, tmp_path / "p.png")
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    ax = created[0]
+    ax = simulation_figure(doc).axes[0]
     lines = [line for line in ax.get_lines() if line.get_label() and line.get_label()[0] != "_"]
     assert len(lines) == 3
     styles = {(str(line.get_linestyle()), line.get_marker(), line.get_color()) for line in lines}

@@ -1,4 +1,4 @@
-"""Plots of the engine's reports (matplotlib, Agg backend; no display needed).
+"""Plots of the engine's reports (matplotlib figures without pyplot; no display needed).
 
 The learning-curve plot is read by someone choosing a strategy, so it must not hide anything:
 
@@ -15,7 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 PALETTE = ["#7f7f7f", "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b"]
 LINE_STYLES = ["-", "--", ":", "-.", (0, (5, 1, 1, 1, 1, 1)), (0, (1, 1)), (0, (8, 2)), "-"]
@@ -58,20 +61,18 @@ def legend_label(name: str, entry: dict[str, Any]) -> str:
     return f"{name}: 98% not reached{end}"
 
 
-def plot_simulation(doc: dict[str, Any], path: str | Path, title: str | None = None) -> Path:
+def simulation_figure(doc: dict[str, Any], title: str | None = None) -> Figure:
     """Learning curves (mean line, +-1 std band) per strategy, with the 95%/98% targets."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
     import numpy as np
+    from matplotlib.figure import Figure
     from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator
 
     full = float(doc["full_score"])
     metric = str(doc.get("metric", "accuracy"))
     names = list(doc["strategies"])
     names.sort(key=lambda n: (n != "random", n))  # baseline first, drawn in grey
-    fig, ax = plt.subplots(figsize=(9.5, 6.4), dpi=120)
+    fig = Figure(figsize=(9.5, 6.4), dpi=120)
+    ax = fig.subplots()
     low, high = full * 0.95, full
     first = float(doc.get("initial_labels") or 1)
     budget = float(doc["budget"])
@@ -167,8 +168,12 @@ def plot_simulation(doc: dict[str, Any], path: str | Path, title: str | None = N
         title_fontsize=8.5,
     )
     fig.tight_layout()
+    return fig
+
+
+def plot_simulation(doc: dict[str, Any], path: str | Path, title: str | None = None) -> Path:
+    """Draw :func:`simulation_figure` to a PNG file."""
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out)
-    plt.close(fig)
+    simulation_figure(doc, title).savefig(out)
     return out
