@@ -16,9 +16,10 @@ on exactly the same rows and noisy labels:
   same features and estimator; Labeler's ``find_label_issues`` and cleanlab both rank from
   those probabilities.
 
-Also reported: ``labeler_flagged_by_raw_p_given``, Labeler's flagged rows ordered by the raw
-probability of the given label instead of its ratio to the class's threshold (an ablation
-of the product's ordering, re-sorting the product's own output).
+Also reported, as ablations of the product's ordering (re-sorting the product's own output):
+``labeler_flagged_by_raw_p_given``, Labeler's flagged rows ordered by the raw probability of
+the given label instead of its ratio to the class's threshold, and ``labeler_flagged_by_gap``,
+ordered by ``p_suggested - p_given`` (Labeler's ordering before).
 
 cleanlab runs with its defaults (``filter_by="prune_by_noise_rate"``) and
 ``return_indices_ranked_by`` ``self_confidence`` and ``normalized_margin``. With k the number
@@ -125,6 +126,10 @@ def evaluate(
     # ablation: the same flagged rows ordered by the raw probability of the given label
     raw = labeler_frame.sort_values(["p_given", "sample_id"], kind="stable")
     out["labeler_flagged_by_raw_p_given"] = at_k([int(i) for i in raw["sample_id"]], flipped, k)
+    # ablation: the ordering before issue 9, by the gap p_suggested - p_given
+    gap = labeler_frame.assign(gap=labeler_frame["p_suggested"] - labeler_frame["p_given"])
+    gap = gap.sort_values(["gap", "sample_id"], ascending=[False, True], kind="stable")
+    out["labeler_flagged_by_gap"] = at_k([int(i) for i in gap["sample_id"]], flipped, k)
     index = {c: j for j, c in enumerate(classes)}
     y = np.array([index[g] for g in given])
     for ranked_by in CLEANLAB_RANKINGS:
