@@ -238,3 +238,11 @@ def test_top_breaks_ties_by_keys_not_position() -> None:
     keys = np.array([3.0, 0.0, 1.0, 2.0, 0.0])
     np.testing.assert_array_equal(top(scores, 3, True, (keys,)), [1, 2, 3])
     np.testing.assert_array_equal(top(scores[::-1], 3, True, (keys[::-1],)), [3, 2, 1])
+    asked = []
+
+    def lazy(cand: np.ndarray) -> list[np.ndarray]:  # keys for the rows in the tie-break only
+        asked.append(list(cand))
+        return [keys[cand]]
+
+    np.testing.assert_array_equal(top(scores, 3, True, lazy), [1, 2, 3])
+    assert asked == [[0, 1, 2, 3]]  # the best one and the three tied at the cut, not row 4

@@ -151,11 +151,23 @@ def _uncertainty_and_margin(
         end = start + proba.shape[0]
         if multi_label:
             scores[start:end] = _multilabel_scores(kind, proba)
-            margin[start:end] = _multilabel_scores("margin", proba)
+            margin[start:end] = scores[start:end] if kind == "margin" else _multilabel_margin(proba)
         else:
             scores[start:end] = _UNCERTAINTY[kind](_Fixed(proba), None)
-            margin[start:end] = classifier_margin(_Fixed(proba), None)
+            margin[start:end] = scores[start:end] if kind == "margin" else _top_two_gap(proba)
     return scores, margin
+
+
+def _top_two_gap(proba: np.ndarray) -> np.ndarray:
+    """p1 - p2 of the two likeliest classes (modAL's margin, without a second pass)."""
+    if proba.shape[1] < 2:
+        return proba[:, 0].copy()
+    part = np.partition(proba, -2, axis=1)
+    return part[:, -1] - part[:, -2]
+
+
+def _multilabel_margin(proba: np.ndarray) -> np.ndarray:
+    return _multilabel_scores("margin", proba)
 
 
 def uncertainty_scores(
@@ -213,12 +225,14 @@ def top(
     scores: np.ndarray,
     n: int,
     higher_first: bool,
-    tie_keys: Sequence[np.ndarray] = (),
+    tie_keys: Sequence[np.ndarray] | Callable[[np.ndarray], Sequence[np.ndarray]] = (),
 ) -> np.ndarray:
     """Positions of the ``n`` best scores, best first.
 
     Equal scores are ordered by ``tie_keys`` (each ascending, the first one first), then by
-    position. NaN scores come last."""
+    position. ``tie_keys`` may be a function of the positions that take part in the
+    tie-break (the ``n`` best and every row tied with the ``n``-th), so keys are computed for
+    those rows only. NaN scores come last."""
     n = min(n, len(scores))
     if n <= 0:
         return np.empty(0, dtype=np.int64)
@@ -229,7 +243,11 @@ def top(
         cand = np.flatnonzero(keyed <= kth)
     else:
         cand = np.arange(len(keyed))
-    order = np.lexsort((*(np.asarray(k)[cand] for k in reversed(tie_keys)), keyed[cand]))
+    if callable(tie_keys):
+        extra = [np.asarray(k) for k in tie_keys(cand)]
+    else:
+        extra = [np.asarray(k)[cand] for k in tie_keys]
+    order = np.lexsort((*reversed(extra), keyed[cand]))
     return cand[order[:n]].astype(np.int64)
 
 
@@ -357,19 +375,24 @@ def rank_pool(
         scores[~allowed] = np.nan
         return scores
 
-    keys = content_keys(X_pool, cancel)
+    def keys_of(cand: np.ndarray) -> np.ndarray:  # computed for the tie-break's rows only
+        return content_keys(X_pool[cand])
+
+    def margin_then_keys(margin: np.ndarray) -> Callable[[np.ndarray], list[np.ndarray]]:
+        return lambda cand: [margin[cand], keys_of(cand)]
+
     if strategy in ("least-confident", "margin", "entropy"):
         scores, margin = _uncertainty_and_margin(
             strategy, estimator, X_pool, multi_label=multi_label, cancel=cancel
         )
         scores = masked(scores)
-        idx = top(scores, n, HIGHER_FIRST[strategy], (margin, keys))
+        idx = top(scores, n, HIGHER_FIRST[strategy], margin_then_keys(margin))
         return Ranking(strategy, idx, scores[idx])
     if strategy == "committee":
         scores = masked(
             committee_scores(members or [], X_pool, multi_label=multi_label, cancel=cancel)
         )
-        idx = top(scores, n, True, (keys,))
+        idx = top(scores, n, True, lambda cand: [keys_of(cand)])
         return Ranking(strategy, idx, scores[idx])
     unc, margin = _uncertainty_and_margin(
         "least-confident", estimator, X_pool, multi_label=multi_label, cancel=cancel
@@ -377,10 +400,10 @@ def rank_pool(
     unc = masked(unc)
     if strategy == "density":
         scores = unc * density_weights(X_pool, seed=seed, cancel=cancel)
-        idx = top(scores, n, True, (margin, keys))
+        idx = top(scores, n, True, margin_then_keys(margin))
         return Ranking(strategy, idx, scores[idx])
     # batch-diverse: ranked batch over the most uncertain candidates.
-    cand = top(unc, min(n_allowed, max(candidates, 4 * n)), True, (margin, keys))
+    cand = top(unc, min(n_allowed, max(candidates, 4 * n)), True, margin_then_keys(margin))
     cand.sort()
     ref = None
     n_labeled = 0
