@@ -115,8 +115,9 @@ def test_simulate_writes_json_and_plot(tmp_path) -> None:
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert "simulate: seed 2/2 margin" in proc.stderr  # progress goes to stderr
-    assert "full-data accuracy" in proc.stdout
+    assert "full-data macro-f1" in proc.stdout  # macro-F1 unless --metric says otherwise
     doc = json.loads(out.read_text())
+    assert doc["metric"] == "macro-f1"
     assert set(doc["strategies"]) == {"random", "margin", "entropy"}
     assert 0.5 < doc["full_score"] <= 1.0
     for entry in doc["strategies"].values():
@@ -124,7 +125,10 @@ def test_simulate_writes_json_and_plot(tmp_path) -> None:
         assert curve[0][0] == 10 and curve[-1][0] == 80
         assert all(len(point) == 3 and 0 <= point[1] <= 1 and point[2] >= 0 for point in curve)
         assert entry["labels_to_95"] is None or 10 <= entry["labels_to_95"] <= 80
-        assert entry["labels_to_98"] is None or isinstance(entry["labels_to_98"], float)
+        for pct in (95, 98):
+            stays, first = entry[f"labels_to_{pct}"], entry[f"first_reach_{pct}"]
+            assert stays is None or (isinstance(stays, int) and first is not None)
+            assert stays is None or first <= stays
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 20_000
 
 
@@ -165,6 +169,10 @@ def test_simulate_bad_input_is_a_one_line_error(tmp_path) -> None:
     _one_line_error(
         run_cli("simulate", str(tmp_path / "missing.csv"), "--label-column", "label"),
         "no such file",
+    )
+    _one_line_error(
+        run_cli("simulate", str(csv), "--label-column", "label", "--metric", "f1"),
+        "unknown metric 'f1'; choose one of accuracy, macro-f1",
     )
     for bad in ("0", "-3"):
         _one_line_error(

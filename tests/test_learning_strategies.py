@@ -9,9 +9,11 @@ from modAL.batch import uncertainty_batch_sampling
 from modAL.disagreement import KL_max_disagreement
 from modAL.models import ActiveLearner, Committee
 from modAL.uncertainty import classifier_entropy, classifier_margin, classifier_uncertainty
+from sklearn.datasets import load_breast_cancer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics.pairwise import euclidean_distances
 from sklearn.multiclass import OneVsRestClassifier
+from sklearn.preprocessing import StandardScaler
 
 from labeler.learning.coldstart import diverse_seeds
 from labeler.learning.strategies import (
@@ -206,3 +208,41 @@ def test_cold_start_with_one_class_labeled_goes_elsewhere_first() -> None:
     assert y[picks[0]] != "c0"
     assert set(y[picks[:8]]) >= {"c1", "c2", "c3"}
     assert len(set(picks.tolist())) == 40  # k-center fills the rest without repeats
+
+
+def test_two_class_pool_ranks_the_same_by_margin_entropy_and_least_confident() -> None:
+    # float32 features give float32 probabilities: many exact ties, which used to be broken
+    # by pool position, so margin and entropy disagreed on a two-class pool.
+    data = load_breast_cancer()
+    X = StandardScaler().fit_transform(data.data).astype(np.float32)
+    est = LogisticRegression(max_iter=1000).fit(X[:40], data.target[:40])
+    pool = np.vstack([X[40:], X[40:200]])  # real data repeats itself: exact duplicates tie
+    assert est.predict_proba(pool).dtype == np.float32
+    ranks = {
+        s: rank_pool(s, est, pool, len(pool)).indices
+        for s in ("least-confident", "margin", "entropy")
+    }
+    np.testing.assert_array_equal(pool[ranks["margin"]], pool[ranks["entropy"]])
+    np.testing.assert_array_equal(pool[ranks["margin"]], pool[ranks["least-confident"]])
+    # the same rows in another order are ranked the same (ties do not follow position)
+    perm = np.random.default_rng(0).permutation(len(pool))
+    for strategy, base in ranks.items():
+        shuffled = rank_pool(strategy, est, pool[perm], len(pool)).indices
+        np.testing.assert_array_equal(pool[perm][shuffled], pool[base])
+    scores = rank_pool("margin", est, pool, len(pool)).scores
+    assert scores.dtype == np.float64 and (np.diff(scores) >= 0).all()
+
+
+def test_top_breaks_ties_by_keys_not_position() -> None:
+    scores = np.array([0.5, 0.9, 0.5, 0.5, 0.1])
+    keys = np.array([3.0, 0.0, 1.0, 2.0, 0.0])
+    np.testing.assert_array_equal(top(scores, 3, True, (keys,)), [1, 2, 3])
+    np.testing.assert_array_equal(top(scores[::-1], 3, True, (keys[::-1],)), [3, 2, 1])
+    asked = []
+
+    def lazy(cand: np.ndarray) -> list[np.ndarray]:  # keys for the rows in the tie-break only
+        asked.append(list(cand))
+        return [keys[cand]]
+
+    np.testing.assert_array_equal(top(scores, 3, True, lazy), [1, 2, 3])
+    assert asked == [[0, 1, 2, 3]]  # the best one and the three tied at the cut, not row 4

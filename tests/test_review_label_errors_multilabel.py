@@ -4,6 +4,7 @@ weak-model guard, on projects trained by the real engine or with real out-of-fol
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from _review_data import add_samples, record_trained_run
 
 from labeler.learning.settings import TrainSettings
@@ -29,9 +30,12 @@ def test_both_directions_by_hand():
     assert set(rows) == {4, 5}
     assert (rows[4].given, rows[4].suggested) == ((), ("x",))
     assert (rows[5].given, rows[5].suggested) == (("y",), ())
-    assert rows[4].p_suggested == 0.95 and rows[4].score == np.float64(2 * 0.95 - 1)
-    assert list(frame["sample_id"]) == [4, 5]  # equal scores (0.9): by sample id
-    assert rows[5].score == np.float64(2 * 0.95 - 1)
+    # score = 1 - p_given / threshold of the given state: sample 4 lacks x, and samples
+    # without x have a mean 1 - p_x of 0.71; sample 5 has y, samples with y a mean p_y of 0.6625
+    assert rows[4].p_suggested == 0.95
+    assert rows[4].score == pytest.approx(1 - 0.05 / 0.71)
+    assert rows[5].score == pytest.approx(1 - 0.05 / 0.6625)
+    assert list(frame["sample_id"]) == [4, 5]
 
 
 def corrupted_multilabel(n: int = 240, seed: int = 0):

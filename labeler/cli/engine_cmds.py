@@ -43,6 +43,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seeds", type=int, default=5, help="repetitions (default 5)")
     p.add_argument("--budget", type=int, help="labels to spend (default: the pool, at most 2000)")
     p.add_argument("--model", default="auto", help="model from the catalog (default auto)")
+    p.add_argument(
+        "--metric",
+        default="macro-f1",
+        help="score of the learning curves: accuracy or macro-f1 (default macro-f1)",
+    )
     p.add_argument("--initial", type=int, help="random labels to start from")
     p.add_argument("--json", dest="json_out", metavar="OUT", help="write the report JSON here")
     p.add_argument("--plot", metavar="PNG", help="draw the learning curves to this PNG")
@@ -215,12 +220,13 @@ def _preview(sample: Any, width: int = 60) -> str:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from labeler.learning.simulate import prepare, read_table, simulate, write_json
+    from labeler.learning.simulate import check_metric, prepare, read_table, simulate, write_json
     from labeler.learning.strategies import check_strategy
 
     strategies = [s.strip() for s in args.strategy.split(",") if s.strip()]
     for name in strategies:
         check_strategy(name)
+    check_metric(args.metric)
     if args.seeds < 1:
         raise LabelerError("--seeds must be at least 1")
     if args.initial is not None and args.initial < 1:
@@ -245,6 +251,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         seeds=args.seeds,
         budget=args.budget,
         model=args.model,
+        metric=args.metric,
         initial=args.initial,
         log=log,
     )
@@ -254,12 +261,16 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         from labeler.learning.plots import plot_simulation
 
         plot_simulation(doc, args.plot)
-    print(f"full-data accuracy {doc['full_score']:.3f} ({doc['model']}, {doc['seeds']} seeds)")
+    print(
+        f"full-data {doc['metric']} {doc['full_score']:.3f} ({doc['model']}, {doc['seeds']} seeds)"
+    )
+    print("  labels from which the mean curve stays at or above the target (first reached):")
+
+    def count(value: int | None) -> str:
+        return "never" if value is None else f"{value:g}"
+
     for name, entry in doc["strategies"].items():
-        to95 = entry["labels_to_95"]
-        to98 = entry["labels_to_98"]
-        print(
-            f"  {name:<16} labels to 95%: {'not reached' if to95 is None else f'{to95:g}':>11}"
-            f"   to 98%: {'not reached' if to98 is None else f'{to98:g}':>11}"
-        )
+        to95 = f"{count(entry['labels_to_95'])} ({count(entry['first_reach_95'])})"
+        to98 = f"{count(entry['labels_to_98'])} ({count(entry['first_reach_98'])})"
+        print(f"  {name:<16} 95%: {to95:>13}   98%: {to98:>13}")
     return 0

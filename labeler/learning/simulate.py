@@ -3,9 +3,20 @@
 For each seed the table is split into a pool (75%) and a held-out test set (25%,
 stratified). Every strategy starts from the same random initial labels, then repeatedly
 fits, scores the test set, and asks its strategy for the next batch (batches grow by about
-10% of the labels so far). "Full score" is the test accuracy with the whole pool labeled.
+10% of the labels so far). Scores are macro-F1 by default (the mean of the per-class F1, so a
+model that ignores a minority class scores low) or accuracy (``metric``). "Full score" is the
+test score with the whole pool labeled, averaged over seeds.
+
 The report gives, per strategy, the learning curve (mean and standard deviation over seeds)
-and the median number of labels needed to reach 95% and 98% of the full score.
+and, for 95% and 98% of the full score:
+
+* ``labels_to_95``/``labels_to_98``: the label count from which the mean curve stays at or
+  above the target up to the end of the budget (``None`` if it ends below it). A curve that
+  touches the target early and falls back does not count as having reached it.
+* ``first_reach_95``/``first_reach_98``: the first label count at which the mean curve is at
+  or above the target, whatever follows.
+
+The per-seed lists apply the same two rules to each seed's curve and its own full score.
 """
 
 from __future__ import annotations
@@ -21,6 +32,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import clone
+from sklearn.metrics import f1_score
 from sklearn.model_selection import train_test_split
 
 from labeler.errors import LabelerError
@@ -32,6 +44,7 @@ from labeler.learning.strategies import check_strategy, rank_pool
 from labeler.progress import CancelToken
 
 TARGETS = (0.95, 0.98)
+METRICS = ("accuracy", "macro-f1")
 Matrix = np.ndarray | sp.csr_matrix
 
 
@@ -136,8 +149,19 @@ def schedule(start: int, budget: int, min_step: int, growth: float = 0.1) -> lis
     return counts
 
 
-def _score(estimator, X: Matrix, y: np.ndarray) -> float:
-    return float((estimator.predict(X) == y).mean())
+def check_metric(name: str) -> str:
+    if name not in METRICS:
+        raise SimulateError(f"unknown metric {name!r}; choose one of {', '.join(METRICS)}")
+    return name
+
+
+def score_predictions(metric: str, y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Accuracy, or macro-F1 over the classes in the test set or the predictions (a test class
+    the model never predicts counts with F1 0; a class with a row or two that the stratified
+    split left out of the test set does not count)."""
+    if metric == "accuracy":
+        return float((y_pred == y_true).mean())
+    return float(f1_score(y_true, y_pred, average="macro", zero_division=0.0))
 
 
 def _next_batch(
@@ -186,6 +210,7 @@ def simulate(
     seeds: int = 5,
     budget: int | None = None,
     model: str = "auto",
+    metric: str = "macro-f1",
     initial: int | None = None,
     test_size: float = 0.25,
     log: Callable[[str], None] | None = None,
@@ -195,6 +220,7 @@ def simulate(
     names = list(dict.fromkeys(["random", *strategies]))
     for name in names:
         check_strategy(name)
+    check_metric(metric)
     if seeds < 1:
         raise SimulateError("--seeds must be at least 1")
     model_name = resolve_model(model, table.kind)
@@ -224,7 +250,7 @@ def simulate(
         X_test, y_test = table.X[test_idx], table.y[test_idx]
         base = make_estimator(model_name, table.kind, seed=seed)
         full = clone(base).fit(X_pool, y_pool)
-        full_scores.append(_score(full, X_test, y_test))
+        full_scores.append(score_predictions(metric, y_test, full.predict(X_test)))
         rng = np.random.default_rng(seed)
         init = rng.choice(len(y_pool), size=start, replace=False)
         for name in names:
@@ -241,26 +267,33 @@ def simulate(
                 fitted = None
                 if len(set(y_pool[labeled])) >= 2:
                     fitted = clone(base).fit(X_pool[labeled], y_pool[labeled])
-                    curves[name][seed, j] = _score(fitted, X_test, y_test)
-                else:
-                    curves[name][seed, j] = float((y_test == y_pool[labeled][0]).mean())
-            reached = _labels_to(curves[name][seed], counts, full_scores[-1], 0.98)
+                    predicted = fitted.predict(X_test)
+                else:  # one class seen so far: that class is all a model could say
+                    predicted = np.full(len(y_test), y_pool[labeled][0], dtype=object)
+                curves[name][seed, j] = score_predictions(metric, y_test, predicted)
+            stays = stays_above(curves[name][seed], counts, 0.98 * full_scores[-1])
             say(
-                f"seed {seed + 1}/{seeds} {name}: full accuracy {full_scores[-1]:.3f}, "
-                f"98% of it at {reached if reached is not None else 'never'} labels"
+                f"seed {seed + 1}/{seeds} {name}: full {metric} {full_scores[-1]:.3f}, "
+                f"at or above 98% of it from {stays if stays is not None else 'never'} labels"
             )
-    return _report(table, names, counts, curves, full_scores, model_name, seeds, budget, start)
+    return _report(
+        table, names, counts, curves, full_scores, model_name, metric, seeds, budget, start
+    )
 
 
-def _labels_to(curve: np.ndarray, counts: list[int], full: float, fraction: float) -> int | None:
-    hits = np.nonzero(curve >= fraction * full)[0]
+def stays_above(curve: np.ndarray, counts: Sequence[int], target: float) -> int | None:
+    """The label count from which ``curve`` stays at or above ``target`` to its end."""
+    below = np.flatnonzero(~(np.asarray(curve, dtype=float) >= target))  # NaN counts as below
+    if len(below) == 0:
+        return int(counts[0])
+    last = int(below[-1])
+    return int(counts[last + 1]) if last + 1 < len(counts) else None
+
+
+def first_reach(curve: np.ndarray, counts: Sequence[int], target: float) -> int | None:
+    """The first label count at which ``curve`` is at or above ``target``."""
+    hits = np.flatnonzero(np.asarray(curve, dtype=float) >= target)
     return int(counts[hits[0]]) if len(hits) else None
-
-
-def _median_or_none(values: list[int | None]) -> float | None:
-    as_float = [math.inf if v is None else float(v) for v in values]
-    med = float(np.median(as_float))
-    return None if math.isinf(med) or math.isnan(med) else med
 
 
 def _report(
@@ -270,6 +303,7 @@ def _report(
     curves: dict[str, np.ndarray],
     full_scores: list[float],
     model_name: str,
+    metric: str,
     seeds: int,
     budget: int,
     start: int,
@@ -278,26 +312,36 @@ def _report(
     strategies: dict[str, Any] = {}
     for name in names:
         c = curves[name]
-        per_seed = {
-            f"{int(f * 100)}": [_labels_to(c[s], counts, full_scores[s], f) for s in range(seeds)]
-            for f in TARGETS
-        }
-        strategies[name] = {
-            "labels_to_95": _median_or_none(per_seed["95"]),
-            "labels_to_98": _median_or_none(per_seed["98"]),
-            "per_seed_labels_to_95": per_seed["95"],
-            "per_seed_labels_to_98": per_seed["98"],
-            "curve": [
-                [int(k), round(float(c[:, j].mean()), 5), round(float(c[:, j].std()), 5)]
-                for j, k in enumerate(counts)
-            ],
-        }
+        mean = c.mean(axis=0)
+        entry: dict[str, Any] = {}
+        for f in TARGETS:
+            pct = int(round(f * 100))
+            entry[f"labels_to_{pct}"] = stays_above(mean, counts, f * full)
+            entry[f"first_reach_{pct}"] = first_reach(mean, counts, f * full)
+        for f in TARGETS:
+            pct = int(round(f * 100))
+            entry[f"per_seed_labels_to_{pct}"] = [
+                stays_above(c[s], counts, f * full_scores[s]) for s in range(seeds)
+            ]
+            entry[f"per_seed_first_reach_{pct}"] = [
+                first_reach(c[s], counts, f * full_scores[s]) for s in range(seeds)
+            ]
+        entry["final_score"] = round(float(mean[-1]), 5)
+        entry["curve"] = [
+            [int(k), round(float(c[:, j].mean()), 5), round(float(c[:, j].std()), 5)]
+            for j, k in enumerate(counts)
+        ]
+        strategies[name] = entry
     return {
         "source": table.source,
         "kind": table.kind,
         "model": model_name,
         "model_description": CATALOG[model_name].description,
-        "metric": "accuracy",
+        "metric": metric,
+        "target_rule": (
+            "labels_to_N: label count from which the mean curve stays at or above N% of "
+            "full_score to the end of the budget; first_reach_N: its first crossing"
+        ),
         "rows": int(len(table.y)),
         "rows_without_label": table.dropped,
         "classes": sorted(map(str, np.unique(table.y))),

@@ -10,6 +10,14 @@ Every :class:`Ranking` carries the strategy's own score per chosen sample (what 
 stores as "why"): uncertainty ``1 - max p`` (least-confident), margin ``p1 - p2`` (margin;
 smaller is chosen first), entropy, committee KL disagreement, density-weighted uncertainty,
 the ranked-batch score (batch-diverse), or none (random).
+
+Scores are float64, computed from probabilities cast to float64. Ties are broken without
+looking at a sample's position in the pool, so reordering the pool reorders nothing: the
+uncertainty strategies break ties by the margin between the two likeliest classes (smaller
+first; it also separates rows whose top probability is equal), then every strategy by
+:func:`content_keys`, a fixed random projection of the sample's features. On a
+two-class pool least-confident, margin and entropy are monotone in the same quantity, so
+all three rank it identically.
 """
 
 from __future__ import annotations
@@ -58,6 +66,7 @@ SCORE_MEANING = {
     "search": "number of query matches",
 }
 SCORE_CHUNK = 65_536
+TIE_SEED = 20_240_917  # fixes the projection behind content_keys: the same row, the same key
 Matrix = np.ndarray | sp.csr_matrix
 
 
@@ -105,6 +114,62 @@ def _multilabel_scores(kind: str, proba: np.ndarray) -> np.ndarray:
     return -(p * np.log(p) + (1 - p) * np.log(1 - p)).sum(axis=1)
 
 
+class _Fixed:
+    """What modAL's scoring functions read from a classifier: probabilities already computed."""
+
+    def __init__(self, proba: np.ndarray) -> None:
+        self.proba = proba
+
+    def predict_proba(self, X: Matrix) -> np.ndarray:
+        return self.proba
+
+
+_UNCERTAINTY = {
+    "least-confident": classifier_uncertainty,
+    "margin": classifier_margin,
+    "entropy": classifier_entropy,
+}
+
+
+def _uncertainty_and_margin(
+    kind: str,
+    estimator,
+    X: Matrix,
+    *,
+    multi_label: bool = False,
+    cancel: CancelToken | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ``kind`` score of every row and its margin, the tie-breaker (float64): ``p1 - p2``
+    of the two likeliest classes, or for multi-label the smallest ``|2p - 1|`` of any label."""
+    n = X.shape[0]
+    scores = np.empty(n, dtype=np.float64)
+    margin = np.empty(n, dtype=np.float64)
+    for start in range(0, n, SCORE_CHUNK):
+        if cancel is not None:
+            cancel.check()
+        proba = np.asarray(estimator.predict_proba(X[start : start + SCORE_CHUNK]), np.float64)
+        end = start + proba.shape[0]
+        if multi_label:
+            scores[start:end] = _multilabel_scores(kind, proba)
+            margin[start:end] = scores[start:end] if kind == "margin" else _multilabel_margin(proba)
+        else:
+            scores[start:end] = _UNCERTAINTY[kind](_Fixed(proba), None)
+            margin[start:end] = scores[start:end] if kind == "margin" else _top_two_gap(proba)
+    return scores, margin
+
+
+def _top_two_gap(proba: np.ndarray) -> np.ndarray:
+    """p1 - p2 of the two likeliest classes (modAL's margin, without a second pass)."""
+    if proba.shape[1] < 2:
+        return proba[:, 0].copy()
+    part = np.partition(proba, -2, axis=1)
+    return part[:, -1] - part[:, -2]
+
+
+def _multilabel_margin(proba: np.ndarray) -> np.ndarray:
+    return _multilabel_scores("margin", proba)
+
+
 def uncertainty_scores(
     kind: str,
     estimator,
@@ -113,16 +178,30 @@ def uncertainty_scores(
     multi_label: bool = False,
     cancel: CancelToken | None = None,
 ) -> np.ndarray:
-    """``least-confident``/``margin``/``entropy`` score of every row of ``X``."""
-    if multi_label:
-        return _chunked(lambda c: _multilabel_scores(kind, estimator.predict_proba(c)), X, cancel)
-    learner = ActiveLearner(estimator=estimator)
-    fn = {
-        "least-confident": classifier_uncertainty,
-        "margin": classifier_margin,
-        "entropy": classifier_entropy,
-    }[kind]
-    return _chunked(lambda c: fn(learner, c), X, cancel)
+    """``least-confident``/``margin``/``entropy`` score (float64) of every row of ``X``."""
+    return _uncertainty_and_margin(kind, estimator, X, multi_label=multi_label, cancel=cancel)[0]
+
+
+def content_keys(X: Matrix, cancel: CancelToken | None = None) -> np.ndarray:
+    """A float64 key per row that depends only on the row's features (a fixed random
+    projection): breaks ties between equal scores the same way wherever a row sits."""
+    w = np.random.default_rng(TIE_SEED).standard_normal(X.shape[1])
+    return _chunked(lambda c: np.asarray(c @ w, dtype=np.float64).ravel(), X, cancel)
+
+
+class _Float64Proba:
+    """A fitted estimator whose probabilities are handed on as float64 (the committee's KL
+    divergence is then computed in float64 even for a model that predicts in float32)."""
+
+    def __init__(self, estimator) -> None:
+        self.estimator = estimator
+        self.classes_ = estimator.classes_
+
+    def predict_proba(self, X: Matrix) -> np.ndarray:
+        return np.asarray(self.estimator.predict_proba(X), dtype=np.float64)
+
+    def predict(self, X: Matrix) -> np.ndarray:
+        return self.estimator.predict(X)
 
 
 def committee_scores(
@@ -134,24 +213,42 @@ def committee_scores(
     if multi_label:
 
         def spread(c: Matrix) -> np.ndarray:
-            stack = np.stack([m.predict_proba(c) for m in members])
+            stack = np.stack([np.asarray(m.predict_proba(c), dtype=np.float64) for m in members])
             return stack.std(axis=0).mean(axis=1)
 
         return _chunked(spread, X, cancel)
-    committee = Committee(learner_list=[ActiveLearner(estimator=m) for m in members])
+    committee = Committee(learner_list=[ActiveLearner(estimator=_Float64Proba(m)) for m in members])
     return _chunked(lambda c: KL_max_disagreement(committee, c), X, cancel)
 
 
-def top(scores: np.ndarray, n: int, higher_first: bool) -> np.ndarray:
-    """Positions of the ``n`` best scores, best first (ties: lower position first)."""
+def top(
+    scores: np.ndarray,
+    n: int,
+    higher_first: bool,
+    tie_keys: Sequence[np.ndarray] | Callable[[np.ndarray], Sequence[np.ndarray]] = (),
+) -> np.ndarray:
+    """Positions of the ``n`` best scores, best first.
+
+    Equal scores are ordered by ``tie_keys`` (each ascending, the first one first), then by
+    position. ``tie_keys`` may be a function of the positions that take part in the
+    tie-break (the ``n`` best and every row tied with the ``n``-th), so keys are computed for
+    those rows only. NaN scores come last."""
     n = min(n, len(scores))
     if n <= 0:
         return np.empty(0, dtype=np.int64)
-    keyed = -scores if higher_first else scores
+    keyed = -np.asarray(scores, dtype=np.float64) if higher_first else np.asarray(scores, float)
     keyed = np.where(np.isnan(keyed), np.inf, keyed)
-    part = np.argpartition(keyed, n - 1)[:n] if n < len(keyed) else np.arange(len(keyed))
-    order = np.lexsort((part, keyed[part]))
-    return part[order].astype(np.int64)
+    if n < len(keyed):  # every row tied with the n-th best takes part in the tie-break
+        kth = np.partition(keyed, n - 1)[n - 1]
+        cand = np.flatnonzero(keyed <= kth)
+    else:
+        cand = np.arange(len(keyed))
+    if callable(tie_keys):
+        extra = [np.asarray(k) for k in tie_keys(cand)]
+    else:
+        extra = [np.asarray(k)[cand] for k in tie_keys]
+    order = np.lexsort((*reversed(extra), keyed[cand]))
+    return cand[order[:n]].astype(np.int64)
 
 
 # -- density -----------------------------------------------------------------------------------
@@ -278,29 +375,35 @@ def rank_pool(
         scores[~allowed] = np.nan
         return scores
 
+    def keys_of(cand: np.ndarray) -> np.ndarray:  # computed for the tie-break's rows only
+        return content_keys(X_pool[cand])
+
+    def margin_then_keys(margin: np.ndarray) -> Callable[[np.ndarray], list[np.ndarray]]:
+        return lambda cand: [margin[cand], keys_of(cand)]
+
     if strategy in ("least-confident", "margin", "entropy"):
-        scores = masked(
-            uncertainty_scores(strategy, estimator, X_pool, multi_label=multi_label, cancel=cancel)
+        scores, margin = _uncertainty_and_margin(
+            strategy, estimator, X_pool, multi_label=multi_label, cancel=cancel
         )
-        idx = top(scores, n, HIGHER_FIRST[strategy])
+        scores = masked(scores)
+        idx = top(scores, n, HIGHER_FIRST[strategy], margin_then_keys(margin))
         return Ranking(strategy, idx, scores[idx])
     if strategy == "committee":
         scores = masked(
             committee_scores(members or [], X_pool, multi_label=multi_label, cancel=cancel)
         )
-        idx = top(scores, n, True)
+        idx = top(scores, n, True, lambda cand: [keys_of(cand)])
         return Ranking(strategy, idx, scores[idx])
-    unc = masked(
-        uncertainty_scores(
-            "least-confident", estimator, X_pool, multi_label=multi_label, cancel=cancel
-        )
+    unc, margin = _uncertainty_and_margin(
+        "least-confident", estimator, X_pool, multi_label=multi_label, cancel=cancel
     )
+    unc = masked(unc)
     if strategy == "density":
         scores = unc * density_weights(X_pool, seed=seed, cancel=cancel)
-        idx = top(scores, n, True)
+        idx = top(scores, n, True, margin_then_keys(margin))
         return Ranking(strategy, idx, scores[idx])
     # batch-diverse: ranked batch over the most uncertain candidates.
-    cand = top(unc, min(n_allowed, max(candidates, 4 * n)), True)
+    cand = top(unc, min(n_allowed, max(candidates, 4 * n)), True, margin_then_keys(margin))
     cand.sort()
     ref = None
     n_labeled = 0

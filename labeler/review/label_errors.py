@@ -19,8 +19,21 @@ suspected for label j when it
 
 One row per sample: ``given`` is its label set, ``suggested`` that set with every suspected
 label added or removed; ``p_given``/``p_suggested`` are the probabilities of the given and the
-suggested state of its clearest contradiction. Rows are ranked by ``score = p_suggested -
-p_given``, largest first (the clearest contradictions).
+suggested state of its clearest contradiction.
+
+Ranking: the thresholds above decide *which* samples are flagged; the probability of the given
+label decides their *order*. Rows are ranked by ``score = 1 - p_given / t_given``, largest
+first, where ``t_given`` is the threshold of the given label (multi-label: of the given state,
+present or absent, of the contradicted label): how far the model's belief in the given label
+falls short of its usual belief in that label when the label is right. 1 means the model
+gives the label no probability at all, 0 that it is as sure as usual. Dividing by
+``t_given`` matters where classes are imbalanced or unequally hard: a model believes a small
+or hard class less even where it is right, so the raw ``p_given`` (cleanlab's
+``self_confidence``) pushes correct labels of such classes ahead of wrong labels of easy
+ones. Measured with 5% flipped labels (``benchmarks/label_errors.py``): on a seven-class
+imbalanced text set the raw ``p_given`` put fewer flipped labels in the top k than cleanlab,
+the ratio more; on digits both beat it. The older ordering by the gap ``p_suggested -
+p_given`` was worse than either on both. Ties go by sample id.
 
 The weak-model guard: suspects are reported only where the out-of-fold model beats the
 class-frequency baseline, i.e. its Brier score is at least :data:`MIN_SKILL` (10 %) below
@@ -112,6 +125,7 @@ def find_label_issues(
     rows = np.flatnonzero(suspect)
     p_given = p[rows, y[rows]]
     p_sugg = p[rows, best[rows]]
+    usual = np.maximum(t[y[rows]], 1e-12)  # t of a class someone gave is finite
     frame = pd.DataFrame(
         {
             "sample_id": ids[rows].astype(int),
@@ -119,7 +133,7 @@ def find_label_issues(
             "suggested": [classes[k] for k in best[rows]],
             "p_given": p_given,
             "p_suggested": p_sugg,
-            "score": p_sugg - p_given,
+            "score": 1.0 - p_given / usual,
         },
         columns=COLUMNS,
     )
@@ -173,6 +187,7 @@ def find_multilabel_issues(
     for i in np.flatnonzero(flagged.any(axis=1)):
         j = int(margin[i].argmax())
         p_state = proba[i, j] if missing[i, j] else 1 - proba[i, j]  # of the suggested state
+        usual = t_neg[j] if missing[i, j] else t_pos[j]  # threshold of the given state
         suggested = (present[i] & ~wrong[i]) | missing[i]
         records.append(
             (
@@ -181,7 +196,7 @@ def find_multilabel_issues(
                 tuple(c for k, c in enumerate(classes) if suggested[k]),
                 float(1 - p_state),
                 float(p_state),
-                float(2 * p_state - 1),
+                float(1 - (1 - p_state) / max(usual, 1e-12)),
             )
         )
     if not records:

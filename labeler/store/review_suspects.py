@@ -1,5 +1,6 @@
 """Suspected label errors as stored for review mode: replaced as a whole from a model's
-out-of-fold predictions, listed clearest first."""
+out-of-fold predictions, listed by score (1 - the probability of the given label), highest
+first."""
 
 from __future__ import annotations
 
@@ -59,7 +60,8 @@ def replace_suspects(
 def suspects(
     store: Store, limit: int | None = None, sample_id: int | None = None
 ) -> list[SuspectRow]:
-    """Suspected label errors, clearest first (or the entry of one sample)."""
+    """Suspected label errors, highest score (least likely given label) first, or the entry of
+    one sample."""
     se, s = t.suspected_error, t.sample
     query = (
         sa.select(se, s.c.external_id)

@@ -98,7 +98,7 @@ class SuspectsPanel(QWidget):
         self.headline.setWordWrap(True)
         layout.addWidget(self.headline)
         self.table = make_table(
-            ["rank", "ID", "given", "model says", "p(given)", "p(model)", "margin"],
+            ["rank", "ID", "given", "model says", "p(given)", "p(model)", "gap"],
             "suspectsTable",
         )
         layout.addWidget(self.table)
@@ -114,7 +114,8 @@ class SuspectsPanel(QWidget):
             (note[:1].upper() + note[1:] + ".")
             if note and evaluated
             else f"{len(rows)} suspected label errors among {evaluated} samples with out-of-fold "
-            "predictions, clearest first (confident learning). Select one to inspect it."
+            "predictions (confident learning), the least likely given label first. "
+            "Select one to inspect it."
             if evaluated
             else "No out-of-fold predictions yet: train a model to find suspected errors."
         )
@@ -128,7 +129,7 @@ class SuspectsPanel(QWidget):
                     ", ".join(r.suggested),
                     f"{r.p_given:.2f}",
                     f"{r.p_suggested:.2f}",
-                    f"{r.score:.2f}",
+                    f"{r.p_suggested - r.p_given:.2f}",
                 )  # fmt: skip
                 for i, r in enumerate(rows)
             ],
