@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import pytest
 import skops.io as sio
@@ -56,8 +58,10 @@ def test_train_once_records_model_queue_predictions_and_run(make_store) -> None:
     assert agree >= 40
 
     # The saved model is plain scikit-learn: skops loads it with an explicit trusted list.
-    path = run.artifact
-    assert path.endswith("v1.skops")
+    # recorded relative to the project folder, with the SHA-256 of the bytes saved
+    assert run.artifact == "models/v1.skops"
+    path = store.artifacts_dir / run.artifact
+    assert run.artifact_sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
     untrusted = sio.get_untrusted_types(file=path)
     model = sio.load(path, trusted=untrusted)
     feats = load_features(store, settings.features)

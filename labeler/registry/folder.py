@@ -25,7 +25,13 @@ from pathlib import Path
 
 from labeler.export.atomic import fsync_dir, write_text_atomic
 from labeler.hashing import file_sha256
-from labeler.registry.base import ModelBundle, ModelVersion, Registry, RegistryError
+from labeler.registry.base import (
+    ModelBundle,
+    ModelVersion,
+    Registry,
+    RegistryError,
+    check_pushed_bytes,
+)
 from labeler.store.database import utcnow
 
 MODEL_FILE = "model.skops"
@@ -55,6 +61,7 @@ class FolderRegistry(Registry):
         try:
             shutil.copyfile(bundle.model_path, staging / MODEL_FILE)
             sha = file_sha256(staging / MODEL_FILE)
+            check_pushed_bytes(bundle, sha)
             (staging / CARD_FILE).write_text(bundle.model_card, encoding="utf-8")
             if bundle.dataset_path is not None:
                 lineage = {**bundle.lineage, "dataset_path": str(bundle.dataset_path)}

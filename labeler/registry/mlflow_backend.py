@@ -22,7 +22,13 @@ from pathlib import Path
 from typing import Any
 
 from labeler.hashing import file_sha256
-from labeler.registry.base import ModelBundle, ModelVersion, Registry, RegistryError
+from labeler.registry.base import (
+    ModelBundle,
+    ModelVersion,
+    Registry,
+    RegistryError,
+    check_pushed_bytes,
+)
 from labeler.registry.trust import TRUSTED_TYPES
 
 PREFIX = "mlflow:"
@@ -103,6 +109,7 @@ class MlflowRegistry(Registry):
         from labeler.registry.trust import load_trusted
 
         sha = file_sha256(bundle.model_path)
+        check_pushed_bytes(bundle, sha)
         model = load_trusted(bundle.model_path, sha)
         meta = {
             "label_set": list(bundle.label_set),

@@ -36,8 +36,9 @@ class RunRecord:
     params: dict[str, Any]
     metrics: dict[str, Any]
     durations: dict[str, Any]
-    artifact: str | None
+    artifact: str | None  # model file, relative to the project folder (older runs: absolute)
     error: str | None
+    artifact_sha256: str | None = None  # recorded when the file was saved (older runs: None)
 
 
 @dataclass(frozen=True)
@@ -90,13 +91,15 @@ class ModelRecords:
         queue: Sequence[QueueItem] | None = None,
         predictions: Sequence[Prediction] | None = None,
         expect_version: int | None = None,
+        sha256: str | None = None,
     ) -> RunRecord:
         """Record a run. A successful run gets the next model version and, in the same
         transaction, replaces the queue (``(sample_id, score)`` best first) and predictions.
 
         ``expect_version``: the version the caller prepared (e.g. named its model file after);
         if another writer took it meanwhile, :class:`VersionTaken` is raised and nothing is
-        written."""
+        written. ``sha256``: of the model file ``artifact``, computed when it was saved; push
+        and every load check the file against it."""
         pid = self._store.project_id
         with self._store.write() as conn:
             version = None
@@ -123,6 +126,7 @@ class ModelRecords:
                     durations=dumps(durations or {}),
                     artifact=artifact,
                     error=error,
+                    artifact_sha256=sha256,
                 )
             ).inserted_primary_key[0]
             if version is not None and queue is not None:
@@ -271,4 +275,5 @@ def _to_run(r: sa.Row) -> RunRecord:
         durations=json.loads(r.durations or "{}"),
         artifact=r.artifact,
         error=r.error,
+        artifact_sha256=r.artifact_sha256,
     )
