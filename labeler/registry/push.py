@@ -105,7 +105,6 @@ def push_project_model(
     info = store.info
     lineage = {
         **snapshot.manifest,
-        "snapshot_path": str(snapshot.path),
         "model_version": run.model_version,
         "run_id": run.id,
         "run_label_count": run.label_count,
