@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from labeler.errors import LabelerError
 from labeler.learning.drift import DriftResult, check_drift
 from labeler.store.batch_samples import batch_split
 from labeler.store.project_store import Store
@@ -24,7 +25,10 @@ def batch_drift(store: Store, batch_id: int | None = None) -> dict[str, Any]:
             "level": "n/a",
             "line": f"drift: n/a ({why})",
         }
-    feats = load_features(store, TrainSettings.from_project(store).features)
+    try:
+        feats = load_features(store, TrainSettings.from_project(store).features)
+    except LabelerError as exc:  # e.g. an image file gone: report, never fail the caller
+        return {"batch": split.batch_id, "level": "n/a", "line": f"drift: n/a ({exc})"}
     result: DriftResult = check_drift(
         feats.X[feats.rows(split.reference)],
         feats.X[feats.rows(split.batch)],
