@@ -75,20 +75,21 @@ class MlflowRegistry(Registry):
 
     def push(self, bundle: ModelBundle) -> ModelVersion:
         """Log a run and register it as a new version, all through this registry's own
-        client (no process-global MLflow URI or active run is touched). Atomic: the version
-        is created last, with its tags, so nothing half-pushed is ever listed; on any
-        failure before it the run is deleted (and a registered model created for it)."""
+        client (no process-global MLflow URI or active run is touched). Atomic: the registered
+        model and the version are created last, the version with its tags, so nothing
+        half-pushed is ever listed; on any failure the run is deleted (and a registered model
+        created for it)."""
         from labeler.registry.mlflow_push import log_version_run
 
         _mlflow()
         sha = file_sha256(bundle.model_path)
         check_pushed_bytes(bundle, sha)
-        created_model = self._ensure_registered_model(bundle.name)
-        run_id = None
+        run_id, created_model = None, False
         try:
             run = self._client.create_run(self._experiment_id(bundle.name))
             run_id = run.info.run_id
             source, meta = log_version_run(self._client, run, bundle, sha)
+            created_model = self._ensure_registered_model(bundle.name)
             mv = self._client.create_model_version(
                 bundle.name,
                 source,
