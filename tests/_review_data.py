@@ -12,6 +12,7 @@ import skops.io as sio
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import cross_val_predict
 
+from labeler.hashing import file_sha256
 from labeler.store import Store
 from labeler.store.database import utcnow
 from labeler.store.label_cut import take_cut
@@ -108,5 +109,6 @@ def record_trained_run(
         durations={"fit": 0.01},
         artifact=rel,
         predictions=preds,
+        sha256=file_sha256(path),  # as the engine records it at training
     )
     return run, model

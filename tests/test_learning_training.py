@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import pytest
 
@@ -54,14 +56,15 @@ def test_train_once_records_model_queue_predictions_and_run(make_store) -> None:
     agree = sum(labeled[sid].labels == (y[i],) for i, sid in enumerate(ids[:45]))
     assert agree >= 40
 
-    # The saved model loads through the registry's trusted loader (only the application's
-    # list of trusted types, never whatever the file declares).
-    from labeler.hashing import file_sha256
+    # Recorded relative to the project folder, with the SHA-256 of the bytes saved; the
+    # model loads through the registry's trusted loader (only the application's list of
+    # trusted types, never whatever the file declares), checked against that hash.
     from labeler.registry.trust import load_trusted
 
-    path = run.artifact
-    assert path.endswith("v1.skops")
-    model = load_trusted(path, file_sha256(path))
+    assert run.artifact == "models/v1.skops"
+    path = store.artifacts_dir / run.artifact
+    assert run.artifact_sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    model = load_trusted(path, run.artifact_sha256)
     feats = load_features(store, settings.features)
     X_all = feats.X[feats.rows(ids)]
     probs = model.predict_proba(X_all[50:55])

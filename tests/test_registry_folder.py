@@ -14,6 +14,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
 from labeler.cli import main
+from labeler.export import verify_snapshot
 from labeler.registry import RegistryError, open_registry
 from labeler.registry.folder import FolderRegistry
 from labeler.registry.promotion import Holdout
@@ -47,8 +48,13 @@ def test_pushed_model_loads_back_with_identical_predictions(make_store, tmp_path
     assert v.lineage["sha256"] == result.snapshot.manifest["sha256"]
     card = registry.model_card(v.name, 1)
     assert result.snapshot.manifest["sha256"] in card and "LogisticRegression" in card
-    files = sorted(p.name for p in (tmp_path / "reg" / v.name / "v1").iterdir())
-    assert files == ["MODEL_CARD.md", "meta.json", "model.skops"]
+    vdir = tmp_path / "reg" / v.name / "v1"
+    files = sorted(p.name for p in vdir.iterdir())
+    assert files == ["MODEL_CARD.md", "dataset", "meta.json", "model.skops"]
+    # the training-data snapshot lives in the version folder; meta.json points to it relatively
+    assert v.lineage["dataset_path"] == f"dataset/{result.snapshot.path.name}"
+    assert verify_snapshot(vdir / v.lineage["dataset_path"]) == result.snapshot.manifest
+    assert str(tmp_path) not in (vdir / "meta.json").read_text()
 
 
 def test_a_tampered_model_file_is_refused(make_store, tmp_path):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -104,3 +106,95 @@ def test_promotion_tampering_and_cli_list(trained, mlflow_uri, tmp_path, capsys)
         (1, ["champion"]),
         (2, ["candidate"]),
     ]
+
+
+@pytest.mark.slow
+def test_names_with_quotes_push_list_alias_and_load(mlflow_uri, tmp_path, capsys):
+    """MLflow's filter language has no escape character: names holding ' or both quotes."""
+    from labeler.store import Store
+
+    (tmp_path / "mlflow").mkdir()
+    registry = open_registry(mlflow_uri)
+    names = ["o'brien", 'say "hi" it\'s']
+    for name in names:
+        with Store.create(tmp_path / name, modality="text", labels=["a", "b", "c"]) as store:
+            ids, X, y = labeled_project(store, n=60)
+            _, model = record_trained_run(store, ids, X, y)
+            assert push_project_model(store, registry).version.version == 1
+            record_trained_run(store, ids, X, y, C=0.5)  # another model file
+            assert push_project_model(store, registry, force=True).version.version == 2
+        assert [v.version for v in registry.versions(name)] == [1, 2]
+        assert registry.aliases(name) == {"candidate": 2, "champion": 2}
+        registry.set_alias(name, "champion", 1)
+        assert registry.get(name, "champion").version == 1
+        loaded = registry.load(name, "champion")
+        np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+    assert main(["registry", "list", "--registry", mlflow_uri, "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert sorted((v["name"], v["version"]) for v in doc["versions"]) == sorted(
+        (n, k) for n in names for k in (1, 2)
+    )
+
+
+@pytest.mark.slow
+def test_a_failed_push_leaves_nothing_and_no_global_mlflow_state(
+    trained, mlflow_uri, tmp_path, monkeypatch
+):
+    import mlflow
+    from mlflow import MlflowClient
+    from mlflow.tracking._tracking_service.utils import is_tracking_uri_set
+
+    from labeler.export import ExportResult
+
+    for var in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):
+        monkeypatch.delenv(var, raising=False)
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    (tmp_path / "mlflow").mkdir()
+    store, ids, X, y, _, _ = trained
+    record_trained_run(store, ids, X, y, C=0.5, cut=False)  # no cut: any snapshot is taken
+    registry = open_registry(mlflow_uri)
+    # a snapshot file that is not Parquet: the push fails after the model was uploaded
+    bad = tmp_path / "bad.parquet"
+    bad.write_bytes(b"not parquet at all")
+    fake = ExportResult(bad, tmp_path / "bad.parquet.manifest.json", {"sha256": "0" * 64})
+    with pytest.raises(Exception, match="(?i)parquet"):
+        push_project_model(store, registry, snapshot=fake)
+
+    tracking = mlflow_uri[len("mlflow:") :]
+    client = MlflowClient(tracking_uri=tracking, registry_uri=tracking)
+    assert client.search_registered_models() == []
+    assert list(client.search_model_versions()) == []
+    experiment = client.get_experiment_by_name("labeler-proj")
+    assert client.search_runs([experiment.experiment_id]) == []  # the run was deleted
+
+    v = push_project_model(store, registry).version
+    assert (v.version, v.aliases) == (1, ["candidate", "champion"])
+    # no process-global MLflow state was set or left behind, nothing written in the cwd
+    assert not is_tracking_uri_set()
+    assert mlflow.active_run() is None
+    assert "MLFLOW_TRACKING_URI" not in os.environ
+    assert "MLFLOW_REGISTRY_URI" not in os.environ
+    assert list(cwd.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_the_training_snapshot_is_an_artifact_of_the_version(trained, mlflow_uri, tmp_path):
+    from mlflow import MlflowClient
+
+    from labeler.export import verify_snapshot
+
+    (tmp_path / "mlflow").mkdir()
+    store, *_ = trained
+    registry = open_registry(mlflow_uri)
+    result = push_project_model(store, registry)
+    v = result.version
+    rel = v.lineage["dataset_path"]
+    assert rel == f"labeler/dataset/{result.snapshot.path.name}"
+    tracking = mlflow_uri[len("mlflow:") :]
+    client = MlflowClient(tracking_uri=tracking, registry_uri=tracking)
+    run_id = client.get_model_version("proj", "1").run_id
+    local = client.download_artifacts(run_id, "labeler/dataset", str(tmp_path / "dl"))
+    copy = Path(local) / result.snapshot.path.name
+    assert verify_snapshot(copy) == result.snapshot.manifest

@@ -8,7 +8,6 @@ SQLite file or one PostgreSQL project.
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 from labeler.learning.jobs import RetrainResult, RetrainScheduler, TrainSettings
 from labeler.learning.training import train_once
@@ -56,7 +55,7 @@ def test_concurrent_retrains_get_distinct_versions_and_files(make_store) -> None
     assert errors == []  # e.g. no UniqueViolation on queue_item_pkey
     versions = [r.model_version for r in runs]
     assert sorted(versions) == [1, 2, 3, 4]
-    artifacts = [Path(r.artifact) for r in runs]
+    artifacts = [store.artifacts_dir / r.artifact for r in runs]  # relative to the project
     assert len(set(artifacts)) == 4
     assert all(p.is_file() for p in artifacts)  # no run deleted or overwrote another's model
     queue = store.models.queue()

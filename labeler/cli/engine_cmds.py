@@ -146,6 +146,7 @@ def _run_doc(run: Any) -> dict[str, Any]:
         "durations": run.durations,
         "params": run.params,
         "artifact": run.artifact,
+        "artifact_sha256": run.artifact_sha256,
         "error": run.error,
         "started_at": run.started_at.isoformat(timespec="seconds") + "Z",
         "finished_at": run.finished_at.isoformat(timespec="seconds") + "Z"

@@ -78,6 +78,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 def cmd_import(args: argparse.Namespace) -> int:
     from labeler.data.importer import ColumnMapping, import_file
+    from labeler.learning.batch_drift import batch_drift
 
     features = None
     if args.feature_columns:
@@ -96,8 +97,9 @@ def cmd_import(args: argparse.Namespace) -> int:
             report = import_file(store, args.file, mapping, progress=update)
         finally:
             close()
+        drift = batch_drift(store, report.batch_id) if args.json else None
     if args.json:
-        print_json(report.__dict__)
+        print_json({**report.__dict__, "drift": drift})
     else:
         print(
             f"imported {report.added} samples from {report.source} "
@@ -136,8 +138,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
+    from labeler.learning.batch_drift import batch_drift
+
     with Store.open(args.project) as store:
         summary = store.summary()
+        summary["drift"] = batch_drift(store)
     if args.json:
         print_json(summary)
     else:
@@ -163,4 +168,7 @@ def format_summary(s: dict[str, Any]) -> str:
         lines.append(
             f"import #{b['id']}  {b['source']}  {b['rows']} rows, {b['duplicates']} duplicates skipped, {b['time']}"
         )
+    drift = s.get("drift")
+    if drift and drift.get("batch") is not None:
+        lines.append(f"{drift['line']}  (import #{drift['batch']} vs labels of earlier imports)")
     return "\n".join(lines)

@@ -6,6 +6,8 @@ class counts, annotators, label policy, SHA-256 of the file, time), recorded in 
 reports progress, can be cancelled between chunks, and writes through a temporary file that is
 moved into place only when complete: the final name never holds a half-written file. An
 existing file is never overwritten (a snapshot is immutable); both files are made read-only.
+Every chunk reads the labels as of one label cut, taken when the export starts and recorded
+in the manifest (``as_of_event``): labels given during an export do not mix in.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from labeler.store.export_queries import (
     release_snapshot,
     reserve_snapshot,
 )
-from labeler.store.label_cut import LabelSetHash
+from labeler.store.label_cut import LabelSetHash, label_watermark
 
 FORMATS = {"csv": ".csv", "parquet": ".parquet", "jsonl": ".jsonl", "label-studio": ".json"}
 MANIFEST_SUFFIX = ".manifest.json"
@@ -98,9 +100,12 @@ def export_dataset(
     """Write the labeled samples of ``store`` to ``out`` in format ``fmt``; see the module doc.
 
     ``as_of``: export the labels as they were right after label event ``as_of`` (a run's
-    ``training_labels`` cut: exactly the labels that model was trained on). The manifest
-    records it and ``label_set_sha256``, the hash of the exported ``(sample_id, labels)``
-    pairs (:class:`~labeler.store.label_cut.LabelSetHash`), comparable with a run's.
+    ``training_labels`` cut: exactly the labels that model was trained on). Without it the
+    export takes the project's current cut when it starts
+    (:func:`~labeler.store.label_cut.label_watermark`), so every chunk reads the same label
+    set: labels given while it runs do not mix in. The manifest records the cut
+    (``as_of_event``) and ``label_set_sha256``, the hash of the exported ``(sample_id,
+    labels)`` pairs (:class:`~labeler.store.label_cut.LabelSetHash`), comparable with a run's.
 
     The snapshot version is reserved before writing (unique per project even when exports
     run concurrently); without ``out`` the file is ``<project>/exports/<name>-v<version>``."""
@@ -111,6 +116,8 @@ def export_dataset(
     if out is not None:
         out = Path(out).expanduser().resolve()
         _check_target(out)
+    if as_of is None:  # one label cut for the whole export, as a retrain takes
+        as_of = label_watermark(store)
     version = reserve_snapshot(store, fmt=fmt, path="" if out is None else str(out))
     try:
         if out is None:

@@ -22,6 +22,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from labeler.errors import Cancelled, LabelerError, LabelError
 from labeler.hashing import file_sha256
+from labeler.learning.artifact import MODELS_DIR
 from labeler.learning.catalog import make_estimator, resolve_model
 from labeler.learning.coldstart import diverse_seeds
 from labeler.learning.features import Features, load_features
@@ -46,8 +47,6 @@ from labeler.store.label_cut import LabelCut, take_cut
 from labeler.store.location import ProjectLocation
 from labeler.store.models import Prediction, RunRecord
 from labeler.store.project_store import Store
-
-MODELS_DIR = "models"
 
 
 @dataclass
@@ -343,7 +342,7 @@ def _fit_and_record(
             params=params,
             metrics=metrics,
             durations={**phases.durations, "total": round(time.perf_counter() - t_start, 4)},
-            artifact=str(path),
+            artifact=f"{MODELS_DIR}/{path.name}",  # relative: the folder may move
             queue=queue,
             predictions=predictions,
             version=version,

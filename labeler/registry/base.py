@@ -32,6 +32,7 @@ class ModelBundle:
     model_card: str  # markdown
     dataset_path: Path | None = None
     input_example: np.ndarray | None = None
+    model_sha256: str | None = None  # recorded at training: the pushed bytes must match it
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,17 @@ class ModelVersion:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def check_pushed_bytes(bundle: ModelBundle, sha256: str) -> None:
+    """Refuse to push a copy whose SHA-256 differs from the one recorded at training."""
+    if bundle.model_sha256 and sha256 != bundle.model_sha256:
+        from labeler.registry.trust import ModelIntegrityError
+
+        raise ModelIntegrityError(
+            f"{bundle.model_path}: SHA-256 {sha256[:12]}... does not match the recorded "
+            f"{bundle.model_sha256[:12]}...; the file was changed, nothing was pushed"
+        )
 
 
 class Registry(ABC):

@@ -5,12 +5,15 @@ Layout::
     REGISTRY/
       <model name>/
         v1/ model.skops  meta.json  MODEL_CARD.md
+            dataset/ <name>-v<N>.parquet  <name>-v<N>.parquet.manifest.json
         v2/ ...
         aliases.json          {"candidate": 2, "champion": 1}
 
 A version folder is assembled under a temporary name and renamed into place, so a listed
 version is always complete; its files are made read-only. ``meta.json`` records the model
-file's SHA-256, checked before every load.
+file's SHA-256, checked before every load, and the path of the training-data snapshot
+relative to the version folder (``lineage.dataset_path``): a version folder is complete on its
+own, wherever the registry is moved.
 """
 
 from __future__ import annotations
@@ -25,15 +28,41 @@ from pathlib import Path
 
 from labeler.export.atomic import fsync_dir, write_text_atomic
 from labeler.hashing import file_sha256
-from labeler.registry.base import ModelBundle, ModelVersion, Registry, RegistryError
+from labeler.registry.base import (
+    ModelBundle,
+    ModelVersion,
+    Registry,
+    RegistryError,
+    check_pushed_bytes,
+)
 from labeler.store.database import utcnow
 
 MODEL_FILE = "model.skops"
 META_FILE = "meta.json"
 CARD_FILE = "MODEL_CARD.md"
 ALIAS_FILE = "aliases.json"
+DATASET_DIR = "dataset"
 _VERSION_RE = re.compile(r"^v(\d+)$")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+def _add_dataset(staging: Path, snapshot: Path) -> str:
+    """Copy the training-data snapshot and its manifest into the version folder; returns the
+    snapshot's path relative to the version folder (what ``meta.json`` records)."""
+    from labeler.export.snapshot import manifest_path_for
+
+    folder = staging / DATASET_DIR
+    folder.mkdir()
+    for source in (snapshot, manifest_path_for(snapshot)):
+        if source.is_file():
+            shutil.copyfile(source, folder / source.name)
+    return f"{DATASET_DIR}/{snapshot.name}"
+
+
+def _make_read_only(folder: Path) -> None:
+    for f in folder.rglob("*"):
+        if f.is_file():
+            os.chmod(f, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
 
 
 class FolderRegistry(Registry):
@@ -55,11 +84,11 @@ class FolderRegistry(Registry):
         try:
             shutil.copyfile(bundle.model_path, staging / MODEL_FILE)
             sha = file_sha256(staging / MODEL_FILE)
+            check_pushed_bytes(bundle, sha)
             (staging / CARD_FILE).write_text(bundle.model_card, encoding="utf-8")
+            lineage = dict(bundle.lineage)
             if bundle.dataset_path is not None:
-                lineage = {**bundle.lineage, "dataset_path": str(bundle.dataset_path)}
-            else:
-                lineage = dict(bundle.lineage)
+                lineage["dataset_path"] = _add_dataset(staging, bundle.dataset_path)
             while True:
                 version = self._next_version(bundle.name)
                 meta = {
@@ -76,15 +105,13 @@ class FolderRegistry(Registry):
                 (staging / META_FILE).write_text(
                     json.dumps(meta, indent=2, default=str) + "\n", encoding="utf-8"
                 )
-                for f in staging.iterdir():
-                    os.chmod(f, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
+                _make_read_only(staging)
                 target = model_dir / f"v{version}"
                 try:
                     os.rename(staging, target)  # fails if another push took this number
                 except OSError:
                     if target.exists():
-                        for f in staging.iterdir():
-                            os.chmod(f, stat.S_IRUSR | stat.S_IWUSR)
+                        (staging / META_FILE).chmod(stat.S_IRUSR | stat.S_IWUSR)
                         continue
                     raise
                 fsync_dir(model_dir)

@@ -1,10 +1,13 @@
 """MLflow as a registry back end (optional extra ``labeler[mlflow]``).
 
 ``push`` logs one run in the experiment ``labeler-<name>``: parameters, numeric metrics, the
-dataset snapshot via ``log_input``, the model (``mlflow.sklearn`` flavour, skops format, with a
-signature) registered as a new version of ``<name>``, plus Labeler's own copy of the skops file
-and the model card under ``labeler/``. The version carries the file's SHA-256 and Labeler's
-metadata as tags. ``load`` downloads Labeler's copy, checks the SHA-256 and loads it with the
+dataset snapshot (as an artifact under ``labeler/dataset/`` and as the run's training input),
+the model (``mlflow.sklearn`` flavour, skops format, with a signature), Labeler's own copy of
+the skops file and the model card under ``labeler/`` (see :mod:`.mlflow_push`), then
+registers it as a new version of ``<name>`` carrying the file's SHA-256 and Labeler's
+metadata as tags, set at creation. Everything goes through one ``MlflowClient`` with this
+registry's URIs: the process-global MLflow state (tracking/registry URI, active run) is never
+read or changed. ``load`` downloads Labeler's copy, checks the SHA-256 and loads it with the
 application's trusted types (never MLflow's recorded type list, never pickle).
 
 URIs: ``mlflow:<tracking uri>``, e.g. ``mlflow:sqlite:////abs/path/mlflow.db`` or
@@ -14,29 +17,28 @@ next to the database file.
 
 from __future__ import annotations
 
-import importlib
+import contextlib
 import json
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from labeler.hashing import file_sha256
-from labeler.registry.base import ModelBundle, ModelVersion, Registry, RegistryError
-from labeler.registry.trust import TRUSTED_TYPES
+from labeler.registry.base import (
+    ModelBundle,
+    ModelVersion,
+    Registry,
+    RegistryError,
+    check_pushed_bytes,
+)
+from labeler.registry.mlflow_push import ARTIFACT_DIR, MODEL_FILE
 
 PREFIX = "mlflow:"
-ARTIFACT_DIR = "labeler"
-MODEL_FILE = "model.skops"
 TAG_SHA = "labeler.sha256"
 TAG_META = "labeler.meta"
-# dataset tags on the logged input: the snapshot's full hashes (MLflow's digest holds 36 chars)
-DATASET_TAGS = {
-    "labeler.sha256": "sha256",
-    "labeler.label_set_sha256": "label_set_sha256",
-    "labeler.as_of_event": "as_of_event",
-    "labeler.snapshot_version": "snapshot_version",
-}
+TAG_RUN = "labeler.run_id"
 
 
 def _mlflow() -> Any:
@@ -47,26 +49,6 @@ def _mlflow() -> Any:
             "the MLflow back end needs the 'mlflow' package (pip install labeler[mlflow])"
         ) from None
     return mlflow
-
-
-def _flat_metrics(metrics: dict[str, Any], prefix: str = "") -> dict[str, float]:
-    out: dict[str, float] = {}
-    for key, value in metrics.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, bool):
-            continue
-        if isinstance(value, int | float):
-            out[name] = float(value)
-        elif isinstance(value, dict):
-            out.update(_flat_metrics(value, name + "."))
-    return out
-
-
-def _param_values(params: dict[str, Any]) -> dict[str, str]:
-    return {
-        str(k)[:250]: (v if isinstance(v, str) else json.dumps(v, default=str))[:6000]
-        for k, v in params.items()
-    }
 
 
 class MlflowRegistry(Registry):
@@ -92,90 +74,57 @@ class MlflowRegistry(Registry):
         return str(self._client.create_experiment(exp_name, artifact_location=location))
 
     def push(self, bundle: ModelBundle) -> ModelVersion:
-        mlflow = _mlflow()
-        mlflow_data = importlib.import_module("mlflow.data")
-        mlflow_sklearn = importlib.import_module("mlflow.sklearn")
-        import pandas as pd
-        import sklearn
-        import skops
-        from mlflow.models import infer_signature
+        """Log a run and register it as a new version, all through this registry's own
+        client (no process-global MLflow URI or active run is touched). Atomic: the registered
+        model and the version are created last, the version with its tags, so nothing
+        half-pushed is ever listed; on any failure the run is deleted (and a registered model
+        created for it)."""
+        from labeler.registry.mlflow_push import log_version_run
 
-        from labeler.registry.trust import load_trusted
-
+        _mlflow()
         sha = file_sha256(bundle.model_path)
-        model = load_trusted(bundle.model_path, sha)
-        meta = {
-            "label_set": list(bundle.label_set),
-            "feature_settings": bundle.feature_settings,
-            "lineage": bundle.lineage,
-        }
-        from mlflow.tracking._tracking_service.utils import is_tracking_uri_set
-
-        # never resolve MLflow's default URIs (that would create ./mlflow.db): restore as found
-        previous = mlflow.get_tracking_uri() if is_tracking_uri_set() else None
-        mlflow.set_tracking_uri(self.tracking_uri)
-        mlflow.set_registry_uri(self.tracking_uri)
+        check_pushed_bytes(bundle, sha)
+        run_id, created_model = None, False
         try:
-            with mlflow.start_run(experiment_id=self._experiment_id(bundle.name)) as run:
-                mlflow.log_params(_param_values(bundle.params))
-                mlflow.log_metrics(_flat_metrics(bundle.metrics))
-                if bundle.dataset_path is not None and bundle.dataset_path.suffix == ".parquet":
-                    head = pd.read_parquet(bundle.dataset_path).head(1000)
-                    dataset = mlflow_data.from_pandas(
-                        head,
-                        source=str(bundle.dataset_path),
-                        name=bundle.dataset_path.name,
-                        targets="label" if "label" in head.columns else None,
-                        digest=str(bundle.lineage.get("sha256", ""))[:36] or None,
-                    )
-                    mlflow.log_input(
-                        dataset,
-                        context="training",
-                        tags={
-                            key: str(bundle.lineage[name])
-                            for key, name in DATASET_TAGS.items()
-                            if bundle.lineage.get(name) is not None
-                        },
-                    )
-                signature = None
-                if bundle.input_example is not None:
-                    signature = infer_signature(
-                        bundle.input_example, model.predict(bundle.input_example)
-                    )
-                info = mlflow_sklearn.log_model(
-                    model,
-                    name="model",
-                    serialization_format=mlflow_sklearn.SERIALIZATION_FORMAT_SKOPS,
-                    skops_trusted_types=list(TRUSTED_TYPES),
-                    signature=signature,
-                    registered_model_name=bundle.name,
-                    pip_requirements=[
-                        f"scikit-learn=={sklearn.__version__}",
-                        f"skops=={skops.__version__}",
-                    ],
-                )
-                with tempfile.TemporaryDirectory() as tmp:
-                    card = Path(tmp) / "MODEL_CARD.md"
-                    card.write_text(bundle.model_card, encoding="utf-8")
-                    copy = Path(tmp) / MODEL_FILE
-                    copy.write_bytes(bundle.model_path.read_bytes())
-                    mlflow.log_artifact(str(card), ARTIFACT_DIR)
-                    mlflow.log_artifact(str(copy), ARTIFACT_DIR)
-                run_id = run.info.run_id
-        finally:
-            mlflow.set_tracking_uri(previous)
-            mlflow.set_registry_uri(previous)
-            if previous is None:
-                from mlflow.environment_variables import MLFLOW_REGISTRY_URI
+            run = self._client.create_run(self._experiment_id(bundle.name))
+            run_id = run.info.run_id
+            source, meta = log_version_run(self._client, run, bundle, sha)
+            created_model = self._ensure_registered_model(bundle.name)
+            mv = self._client.create_model_version(
+                bundle.name,
+                source,
+                run_id=run_id,
+                tags={TAG_SHA: sha, TAG_META: json.dumps(meta, default=str), TAG_RUN: run_id},
+            )
+        except BaseException:
+            self._roll_back(bundle.name, run_id, created_model)
+            raise
+        return self.get(bundle.name, int(mv.version))
 
-                MLFLOW_REGISTRY_URI.unset()
-        version = int(info.registered_model_version)
-        self._client.set_model_version_tag(bundle.name, str(version), TAG_SHA, sha)
-        self._client.set_model_version_tag(
-            bundle.name, str(version), TAG_META, json.dumps(meta, default=str)
-        )
-        self._client.set_model_version_tag(bundle.name, str(version), "labeler.run_id", run_id)
-        return self.get(bundle.name, version)
+    def _ensure_registered_model(self, name: str) -> bool:
+        """Create the registered model if needed; True if this call created it."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            self._client.get_registered_model(name)
+            return False
+        except MlflowException:
+            pass
+        try:
+            self._client.create_registered_model(name)
+        except MlflowException:  # another push created it meanwhile
+            return False
+        return True
+
+    def _roll_back(self, name: str, run_id: str | None, created_model: bool) -> None:
+        from mlflow.exceptions import MlflowException
+
+        with contextlib.suppress(MlflowException):
+            if run_id is not None:
+                self._client.set_terminated(run_id, "FAILED")
+                self._client.delete_run(run_id)
+            if created_model and not self._versions_of(name):
+                self._client.delete_registered_model(name)
 
     def set_alias(self, name: str, alias: str, version: int) -> None:
         self._client.set_registered_model_alias(name, alias, str(version))
@@ -192,8 +141,7 @@ class MlflowRegistry(Registry):
         return {str(a): int(v) for a, v in (model.aliases or {}).items()}
 
     def versions(self, name: str | None = None) -> list[ModelVersion]:
-        query = f"name='{name}'" if name is not None else None
-        found = self._client.search_model_versions(query) if query else self._all_versions()
+        found = self._versions_of(name) if name is not None else self._all_versions()
         out = []
         alias_cache: dict[str, dict[str, int]] = {}
         for mv in found:
@@ -223,10 +171,23 @@ class MlflowRegistry(Registry):
         return sorted(out, key=lambda v: (v.name, v.version))
 
     def _all_versions(self) -> list[Any]:
-        out = []
-        for model in self._client.search_registered_models():
-            out.extend(self._client.search_model_versions(f"name='{model.name}'"))
-        return out
+        return list(self._search(None))
+
+    def _versions_of(self, name: str) -> list[Any]:
+        """Every version of ``name``. MLflow's filter language has no escape character: a
+        name is quoted with the quote it does not contain; one holding both kinds is matched
+        here instead of in the filter."""
+        query = name_filter(name)
+        return [mv for mv in self._search(query) if mv.name == name]
+
+    def _search(self, query: str | None) -> Iterator[Any]:
+        token = None
+        while True:
+            page = self._client.search_model_versions(query, page_token=token)
+            yield from page
+            token = page.token
+            if not token:
+                return
 
     def model_file(self, name: str, version: int) -> tuple[Path, str]:
         """Download Labeler's copy of the model into a new temporary folder (the caller
@@ -269,6 +230,15 @@ class MlflowRegistry(Registry):
             return load_trusted(path, sha)
         finally:
             shutil.rmtree(path.parent, ignore_errors=True)
+
+
+def name_filter(name: str) -> str | None:
+    """``name = '...'`` for MLflow's search, safely quoted; None if no quote can hold it."""
+    if "'" not in name:
+        return f"name = '{name}'"
+    if '"' not in name:
+        return f'name = "{name}"'
+    return None
 
 
 def _iso(ms: int | None) -> str:

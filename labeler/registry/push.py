@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from labeler.export import ExportResult, export_dataset
-from labeler.hashing import file_sha256
+from labeler.learning.artifact import ModelFileError, RunArtifact, run_artifact
 from labeler.progress import CancelToken, ProgressFn
 from labeler.registry.base import ModelBundle, ModelVersion, Registry, RegistryError
 from labeler.registry.card import model_card
@@ -33,19 +32,17 @@ class PushResult:
         }
 
 
-def model_artifact(store: Store) -> tuple[Any, Path]:
-    """The latest successful run and its skops file."""
+def model_artifact(store: Store) -> tuple[Any, RunArtifact]:
+    """The latest successful run and its model file (with the SHA-256 it must have)."""
     run = store.models.latest_ok()
     if run is None or not run.artifact:
         raise RegistryError(
             f"project {store.info.name!r} has no trained model yet; run 'labeler train' first"
         )
-    path = Path(run.artifact)
-    if not path.is_absolute():
-        path = store.artifacts_dir / path
-    if not path.is_file():
-        raise RegistryError(f"{path}: model file of version {run.model_version} is missing")
-    return run, path
+    try:
+        return run, run_artifact(store, run)
+    except ModelFileError as exc:
+        raise RegistryError(str(exc)) from None
 
 
 def refuse_duplicate(registry: Registry, name: str, sha256: str, model_version: int) -> None:
@@ -85,10 +82,11 @@ def push_project_model(
     ``holdout="unseen"`` compares with the champion on the labels added since this model
     was trained (see :mod:`labeler.registry.holdout`); pass a :class:`Holdout` to choose the
     labels, or None for no comparison."""
-    run, path = model_artifact(store)
-    sha = file_sha256(path)
+    run, artifact = model_artifact(store)
+    path, sha = artifact.path, artifact.sha256
+    # the file must hold the bytes trained (hash recorded at training), and trusted types only
+    estimator = load_trusted(path, sha)
     refuse_duplicate(registry, store.info.name, sha, run.model_version)
-    estimator = load_trusted(path, sha)  # refuse untrusted types before pushing
     cut = LabelCut.from_json(run.params.get("training_labels"))
     if snapshot is None:
         snapshot = export_dataset(
@@ -107,12 +105,13 @@ def push_project_model(
     info = store.info
     lineage = {
         **snapshot.manifest,
-        "snapshot_path": str(snapshot.path),
         "model_version": run.model_version,
         "run_id": run.id,
         "run_label_count": run.label_count,
         "training_labels": cut.to_json() if cut else None,
         "exact": cut is not None,
+        "model_sha256": sha,
+        "model_sha256_recorded": artifact.recorded,
     }
     feature_settings = dict(run.params.get("features") or info.settings.get("features") or {})
     estimator_name = type(estimator).__name__
@@ -144,6 +143,7 @@ def push_project_model(
         model_card=card,
         dataset_path=snapshot.path,
         input_example=example,
+        model_sha256=sha,
     )
     version = registry.push(bundle)
     reason = ""

@@ -42,8 +42,9 @@ class RunRecord:
     params: dict[str, Any]
     metrics: dict[str, Any]
     durations: dict[str, Any]
-    artifact: str | None
+    artifact: str | None  # model file, relative to the project folder (older runs: absolute)
     error: str | None
+    artifact_sha256: str | None = None  # recorded when the file was saved (older runs: None)
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,9 @@ class ModelRecords:
         first) and predictions, unless a newer version is recorded already (a slower trainer
         never replaces a newer model's ranking). ``trainer``: who trained it.
 
+        ``sha256``: of the model file ``artifact``, computed when it was saved (kept with
+        the version and the run); push and every load check the file against it.
+
         Raises :class:`VersionTaken` (nothing written) if ``version`` was not reserved."""
         pid = self._store.project_id
         with self._store.write() as conn:
@@ -139,6 +143,7 @@ class ModelRecords:
                     durations=dumps(durations or {}),
                     artifact=artifact,
                     error=error,
+                    artifact_sha256=sha256,
                 )
             ).inserted_primary_key[0]
             if version is not None and current and queue is not None:
@@ -298,4 +303,5 @@ def _to_run(r: sa.Row) -> RunRecord:
         durations=json.loads(r.durations or "{}"),
         artifact=r.artifact,
         error=r.error,
+        artifact_sha256=r.artifact_sha256,
     )

@@ -122,8 +122,10 @@ model_run = sa.Table(
     sa.Column("params", sa.Text, nullable=False, server_default="{}"),
     sa.Column("metrics", sa.Text, nullable=False, server_default="{}"),
     sa.Column("durations", sa.Text, nullable=False, server_default="{}"),
-    sa.Column("artifact", sa.Text, nullable=True),
+    sa.Column("artifact", sa.Text, nullable=True),  # relative to the project's folder
     sa.Column("error", sa.Text, nullable=True),
+    # migration 0008: the model file's SHA-256, taken when it was saved
+    sa.Column("artifact_sha256", sa.String(64), nullable=True),
     sa.Index("ix_model_run_version", "project_id", "model_version"),
 )
 
