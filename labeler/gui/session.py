@@ -52,6 +52,10 @@ class ModelStatus:
     score: float | None
     trained_on: int  # labels the current model was trained with
     last_error: str | None = None  # latest failed run, if newer than the current model
+    model: str | None = None  # catalog name, e.g. "logreg"
+    chosen: dict[str, object] = field(default_factory=dict)  # parameters the retrain selected
+    brier: float | None = None  # out-of-fold Brier score of the (calibrated) probabilities
+    temperature: float | None = None  # calibration temperature, when one was applied
 
     def staleness(self, labeled_now: int) -> int:
         return max(0, labeled_now - self.trained_on) if self.version is not None else labeled_now
@@ -77,7 +81,21 @@ def model_status(latest_ok: RunRecord | None, latest: RunRecord | None) -> Model
         if isinstance(value, int | float):
             name, score = key, float(value)
             break
-    return ModelStatus(latest_ok.model_version, name, score, latest_ok.label_count, error)
+    calibration = latest_ok.metrics.get("calibration") or {}
+    brier = latest_ok.metrics.get("brier")
+    return ModelStatus(
+        latest_ok.model_version,
+        name,
+        score,
+        latest_ok.label_count,
+        error,
+        model=latest_ok.params.get("model"),
+        chosen=dict(latest_ok.params.get("chosen") or {}),
+        brier=float(brier) if isinstance(brier, int | float) else None,
+        temperature=calibration.get("temperature")
+        if calibration.get("method") == "temperature"
+        else None,
+    )
 
 
 @dataclass

@@ -30,13 +30,13 @@ from labeler.learning.fitting import (
     check_finite,
     check_trainable,
     confidence,
-    cross_validate,
     fit_committee,
     make_targets,
     metrics_from,
     predicted_labels,
     proba_in_order,
 )
+from labeler.learning.selection import select_model
 from labeler.learning.settings import TrainSettings
 from labeler.learning.strategies import check_strategy, rank_pool
 from labeler.progress import CancelToken, ProgressFn, no_progress
@@ -253,18 +253,27 @@ def _fit_and_record(
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
-        oof, folds = cross_validate(estimator, X_lab, targets, settings.cv_folds, settings.seed)
+        selection = select_model(
+            estimator, model, X_lab, targets, settings.cv_folds, settings.seed, phases.cancel
+        )
+        estimator = selection.estimator
+        oof, folds = selection.oof, selection.folds
+        params["chosen"] = selection.chosen
+        params["selection"] = selection.record()
         metrics: dict[str, Any] = {"cv_folds": folds, "n_labels": len(snapshot.sample_ids)}
         if oof is not None:
             if not np.isfinite(oof).all():
                 raise TrainError("cross-validated probabilities contain NaN")
             metrics.update(metrics_from(oof, targets))
+            metrics["calibration"] = selection.calibration
+            metrics["brier"] = selection.calibration.get("brier")
+            metrics["ece"] = selection.calibration.get("ece")
         else:
             metrics.update(accuracy=None, macro_f1=None, per_class={})
             metrics["note"] = "too few labels per class for cross-validation"
         phases.done("cross_validation", 60)
 
-        estimator.fit(X_lab, targets.y)
+        selection.finish(estimator.fit(X_lab, targets.y))
         members = None
         if settings.strategy == "committee":
             members = fit_committee(
