@@ -21,7 +21,8 @@ import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 
 from labeler.errors import Cancelled, LabelerError, LabelError
-from labeler.learning.catalog import make_estimator, resolve_model
+from labeler.learning.blocks import RowSubset
+from labeler.learning.catalog import ModelError, make_estimator, resolve_model
 from labeler.learning.coldstart import diverse_seeds
 from labeler.learning.features import Features, load_features
 from labeler.learning.fitting import (
@@ -169,6 +170,8 @@ def _train(
             features=asdict(settings.features),
         )
         model = resolve_model(settings.model, feats.kind)
+        if model == "naive-bayes" and feats.kind == "text" and "embedding" in settings.features.text_features:
+            raise ModelError("model 'naive-bayes' needs text features 'tfidf' (no embeddings)")
         params["model"] = model
         info = store.info
         targets = make_targets(snapshot.labels, info.label_names, info.multi_label)
@@ -219,7 +222,7 @@ def _cold_start_if_no_model(
     pool_rows = np.nonzero(~labeled)[0]
     if len(pool_rows) == 0:
         return
-    X_pool = feats.X[pool_rows]
+    X_pool = RowSubset(feats.X, pool_rows)  # rows read lazily: the pool may be 1M rows
     X_lab = feats.X[np.nonzero(labeled)[0]] if labeled.any() else None
     picks, scores = diverse_seeds(
         X_pool, settings.queue_size, X_labeled=X_lab, seed=settings.seed, cancel=cancel
