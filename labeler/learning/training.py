@@ -170,7 +170,11 @@ def _train(
             features=asdict(settings.features),
         )
         model = resolve_model(settings.model, feats.kind)
-        if model == "naive-bayes" and feats.kind == "text" and "embedding" in settings.features.text_features:
+        if (
+            model == "naive-bayes"
+            and feats.kind == "text"
+            and "embedding" in settings.features.text_features
+        ):
             raise ModelError("model 'naive-bayes' needs text features 'tfidf' (no embeddings)")
         params["model"] = model
         info = store.info
