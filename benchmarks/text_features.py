@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import scipy.sparse as sp
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -81,7 +82,7 @@ def evaluate(X, y: np.ndarray, classes: list[str], seeds: int, n_labels: int) ->
     from labeler.learning.fitting import Targets, metrics_from
     from labeler.learning.selection import select_model
 
-    base = make_estimator("logreg", "text")
+    base = make_estimator("logreg", "text" if sp.issparse(X) else "vectors")  # as a retrain does
     t0 = time.perf_counter()
     full = select_model(base, "logreg", X, Targets(y, classes, False), 5, 0)
     assert full.oof is not None

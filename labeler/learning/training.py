@@ -252,8 +252,14 @@ def _fit_and_record(
     if not sp.issparse(X_lab):
         X_lab = np.ascontiguousarray(X_lab)
     check_finite(X_lab, snapshot.sample_ids)
+    # Text embeddings alone are a dense matrix: the defaults for dense vectors suit them
+    # (lbfgs; saga is for the wide sparse TF-IDF).
+    dense_text = feats.kind == "text" and not sp.issparse(X_lab)
     estimator = make_estimator(
-        model, feats.kind, multi_label=targets.multi_label, seed=settings.seed
+        model,
+        "vectors" if dense_text else feats.kind,
+        multi_label=targets.multi_label,
+        seed=settings.seed,
     )
     params["estimator"] = type(estimator).__name__
     params["classes"] = targets.classes
