@@ -2,11 +2,12 @@
 class weighting) chosen by the cross-validation the retrain runs anyway, then a temperature
 that calibrates the probabilities where it helps.
 
-One pass over the folds fits every candidate: per fold and class weighting, the estimator
-walks its catalog path (:attr:`ModelSpec.path`, strongest regularisation first) with warm
-starts, so each step starts from the previous solution. The grid is small by construction
-(at most 3 values x 2 weightings), which bounds the cost at a few times one plain
-cross-validation; ``benchmarks/engine.py`` measures it.
+One pass over the folds fits the path: per fold the estimator walks its catalog path
+(:attr:`ModelSpec.path`, strongest regularisation first) with warm starts, so each step
+starts from the previous solution. With imbalanced classes a second pass fits balanced class
+weights at the best value of the first. So a retrain fits at most 4 candidates per fold
+(3 path values + 1), a bounded few times one plain cross-validation, most of it in warm-started
+steps; ``benchmarks/engine.py`` measures it.
 
 The winner has the best out-of-fold macro-F1; candidates within :data:`TIE` of it are
 decided by the lower out-of-fold log loss (a proper score, so better probabilities win).
@@ -88,12 +89,15 @@ def select_model(
         return Selection(estimator, _chosen(estimator, path_name, None), None, 0)
     k = cv.get_n_splits()
     n, m = targets.y.shape[0], len(targets.classes)
-    oofs = {(w, v): np.zeros((n, m)) for w in weightings for v in path_values}
     split_y = None if targets.multi_label else targets.y
-    for train, test in cv.split(np.zeros(n), split_y):
-        for weighting in weightings:
+    oofs: dict[tuple[str | None, Any], np.ndarray] = {}
+
+    def run(weighting: str | None, values: tuple[Any, ...]) -> None:
+        for v in values:
+            oofs[(weighting, v)] = np.zeros((n, m))
+        for train, test in cv.split(np.zeros(n), split_y):
             est = _with(clone(estimator), class_weight=weighting, warm_start=True)
-            for value in path_values:
+            for value in values:
                 if cancel is not None:
                     cancel.check()
                 if path_name is not None:
@@ -101,21 +105,13 @@ def select_model(
                 est.fit(X[train], targets.y[train])
                 oofs[(weighting, value)][test] = proba_columns(est, X[test], targets)
 
-    candidates = []
-    for (weighting, value), proba in oofs.items():
-        scores = metrics_from(proba, targets)
-        candidates.append(
-            {
-                **({path_name: value} if path_name else {}),
-                "class_weight": weighting,
-                "macro_f1": round(scores["macro_f1"], 6),
-                "log_loss": round(log_loss(proba, targets), 6),
-            }
-        )
-    best_f1 = max(c["macro_f1"] for c in candidates)
-    winner = min(
-        (c for c in candidates if c["macro_f1"] >= best_f1 - TIE), key=lambda c: c["log_loss"]
-    )
+    run(None, path_values)
+    candidates = _score(oofs, targets, path_name)
+    if "balanced" in weightings:  # balanced weights at the best unweighted value only
+        best = _pick(candidates).get(path_name) if path_name else None
+        run("balanced", (best,))
+        candidates = _score(oofs, targets, path_name)
+    winner = _pick(candidates)
     value = winner.get(path_name) if path_name else None
     weighting = winner["class_weight"]
     chosen_est = _with(clone(estimator), class_weight=weighting)
@@ -130,6 +126,25 @@ def select_model(
     else:
         selection.calibration = {"method": "none", **calibration_scores(oof, targets)}
     return selection
+
+
+def _score(
+    oofs: dict[tuple[str | None, Any], np.ndarray], targets: Targets, path_name: str | None
+) -> list[dict[str, Any]]:
+    return [
+        {
+            **({path_name: value} if path_name else {}),
+            "class_weight": weighting,
+            "macro_f1": round(metrics_from(proba, targets)["macro_f1"], 6),
+            "log_loss": round(log_loss(proba, targets), 6),
+        }
+        for (weighting, value), proba in oofs.items()
+    ]
+
+
+def _pick(candidates: list[dict[str, Any]]) -> dict[str, Any]:
+    best = max(c["macro_f1"] for c in candidates)
+    return min((c for c in candidates if c["macro_f1"] >= best - TIE), key=lambda c: c["log_loss"])
 
 
 # -- the grid ------------------------------------------------------------------------------------
