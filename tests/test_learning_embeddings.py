@@ -115,3 +115,21 @@ def test_settings_from_older_records_mean_tfidf() -> None:
     assert (old.text_features, old.hash_features) == ("tfidf", 2**10)
     with pytest.raises(FeatureError, match="unknown text features 'bert'"):
         FeatureSettings(text_features="bert")
+
+
+def test_joined_rows_equal_scipy_hstack() -> None:
+    import scipy.sparse as sp
+
+    from labeler.learning.blocks import join
+
+    rng = np.random.default_rng(0)
+    A = sp.random(40, 500, density=0.03, format="csr", dtype=np.float32, random_state=1)
+    A = sp.csr_matrix(A.multiply(np.arange(40)[:, None] % 4 != 0))  # some empty rows
+    D = rng.normal(size=(40, 7)).astype(np.float16)
+    expected = sp.hstack([A, sp.csr_matrix(D.astype(np.float32))], format="csr")
+    got = join(A, D)
+    assert got.shape == expected.shape and got.dtype == np.float32
+    assert abs(got - expected).max() == 0.0
+    view = HStack([A, D])
+    assert abs(view[np.array([9, 2, 30])] - expected[[9, 2, 30]]).max() == 0.0
+    assert abs(view[5:17] - expected[5:17]).max() == 0.0
