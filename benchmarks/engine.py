@@ -307,15 +307,21 @@ def main(argv: list[str] | None = None) -> int:
     baseline = Path(args.baseline).resolve() if args.baseline else None
     if baseline is not None:
         results["baseline"] = str(baseline)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+
+    def save() -> None:  # after every stage, so a long run that is stopped keeps what it did
+        out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+
     results["batch_diverse"] = bench_batch_diverse(log)
     for n in sizes:
         results["tabular"].append(bench_retrain(workdir, "tabular", n, log, baseline, [None]))
+        save()
     choices: list[str | None] = [c for c in args.text_choices.split(",") if c] or [None]
-    results["text_runs"] = [
-        bench_retrain(workdir, "text", int(n), log, baseline, choices)
-        for n in args.text_sizes.split(",")
-        if n
-    ]
+    results["text_runs"] = []
+    for n in [int(x) for x in args.text_sizes.split(",") if x]:
+        results["text_runs"].append(bench_retrain(workdir, "text", n, log, baseline, choices))
+        save()
     if results["text_runs"]:
         results["text"] = results["text_runs"][0]
     largest = max(results["tabular"], key=lambda r: r["pool"]) if results["tabular"] else None
@@ -341,9 +347,7 @@ def main(argv: list[str] | None = None) -> int:
                     "meets_goal": peak <= GOAL_PEAK_MB,
                 }
             )
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    save()
     log(f"wrote {out}")
     if not args.workdir:
         shutil.rmtree(workdir, ignore_errors=True)
