@@ -114,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--labels", type=int, default=100)
+    ap.add_argument("--sets", default="docstrings,scipy-topics")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "text_features.json"))
     args = ap.parse_args(argv)
 
@@ -123,9 +124,13 @@ def main(argv: list[str] | None = None) -> int:
         "benchmark": "text_features",
         "python": platform.python_version(),
         "model": "logreg with the retrain's grid (C, balanced weights when imbalanced)",
+        "seeds": args.seeds,
+        "labels": args.labels,
         "sets": {},
     }
-    for name, build in (("docstrings", docstrings), ("scipy-topics", scipy_topics)):
+    builders = {"docstrings": docstrings, "scipy-topics": scipy_topics}
+    for name in args.sets.split(","):
+        build = builders[name]
         texts, labels = build()
         y = np.asarray(labels, dtype=object)
         classes = sorted(set(labels))
