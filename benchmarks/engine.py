@@ -2,7 +2,13 @@
 batch-diverse selection from a 1M pool against modAL's ranked batch on 20k, and the peak
 memory of a whole retrain job at 1M rows.
 
-    python benchmarks/engine.py [--sizes 10000,100000,1000000] [--workdir DIR] [--out FILE]
+    python benchmarks/engine.py [--sizes 10000,100000,1000000] [--text-sizes 100000]
+                                [--baseline SRC] [--workdir DIR] [--out FILE]
+
+``--baseline SRC`` names another source tree of Labeler (e.g. ``git archive main`` unpacked):
+every project is then also retrained by that code, its warm retrains alternating with ours,
+and each entry reports both and their ratio (the machine's load hits both alike).
+Text projects are retrained with each of ``--text-choices`` (default: the project default).
 
 Each retrain runs in a fresh child process (``--child``) so its peak resident memory
 (``VmHWM``) is the whole job's: interpreter, imports, features, fit, scoring, writing.
@@ -111,13 +117,18 @@ def peak_rss_kb() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
-def child_train(folder: str, strategy: str) -> None:
+def child_train(folder: str, strategy: str, text_features: str | None = None) -> None:
     """Run one retrain in this (fresh) process and print its figures as JSON."""
     from labeler.learning.settings import TrainSettings
     from labeler.learning.training import train_once
 
+    settings = TrainSettings(strategy=strategy, queue_size=500, cv_folds=5)
+    if text_features:
+        from labeler.learning.featureset import FeatureSettings
+
+        settings = settings.with_(features=FeatureSettings(text_features=text_features))
     t0 = time.perf_counter()
-    run = train_once(folder, TrainSettings(strategy=strategy, queue_size=500, cv_folds=5))
+    run = train_once(folder, settings)
     wall = time.perf_counter() - t0
     peak_kb = peak_rss_kb()
     print(
@@ -128,52 +139,83 @@ def child_train(folder: str, strategy: str) -> None:
                 "wall_s": round(wall, 3),
                 "durations_s": run.durations,
                 "accuracy": run.metrics.get("accuracy"),
+                "macro_f1": run.metrics.get("macro_f1"),
+                "chosen": run.params.get("chosen"),
+                "brier": run.metrics.get("brier"),
                 "peak_rss_mb": round(peak_kb / 1024, 1),
             }
         )
     )
 
 
-def run_child(folder: Path, strategy: str = "margin") -> dict:
-    proc = subprocess.run(
-        [sys.executable, __file__, "--child", str(folder), "--strategy", strategy],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+def run_child(
+    folder: Path, strategy: str = "margin", code: Path | None = None, text: str | None = None
+) -> dict:
+    cmd = [sys.executable, __file__, "--child", str(folder), "--strategy", strategy]
+    if code is not None:
+        cmd += ["--code", str(code)]
+    if text:
+        cmd += ["--text-features", text]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise RuntimeError(f"child failed: {proc.stderr[-2000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def bench_retrain(workdir: Path, kind: str, n: int, log) -> dict:
+def _median(runs: list[dict]) -> dict:
+    walls = [r["wall_s"] for r in runs]
+    mid = runs[int(np.argsort(walls)[len(walls) // 2])]
+    return {**mid, "median_wall_s": float(np.median(walls)), "all_wall_s": walls}
+
+
+def bench_retrain(
+    workdir: Path, kind: str, n: int, log, baseline: Path | None, choices: list[str | None]
+) -> dict:
     folder = workdir / f"{kind}-{n}"
     shutil.rmtree(folder, ignore_errors=True)
     build_s = build_project(folder, kind, n)
     log(f"{kind} {n}: project built in {build_s:.1f} s")
-    first = run_child(folder)
-    log(
-        f"{kind} {n}: first retrain (builds the feature cache) {first['wall_s']} s, peak {first['peak_rss_mb']} MB"
-    )
-    repeats = [run_child(folder) for _ in range(REPEATS)]
-    walls = [r["wall_s"] for r in repeats]
-    again = repeats[int(np.argsort(walls)[len(walls) // 2])]  # the median run
-    again = {**again, "median_wall_s": float(np.median(walls)), "all_wall_s": walls}
-    log(
-        f"{kind} {n}: retrain + rescore median {again['median_wall_s']} s of {walls}, peak {again['peak_rss_mb']} MB"
-    )
-    db_mb = sum(p.stat().st_size for p in (folder / ".labeler").glob("project.db*")) / 2**20
-    shutil.rmtree(folder, ignore_errors=True)
-    return {
+    entry: dict = {
         "kind": kind,
         "pool": n,
         "labeled": N_LABELED,
-        "features": N_FEATURES if kind == "tabular" else "hashed tf-idf 2^18",
+        "features": N_FEATURES if kind == "tabular" else "text",
         "project_build_s": round(build_s, 2),
-        "database_mb": round(db_mb, 1),
-        "first_retrain": first,
-        "retrain_rescore": again,
     }
+    if baseline is not None:
+        entry["baseline_first_retrain"] = run_child(folder, code=baseline)
+        log(f"{kind} {n}: baseline first retrain {entry['baseline_first_retrain']['wall_s']} s")
+    runs: dict[str, dict] = {}
+    for choice in choices:
+        label = choice or "default"
+        first = run_child(folder, text=choice)
+        log(
+            f"{kind} {n} [{label}]: first retrain (builds the feature cache) {first['wall_s']} s, peak {first['peak_rss_mb']} MB"
+        )
+        ours, base = [], []
+        for _ in range(REPEATS):
+            ours.append(run_child(folder, text=choice))
+            if baseline is not None and choice == choices[0]:
+                base.append(run_child(folder, code=baseline))
+        again = _median(ours)
+        log(
+            f"{kind} {n} [{label}]: retrain + rescore median {again['median_wall_s']} s of {again['all_wall_s']}, peak {again['peak_rss_mb']} MB"
+        )
+        runs[label] = {"first_retrain": first, "retrain_rescore": again}
+        if base:
+            b = _median(base)
+            entry["baseline_retrain_rescore"] = b
+            runs[label]["ratio_to_baseline"] = round(again["median_wall_s"] / b["median_wall_s"], 3)
+            log(f"{kind} {n}: baseline median {b['median_wall_s']} s of {b['all_wall_s']}")
+    first_label = choices[0] or "default"
+    entry.update(runs[first_label])
+    if kind == "text":
+        entry["by_text_features"] = runs
+    entry["database_mb"] = round(
+        sum(p.stat().st_size for p in (folder / ".labeler").glob("project.db*")) / 2**20, 1
+    )
+    shutil.rmtree(folder, ignore_errors=True)
+    return entry
 
 
 def bench_batch_diverse(log) -> dict:
@@ -230,14 +272,22 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     ap.add_argument("--sizes", default="10000,100000,1000000")
-    ap.add_argument("--text-size", type=int, default=100_000)
+    ap.add_argument("--text-sizes", default="100000")
+    ap.add_argument("--text-choices", default="", help="comma-separated text feature choices")
+    ap.add_argument("--baseline", help="source tree of the code to compare with")
+    ap.add_argument("--code", help=argparse.SUPPRESS)
+    ap.add_argument("--text-features", help=argparse.SUPPRESS)
     ap.add_argument("--workdir", help="scratch folder for the projects (default: a temp dir)")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "engine.json"))
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--strategy", default="margin", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
-        child_train(args.child, args.strategy)
+        if args.code:
+            sys.path.insert(0, args.code)
+            for name in [m for m in sys.modules if m == "labeler" or m.startswith("labeler.")]:
+                del sys.modules[name]
+        child_train(args.child, args.strategy, args.text_features)
         return 0
 
     def log(msg: str) -> None:
@@ -254,11 +304,26 @@ def main(argv: list[str] | None = None) -> int:
         "model": "logreg (auto)",
         "tabular": [],
     }
+    baseline = Path(args.baseline).resolve() if args.baseline else None
+    if baseline is not None:
+        results["baseline"] = str(baseline)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+
+    def save() -> None:  # after every stage, so a long run that is stopped keeps what it did
+        out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+
     results["batch_diverse"] = bench_batch_diverse(log)
     for n in sizes:
-        results["tabular"].append(bench_retrain(workdir, "tabular", n, log))
-    if args.text_size:
-        results["text"] = bench_retrain(workdir, "text", args.text_size, log)
+        results["tabular"].append(bench_retrain(workdir, "tabular", n, log, baseline, [None]))
+        save()
+    choices: list[str | None] = [c for c in args.text_choices.split(",") if c] or [None]
+    results["text_runs"] = []
+    for n in [int(x) for x in args.text_sizes.split(",") if x]:
+        results["text_runs"].append(bench_retrain(workdir, "text", n, log, baseline, choices))
+        save()
+    if results["text_runs"]:
+        results["text"] = results["text_runs"][0]
     largest = max(results["tabular"], key=lambda r: r["pool"]) if results["tabular"] else None
     if largest is not None:
         peak = max(
@@ -270,9 +335,19 @@ def main(argv: list[str] | None = None) -> int:
             "goal_mb": GOAL_PEAK_MB,
             "meets_goal": peak <= GOAL_PEAK_MB,
         }
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    for run in results["text_runs"]:
+        for label, r in run.get("by_text_features", {}).items():
+            peak = max(r["first_retrain"]["peak_rss_mb"], r["retrain_rescore"]["peak_rss_mb"])
+            results.setdefault("text_peak_memory", []).append(
+                {
+                    "pool": run["pool"],
+                    "text_features": label,
+                    "peak_rss_mb": peak,
+                    "goal_mb": GOAL_PEAK_MB,
+                    "meets_goal": peak <= GOAL_PEAK_MB,
+                }
+            )
+    save()
     log(f"wrote {out}")
     if not args.workdir:
         shutil.rmtree(workdir, ignore_errors=True)

@@ -23,6 +23,9 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from labeler.learning.featureset import TEXT_FEATURES
+from labeler.learning.settings import TrainSettings
+
 SETTINGS_VERSION = 2
 THEMES = ("light", "dark")
 MAX_RECENT = 10
@@ -161,30 +164,38 @@ class SettingsFile:
         os.replace(tmp, self.path)
 
 
+_ENGINE = TrainSettings()  # the engine's defaults: the one source of truth for both views
+
+
 @dataclass(frozen=True)
 class ProjectSettings:
     """Active-learning set-up saved in the project, shared by all its annotators.
 
-    ``strategy``, ``model`` and ``batch_size`` (samples ranked per retrain) are the engine's
-    training settings (``settings["learning"]``: ``strategy``, ``model``, ``queue_size``);
-    ``retrain_every`` belongs to the annotate screen (``settings["annotate"]``).
+    ``strategy``, ``model``, ``batch_size`` (samples ranked per retrain) and ``text_features``
+    are the engine's training settings (``settings["learning"]``: ``strategy``, ``model``,
+    ``queue_size``, ``features.text_features``; defaults from
+    :class:`~labeler.learning.settings.TrainSettings`); ``retrain_every`` belongs to the
+    annotate screen (``settings["annotate"]``).
     """
 
-    strategy: str = "margin"
-    model: str = "auto"
+    strategy: str = _ENGINE.strategy
+    model: str = _ENGINE.model
     retrain_every: int = 10  # labels between background retrains; 0: only on demand
-    batch_size: int = 500
+    batch_size: int = _ENGINE.queue_size
+    text_features: str = _ENGINE.features.text_features  # used by text projects only
 
     @classmethod
     def from_project(cls, settings: dict[str, Any]) -> ProjectSettings:
         default = cls()
         learning = settings.get("learning") or {}
         annotate = settings.get("annotate") or {}
+        features = learning.get("features") or {}
         raw = {
             "strategy": learning.get("strategy", default.strategy),
             "model": learning.get("model", default.model),
             "batch_size": learning.get("queue_size", default.batch_size),
             "retrain_every": annotate.get("retrain_every", default.retrain_every),
+            "text_features": features.get("text_features", default.text_features),
         }
         values: dict[str, Any] = {}
         for key, value in raw.items():
@@ -195,15 +206,21 @@ class ProjectSettings:
                 values[key] = getattr(default, key)
         values["retrain_every"] = max(0, values["retrain_every"])
         values["batch_size"] = max(1, values["batch_size"])
+        if values["text_features"] not in TEXT_FEATURES:  # e.g. an older hash width
+            values["text_features"] = (
+                "tfidf" if "text_features" in features else default.text_features
+            )
         return cls(**values)
 
     def to_project(self, settings: dict[str, Any]) -> dict[str, Any]:
         """The ``learning`` and ``annotate`` entries to merge into ``settings``."""
+        old = settings.get("learning") or {}
         learning = {
-            **(settings.get("learning") or {}),
+            **old,
             "strategy": self.strategy,
             "model": self.model,
             "queue_size": self.batch_size,
+            "features": {**(old.get("features") or {}), "text_features": self.text_features},
         }
         annotate = {**(settings.get("annotate") or {}), "retrain_every": self.retrain_every}
         return {"learning": learning, "annotate": annotate}

@@ -38,6 +38,33 @@ def test_init_import_info_round_trip(tmp_path):
     assert "samples   3  labeled 2" in human.stdout
 
 
+def test_init_records_the_text_features_and_train_uses_them(tmp_path):
+    from labeler.learning.featureset import DEFAULT_TEXT_FEATURES
+    from labeler.store import Store
+
+    chosen = tmp_path / "chosen"
+    args = ("--modality", "text", "--labels", "pos,neg")
+    proc = run_cli("init", str(chosen), *args, "--text-features", "embedding")
+    assert proc.returncode == 0, proc.stderr
+    default = tmp_path / "default"
+    assert run_cli("init", str(default), *args).returncode == 0
+    data = tmp_path / "data.csv"
+    rows = [
+        f"{i},{'a lovely sunny day' if i % 2 else 'a dreadful rainy night'} {i}," for i in range(20)
+    ]
+    labeled = [r + ("pos" if i % 2 else "neg") if i < 8 else r for i, r in enumerate(rows)]
+    data.write_text("id,text,label\n" + "\n".join(labeled) + "\n", encoding="utf-8")
+    for proj, expected in ((chosen, "embedding"), (default, DEFAULT_TEXT_FEATURES)):
+        with Store.open(proj) as store:
+            assert store.info.settings["learning"]["features"]["text_features"] == expected
+        assert run_cli("import", str(proj), str(data)).returncode == 0
+        proc = run_cli("train", str(proj), "--json")
+        assert proc.returncode == 0, proc.stderr
+        with Store.open(proj) as store:
+            run = store.models.latest_ok()
+            assert run is not None and run.params["features"]["text_features"] == expected
+
+
 def test_import_bad_row_is_one_line_and_changes_nothing(tmp_path):
     proj = tmp_path / "p"
     assert run_cli("init", str(proj), "--modality", "text", "--labels", "pos,neg").returncode == 0
@@ -57,6 +84,23 @@ def test_import_bad_row_is_one_line_and_changes_nothing(tmp_path):
         (["info", "{tmp}/missing"], "no such project folder"),
         (["init", "{tmp}/x", "--modality", "text", "--labels", "only"], "at least two"),
         (["init", "{tmp}/x", "--modality", "video", "--labels", "a,b"], "invalid choice"),
+        (
+            ["init", "{tmp}/x", "--modality", "text", "--labels", "a,b", "--text-features", "bert"],
+            "invalid choice: 'bert'",
+        ),
+        (
+            [
+                "init",
+                "{tmp}/x",
+                "--modality",
+                "tabular",
+                "--labels",
+                "a,b",
+                "--text-features",
+                "tfidf",
+            ],
+            "text features apply to text projects only",
+        ),
         (["import", "{tmp}/missing", "{tmp}/f.csv"], "no such project folder"),
         (["demo", "--kind", "poems"], "invalid choice"),
     ],

@@ -70,13 +70,13 @@ def test_an_import_leaves_no_stale_feature_matrix_behind(make_store) -> None:
 def test_text_is_sparse_tfidf(make_store) -> None:
     store = make_store(modality="text", labels=("a", "b"))
     add_texts(store, ["red apple", "green apple", "red car", None or ""])
-    feats = load_features(store, FeatureSettings(text_features=2**10))
+    feats = load_features(store, FeatureSettings(text_features="tfidf", hash_features=2**10))
     assert feats.kind == "text" and sp.issparse(feats.X)
     assert feats.X.dtype == np.float32 and feats.X.shape == (4, 2**10)
     norms = np.sqrt(np.asarray(feats.X.multiply(feats.X).sum(axis=1))).ravel()
     np.testing.assert_allclose(norms[:3], 1.0, rtol=1e-5)
     assert norms[3] == 0.0
-    again = load_features(store, FeatureSettings(text_features=2**10))
+    again = load_features(store, FeatureSettings(text_features="tfidf", hash_features=2**10))
     assert (again.X != feats.X).nnz == 0
 
 

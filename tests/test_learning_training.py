@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from labeler.learning.coldstart import SearchError, queue_search, search_samples
-from labeler.learning.features import load_features
+from labeler.learning.features import FeatureSettings, load_features
 from labeler.learning.settings import TrainSettings
 from labeler.learning.strategies import STRATEGIES
 from labeler.learning.training import train_once
@@ -172,7 +172,9 @@ def test_text_project_with_naive_bayes(make_store) -> None:
     texts = [sport[i % 3] + f" {i}" if i % 2 else food[i % 3] + f" {i}" for i in range(60)]
     labels = [("sport",) if i % 2 else ("food",) for i in range(60)]
     ids = add_texts(store, texts, [lab if i < 20 else None for i, lab in enumerate(labels)])
-    run = train_once(store.location, TrainSettings(model="naive-bayes", queue_size=10, cv_folds=4))
+    tfidf = FeatureSettings(text_features="tfidf")
+    settings = TrainSettings(model="naive-bayes", queue_size=10, cv_folds=4, features=tfidf)
+    run = train_once(store.location, settings)
     assert run.status == "ok", run.error
     assert run.metrics["accuracy"] == 1.0
     preds = store.models.predictions()

@@ -7,6 +7,8 @@ from typing import Any
 
 from labeler.cli.output import print_json, progress_bar
 from labeler.errors import LabelerError, ProjectError
+from labeler.learning.featureset import DEFAULT_TEXT_FEATURES, TEXT_FEATURES
+from labeler.learning.settings import new_project_settings
 from labeler.store import Store
 
 
@@ -18,6 +20,12 @@ def register(sub: Any) -> None:
     p.add_argument("--multi-label", action="store_true", help="a sample may carry several labels")
     p.add_argument("--binary", action="store_true", help="two labels, accept/reject style")
     p.add_argument("--database", metavar="URL", help="team mode: a postgresql+psycopg:// URL")
+    p.add_argument(
+        "--text-features",
+        choices=TEXT_FEATURES,
+        help="text projects: TF-IDF, WordLlama sentence embeddings (offline) or both "
+        f"(default: {DEFAULT_TEXT_FEATURES})",
+    )
     p.set_defaults(func=cmd_init)
 
     p = sub.add_parser("import", help="import a data file or image folder into a project")
@@ -63,12 +71,14 @@ def cmd_init(args: argparse.Namespace) -> int:
     if args.multi_label and args.binary:
         raise ProjectError("--multi-label and --binary exclude each other")
     task = "multi-label" if args.multi_label else "binary" if args.binary else "single-label"
+    settings = new_project_settings(args.modality, args.text_features)
     with Store.create(
         args.project,
         modality=args.modality,
         labels=labels,
         task_type=task,
         database_url=args.database,
+        settings=settings,
     ) as store:
         print(
             f"created {store.info.task_type} {store.info.modality} project {store.info.name!r} in {store.location.folder}"

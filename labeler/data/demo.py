@@ -21,6 +21,7 @@ import pandas as pd
 
 from labeler.data.importer import ColumnMapping, import_file
 from labeler.errors import ProjectError
+from labeler.learning.settings import new_project_settings
 from labeler.progress import ProgressFn
 from labeler.store import Store
 from labeler.store.location import existing_db_file
@@ -95,7 +96,9 @@ def create_demo(
         )
     else:
         pool, truth, labels = _docstrings()
-        store = Store.create(folder, modality="text", labels=labels)
+        store = Store.create(
+            folder, modality="text", labels=labels, settings=new_project_settings("text")
+        )
         mapping = ColumnMapping(id_column="id", text_column="text")
     pool_file = data_dir / "pool.csv"
     pool.to_csv(pool_file, index=False)

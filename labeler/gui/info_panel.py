@@ -71,9 +71,28 @@ def model_text(model: ModelStatus | None, labeled: int, cold_start: bool = False
             f"Version {model.version}: {score}\n"
             f"Trained{by} on {model.trained_on} labels, {behind} behind"
         )
+        chosen = chosen_text(model)
+        if chosen:
+            text += f"\n{chosen}"
     if model.last_error:
         text += f"\nLast retrain failed: {model.last_error.splitlines()[0]}"
     return text
+
+
+def chosen_text(model: ModelStatus) -> str:
+    """The parameters the last retrain chose and how well its probabilities are calibrated."""
+    parts = [f"{k}={v:g}" for k, v in model.chosen.items() if isinstance(v, int | float)]
+    if model.chosen.get("class_weight"):
+        parts.append(f"{model.chosen['class_weight']} class weights")
+    line = f"{model.model or 'model'}: {', '.join(parts)}" if parts else ""
+    calib = []
+    if model.brier is not None:
+        calib.append(f"Brier {model.brier:.3f}")
+    if model.temperature is not None:
+        calib.append(f"calibrated T={model.temperature:.2f}")
+    if calib:
+        line = f"{line}\n{', '.join(calib)}" if line else ", ".join(calib)
+    return line
 
 
 class InfoPanel(QWidget):

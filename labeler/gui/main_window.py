@@ -325,7 +325,12 @@ class MainWindow(QMainWindow):
             if self.controller and self.controller.overview
             else None
         )
-        dialog = SettingsDialog(self.user, project, self)
+        modality = (
+            self.controller.overview.info.modality
+            if self.controller and self.controller.overview
+            else None
+        )
+        dialog = SettingsDialog(self.user, project, self, modality=modality)
         dialog.accepted.connect(lambda: self._apply_settings(dialog))
         dialog.open()
         self.settings_dialog = dialog

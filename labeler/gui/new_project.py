@@ -12,6 +12,8 @@ import pandas as pd
 
 from labeler.data.importer import ColumnMapping, ImportReport, import_file
 from labeler.errors import ProjectError
+from labeler.learning.featureset import DEFAULT_TEXT_FEATURES
+from labeler.learning.settings import new_project_settings as project_settings
 from labeler.progress import CancelToken, ProgressFn
 from labeler.store import Store
 from labeler.store.project_store import DEFAULT_SHORTCUTS
@@ -96,6 +98,7 @@ class NewProject:
     labels: list[str]
     shortcuts: list[str]
     mapping: ColumnMapping
+    text_features: str = DEFAULT_TEXT_FEATURES  # text projects: tfidf, embedding or both
 
 
 def create_and_import(
@@ -113,6 +116,7 @@ def create_and_import(
         labels=plan.labels,
         task_type=plan.task_type,
         shortcuts=plan.shortcuts,
+        settings=project_settings(plan.modality, plan.text_features),
     )
     try:
         report = import_file(store, plan.source, plan.mapping, progress=progress, cancel=cancel)

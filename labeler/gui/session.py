@@ -54,6 +54,10 @@ class ModelStatus:
     last_error: str | None = None  # latest failed run, if newer than the current model
     trained_by: str | None = None  # who trained the current model (team mode: any member)
     run_id: int = 0  # the newest run in the store when this was read (ok or failed)
+    model: str | None = None  # catalog name, e.g. "logreg"
+    chosen: dict[str, object] = field(default_factory=dict)  # parameters the retrain selected
+    brier: float | None = None  # out-of-fold Brier score of the (calibrated) probabilities
+    temperature: float | None = None  # calibration temperature, when one was applied
 
     def staleness(self, labeled_now: int) -> int:
         return max(0, labeled_now - self.trained_on) if self.version is not None else labeled_now
@@ -81,6 +85,8 @@ def model_status(latest_ok: RunRecord | None, latest: RunRecord | None) -> Model
             name, score = key, float(value)
             break
     trainer = latest_ok.params.get("trainer")
+    calibration = latest_ok.metrics.get("calibration") or {}
+    brier = latest_ok.metrics.get("brier")
     return ModelStatus(
         latest_ok.model_version,
         name,
@@ -89,6 +95,12 @@ def model_status(latest_ok: RunRecord | None, latest: RunRecord | None) -> Model
         error,
         trained_by=str(trainer) if trainer else None,
         run_id=run_id,
+        model=latest_ok.params.get("model"),
+        chosen=dict(latest_ok.params.get("chosen") or {}),
+        brier=float(brier) if isinstance(brier, int | float) else None,
+        temperature=calibration.get("temperature")
+        if calibration.get("method") == "temperature"
+        else None,
     )
 
 

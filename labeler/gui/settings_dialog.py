@@ -27,6 +27,13 @@ def engine_choices() -> tuple[tuple[str, ...], tuple[str, ...]]:
     return tuple(STRATEGIES), ("auto", *CATALOG)
 
 
+TEXT_FEATURES_HELP = (
+    "tfidf: word and word-pair counts; embedding: WordLlama sentence embeddings (offline, "
+    "matches meaning across different words); tfidf+embedding: both. Changing it recomputes "
+    "the features at the next retrain."
+)
+
+
 def _combo(values: tuple[str, ...], current: str) -> QComboBox:
     box = QComboBox()
     box.addItems(list(values))
@@ -44,6 +51,7 @@ class SettingsDialog(QDialog):
         user: UserSettings,
         project: ProjectSettings | None,
         parent: QWidget | None = None,
+        modality: str | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
@@ -66,6 +74,7 @@ class SettingsDialog(QDialog):
         layout.addWidget(you)
 
         self.strategy = self.model = self.retrain_every = self.batch_size = None
+        self.text_features: QComboBox | None = None
         if project is not None:
             strategies, models = engine_choices()
             self.strategy = _combo(strategies, project.strategy)
@@ -84,6 +93,12 @@ class SettingsDialog(QDialog):
             g.addRow("Model", self.model)
             g.addRow("Retrain every", self.retrain_every)
             g.addRow("Batch size (ranked per retrain)", self.batch_size)
+            if modality == "text":
+                from labeler.learning.featureset import TEXT_FEATURES
+
+                self.text_features = _combo(TEXT_FEATURES, project.text_features)
+                self.text_features.setToolTip(TEXT_FEATURES_HELP)
+                g.addRow("Text features", self.text_features)
             layout.addWidget(proj)
 
         buttons = QDialogButtonBox(
@@ -107,9 +122,13 @@ class SettingsDialog(QDialog):
             return None
         assert self.model is not None and self.retrain_every is not None
         assert self.batch_size is not None
-        return ProjectSettings(
+        return replace(
+            self._project,
             strategy=self.strategy.currentText(),
             model=self.model.currentText(),
             retrain_every=self.retrain_every.value(),
             batch_size=self.batch_size.value(),
+            text_features=self.text_features.currentText()
+            if self.text_features is not None
+            else self._project.text_features,
         )

@@ -41,7 +41,9 @@ from labeler.gui.dialogs import Reporter
 from labeler.gui.file_dialogs import DATA_FILES, file_dialog
 from labeler.gui.long_task import LongTask
 from labeler.gui.new_project import Guess, NewProject, create_and_import, default_keys, guess
+from labeler.gui.settings_dialog import TEXT_FEATURES_HELP
 from labeler.gui.tasks import TaskRunner
+from labeler.learning.featureset import DEFAULT_TEXT_FEATURES, TEXT_FEATURES
 
 NONE = "(none)"
 PREVIEW_ROWS = 20
@@ -142,6 +144,11 @@ class ColumnsPage(QWizardPage):
         self.form.addRow("Text column", self.text_column)
         self.form.addRow("Image column", self.image_column)
         self.form.addRow("Feature columns", self.features)
+        self.text_features = QComboBox()
+        self.text_features.addItems(list(TEXT_FEATURES))
+        self.text_features.setCurrentText(DEFAULT_TEXT_FEATURES)
+        self.text_features.setToolTip(TEXT_FEATURES_HELP)
+        self.form.addRow("Text features", self.text_features)
         self.form.addRow("Existing labels in column", self.label_column)
         layout = QVBoxLayout(self)
         layout.addWidget(self.table, 1)
@@ -188,6 +195,7 @@ class ColumnsPage(QWizardPage):
 
     def _modality_changed(self, modality: str) -> None:
         self.form.setRowVisible(self.text_column, modality == "text")
+        self.form.setRowVisible(self.text_features, modality == "text")
         self.form.setRowVisible(self.image_column, modality == "image")
         self.form.setRowVisible(self.features, modality == "tabular")
 
@@ -364,6 +372,7 @@ class NewProjectWizard(QWizard):
             labels=self.labels_page.names(),
             shortcuts=self.labels_page.shortcuts(),
             mapping=self.columns_page.mapping(),
+            text_features=self.columns_page.text_features.currentText(),
         )
 
     def accept(self) -> None:

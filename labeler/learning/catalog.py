@@ -25,10 +25,17 @@ class ModelError(LabelerError):
 
 @dataclass(frozen=True)
 class ModelSpec:
+    """A catalog entry. ``path`` is the regularisation grid each retrain cross-validates: one
+    parameter and its values from the strongest regularisation to the weakest (the order warm
+    starts follow). ``class_weight``: the estimator takes ``class_weight="balanced"``, tried
+    when the labeled classes are imbalanced."""
+
     name: str
     description: str
     modalities: tuple[str, ...]
     build: Callable[[int, str], ClassifierMixin]
+    path: tuple[str, tuple[float, ...]] | None = None
+    class_weight: bool = False
 
 
 def _logreg(seed: int, kind: str) -> ClassifierMixin:
@@ -55,10 +62,36 @@ ALL_KINDS = ("text", "image", "tabular", "vectors")
 CATALOG: dict[str, ModelSpec] = {
     spec.name: spec
     for spec in (
-        ModelSpec("logreg", "logistic regression (L2)", ALL_KINDS, _logreg),
-        ModelSpec("sgd", "linear model trained by SGD on log-loss", ALL_KINDS, _sgd),
-        ModelSpec("forest", "random forest, 100 trees", ("image", "tabular", "vectors"), _forest),
-        ModelSpec("naive-bayes", "complement naive Bayes on TF-IDF", ("text",), _naive_bayes),
+        ModelSpec(
+            "logreg",
+            "logistic regression (L2)",
+            ALL_KINDS,
+            _logreg,
+            path=("C", (0.1, 1.0, 10.0)),
+            class_weight=True,
+        ),
+        ModelSpec(
+            "sgd",
+            "linear model trained by SGD on log-loss",
+            ALL_KINDS,
+            _sgd,
+            path=("alpha", (1e-3, 1e-4, 1e-5)),
+            class_weight=True,
+        ),
+        ModelSpec(
+            "forest",
+            "random forest, 100 trees",
+            ("image", "tabular", "vectors"),
+            _forest,
+            class_weight=True,
+        ),
+        ModelSpec(
+            "naive-bayes",
+            "complement naive Bayes on TF-IDF",
+            ("text",),
+            _naive_bayes,
+            path=("alpha", (1.0, 0.3, 0.1)),
+        ),
     )
 }
 

@@ -1,7 +1,10 @@
 """Feature matrices per modality, computed once and cached on disk.
 
-* text: hashed word uni/bi-grams weighted by TF-IDF (sparse CSR, float32). Hashing needs no
-  vocabulary in memory, so 1M texts stream through in chunks.
+* text (``text_features``): ``tfidf``, hashed word uni/bi-grams weighted by TF-IDF (sparse
+  CSR, float32; hashing needs no vocabulary in memory, so 1M texts stream through in chunks);
+  ``embedding``, WordLlama sentence embeddings (:mod:`labeler.learning.embeddings`, offline);
+  ``tfidf+embedding``, both side by side (each row of each part has unit length). Each part
+  is cached on its own, so switching between the three reuses what was computed.
 * image: the picture in ``sample.file_ref`` read with Pillow, converted to grayscale, resized
   to ``image_size`` x ``image_size`` and scaled to [0, 1] (dense float32).
 * tabular: the ``sample.data`` dicts; numeric columns are mean-imputed and standardised,
@@ -18,18 +21,26 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict
+from dataclasses import asdict, replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from labeler.learning.blocks import HStack
+from labeler.learning.embeddings import EMBEDDING_MODEL, MAX_TOKENS, embed_texts
 from labeler.learning.feature_cache import read_cache, write_cache
 from labeler.learning.featureset import FEATURE_FORMAT, FeatureError, Features, FeatureSettings
 from labeler.learning.image_features import image_features, vector_features
 from labeler.learning.tabular_features import TabularEncoder, tabular_features
-from labeler.learning.text_features import hash_texts, text_features, tfidf
+from labeler.learning.text_features import (
+    embedding_features,
+    hash_texts,
+    text_features,
+    tfidf,
+)
 from labeler.progress import CancelToken, ProgressFn, no_progress
 
 if TYPE_CHECKING:
@@ -62,8 +73,10 @@ def load_features(
     progress = progress or no_progress
     ids, identity, has_vector = _sample_index(store, cancel)
     kind = _kind(store.info.modality, has_vector, settings)
-    key = feature_key(kind, settings, ids, identity)
     folder = store.artifacts_dir / "features"
+    if kind == "text":
+        return _text(store, ids, identity, settings, folder, progress, cancel)
+    key = feature_key(kind, settings, ids, identity)
     cached = read_cache(folder, key)
     if cached is not None:
         X, columns = cached
@@ -71,14 +84,70 @@ def load_features(
             return Features(ids, X, kind, key, columns)
     if kind == "vectors":
         X, columns = vector_features(store, len(ids), progress, cancel)
-    elif kind == "text":
-        X, columns = text_features(store, len(ids), settings, progress, cancel)
     elif kind == "image":
         X, columns = image_features(store, len(ids), settings, progress, cancel)
     else:
         X, columns = tabular_features(store, len(ids), settings, progress, cancel)
     write_cache(folder, key, X, columns, family=feature_family(kind, settings, identity))
     return Features(ids, X, kind, key, columns)
+
+
+def _text(
+    store: Store,
+    ids: np.ndarray,
+    identity: str,
+    settings: FeatureSettings,
+    folder: Path,
+    progress: ProgressFn,
+    cancel: CancelToken | None,
+) -> Features:
+    """Text features: each part (TF-IDF, embeddings) from its own cache entry or computed."""
+    parts = settings.text_features.split("+")
+    blocks, keys = [], []
+    for i, part in enumerate(parts):
+        report = _share(progress, i, len(parts))
+        if part == "tfidf":
+            own = replace(settings, text_features="tfidf")
+            key = feature_key("text", own, ids, identity)
+            family = feature_family("text", own, identity)
+        else:
+            key, family = _embedding_key(ids, identity), _embedding_key(None, identity)
+        cached = read_cache(folder, key)
+        if cached is not None and cached[0].shape[0] == len(ids):
+            X = cached[0]
+        else:
+            if part == "tfidf":
+                X, _ = text_features(store, len(ids), settings, report, cancel)
+            else:
+                X = embedding_features(store, len(ids), report, cancel)
+            write_cache(folder, key, X, [], family=family)
+        blocks.append(X)
+        keys.append(key)
+    if len(blocks) == 1:
+        return Features(ids, blocks[0], "text", keys[0], [])
+    joined = hashlib.sha256("+".join(keys).encode()).hexdigest()[:24]
+    return Features(ids, HStack(blocks), "text", joined, [])
+
+
+def _share(progress: ProgressFn, i: int, parts: int) -> ProgressFn:
+    """Part ``i`` of ``parts`` equal shares of one progress scale."""
+
+    def report(done: int, total: int | None) -> None:
+        if total:
+            progress(i * total + done, parts * total)
+
+    return report
+
+
+def _embedding_key(ids: np.ndarray | None, identity: str) -> str:
+    """Cache key of the embeddings (with ``ids``) or their family (without)."""
+    h = hashlib.sha256()
+    spec = {"format": FEATURE_FORMAT, "kind": "text-embedding", "model": EMBEDDING_MODEL}
+    h.update(json.dumps({**spec, "max_tokens": MAX_TOKENS}).encode())
+    if ids is not None:
+        h.update(np.ascontiguousarray(ids, dtype=np.int64).tobytes())
+    h.update(identity.encode())
+    return h.hexdigest()[:24]
 
 
 def feature_kind(store: Store, settings: FeatureSettings | None = None) -> str:
@@ -109,10 +178,20 @@ def feature_family(kind: str, settings: FeatureSettings, identity: str) -> str:
 # -- in-memory transforms (used by the store path and by ``labeler simulate``) ------------------
 
 
-def text_matrix(texts: list[str] | pd.Series, settings: FeatureSettings) -> sp.csr_matrix:
-    """TF-IDF over hashed n-grams of ``texts`` (one pass; chunked callers use the pieces)."""
-    counts = hash_texts(list(texts), settings)
-    return tfidf(counts)
+def text_matrix(
+    texts: list[str] | pd.Series, settings: FeatureSettings
+) -> sp.csr_matrix | np.ndarray:
+    """``settings.text_features`` of ``texts`` in memory (one pass; the store path chunks)."""
+    texts = list(texts)
+    blocks: list[sp.csr_matrix | np.ndarray] = []
+    for part in settings.text_features.split("+"):
+        if part == "tfidf":
+            blocks.append(tfidf(hash_texts(texts, settings)))
+        else:
+            blocks.append(embed_texts(texts))
+    if len(blocks) == 1:
+        return blocks[0]
+    return sp.hstack([sp.csr_matrix(b) for b in blocks], format="csr", dtype=np.float32)
 
 
 def tabular_matrix(frame: pd.DataFrame, settings: FeatureSettings) -> tuple[np.ndarray, list[str]]:

@@ -15,6 +15,10 @@ CHUNK = 50_000
 TABULAR_CHUNK = 20_000  # rows of JSON per read: bounds the transient memory of parsing
 
 
+TEXT_FEATURES = ("tfidf", "embedding", "tfidf+embedding")
+DEFAULT_TEXT_FEATURES = "tfidf+embedding"  # why: README, "Text features"
+
+
 class FeatureError(LabelerError):
     """Features cannot be computed (missing file, unreadable image, inconsistent vectors)."""
 
@@ -23,16 +27,34 @@ class FeatureError(LabelerError):
 class FeatureSettings:
     """How raw samples become a matrix. Part of the cache key and of every run's params."""
 
-    text_features: int = 2**18
+    text_features: str = DEFAULT_TEXT_FEATURES  # one of TEXT_FEATURES
+    hash_features: int = 2**18  # columns of the hashed TF-IDF
     text_ngrams: int = 2
     image_size: int = 16
     max_categories: int = 30
     use_vectors: bool = True
 
+    def __post_init__(self) -> None:
+        check_text_features(self.text_features)
+
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> FeatureSettings:
-        known = {k: v for k, v in (data or {}).items() if k in cls.__dataclass_fields__}
+        """Settings from a project or a run record. Records written before text features
+        were a choice held the hash width as ``text_features`` and meant TF-IDF."""
+        raw = dict(data or {})
+        if isinstance(raw.get("text_features"), int):
+            raw["hash_features"] = raw.pop("text_features")
+            raw.setdefault("text_features", "tfidf")
+        known = {k: v for k, v in raw.items() if k in cls.__dataclass_fields__}
         return cls(**known)
+
+
+def check_text_features(value: str) -> str:
+    if value not in TEXT_FEATURES:
+        raise FeatureError(
+            f"unknown text features {value!r}; choose one of {', '.join(TEXT_FEATURES)}"
+        )
+    return value
 
 
 @dataclass

@@ -14,7 +14,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import clone
 from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
-from sklearn.model_selection import KFold, StratifiedKFold, cross_val_predict
+from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.preprocessing import MultiLabelBinarizer
 from sklearn.utils import resample
 
@@ -74,30 +74,21 @@ def check_finite(X: np.ndarray | sp.csr_matrix, ids: np.ndarray) -> None:
 # -- cross-validation and metrics --------------------------------------------------------------
 
 
-def cross_validate(
-    estimator, X, targets: Targets, folds: int, seed: int
-) -> tuple[np.ndarray | None, int]:
-    """Out-of-fold probabilities (columns in ``targets.classes`` order) and folds used."""
+def make_folds(targets: Targets, folds: int, seed: int) -> KFold | StratifiedKFold | None:
+    """The cross-validation splitter for ``targets`` (None: too few labels to cross-validate)."""
     if targets.multi_label:
         k = min(folds, len(targets.y))
         if k < 2:
-            return None, 0
-        cv = KFold(n_splits=k, shuffle=True, random_state=seed)
-    else:
-        # Every class with two or more examples lands in at least two test folds, so each
-        # training fold still holds it; a class seen once is predicted by folds that never saw
-        # it (honestly wrong), instead of switching cross-validation off for every class.
-        counts = [int((targets.y == c).sum()) for c in targets.classes]
-        if sum(c >= 2 for c in counts) < 2:
-            return None, 0
-        k = min(folds, max(counts))
-        cv = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
-    oof = cross_val_predict(clone(estimator), X, targets.y, cv=cv, method="predict_proba")
-    oof = np.asarray(oof, dtype=np.float64)
-    if not targets.multi_label:  # columns come in sorted class order; use the project's order
-        fitted_order = sorted(targets.classes)
-        oof = oof[:, [fitted_order.index(c) for c in targets.classes]]
-    return oof, k
+            return None
+        return KFold(n_splits=k, shuffle=True, random_state=seed)
+    # Every class with two or more examples lands in at least two test folds, so each
+    # training fold still holds it; a class seen once is predicted by folds that never saw
+    # it (honestly wrong), instead of switching cross-validation off for every class.
+    counts = [int((targets.y == c).sum()) for c in targets.classes]
+    if sum(c >= 2 for c in counts) < 2:
+        return None
+    k = min(folds, max(counts))
+    return StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
 
 
 def predicted_labels(proba: np.ndarray, targets: Targets) -> list[tuple[str, ...]]:

@@ -5,7 +5,12 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any
 
-from labeler.learning.features import FeatureSettings
+from labeler.learning.featureset import (
+    DEFAULT_TEXT_FEATURES,
+    FeatureError,
+    FeatureSettings,
+    check_text_features,
+)
 
 if TYPE_CHECKING:
     from labeler.store.project_store import Store
@@ -40,3 +45,14 @@ class TrainSettings:
 
     def with_(self, **changes: Any) -> TrainSettings:
         return replace(self, **changes)
+
+
+def new_project_settings(modality: str, text_features: str | None = None) -> dict[str, Any]:
+    """The settings a new project starts with: a text project records its text features
+    (the default unless chosen), so a later change of the default leaves it as it was."""
+    if modality != "text":
+        if text_features is not None:
+            raise FeatureError("text features apply to text projects only")
+        return {}
+    chosen = check_text_features(text_features or DEFAULT_TEXT_FEATURES)
+    return {"learning": {"features": {"text_features": chosen}}}

@@ -1,4 +1,6 @@
-"""Text features: hashed word n-grams weighted by TF-IDF (sparse CSR, float32), streamed."""
+"""Text features, streamed from the store in chunks: hashed word n-grams weighted by TF-IDF
+(sparse CSR, float32) and WordLlama sentence embeddings (dense, unit rows, float16: half the
+memory of float32, and classifiers upcast each chunk they read)."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import scipy.sparse as sp
 
+from labeler.learning.embeddings import DIM, embed_texts
 from labeler.learning.featureset import CHUNK, FeatureSettings
 from labeler.progress import CancelToken, ProgressFn
 
@@ -18,7 +21,7 @@ def hash_texts(texts: list[str], settings: FeatureSettings) -> sp.csr_matrix:
     from sklearn.feature_extraction.text import HashingVectorizer
 
     vec = HashingVectorizer(
-        n_features=settings.text_features,
+        n_features=settings.hash_features,
         ngram_range=(1, settings.text_ngrams),
         alternate_sign=False,
         norm=None,
@@ -51,3 +54,16 @@ def text_features(
         done += len(frame)
         progress(done, n)
     return tfidf(sp.vstack(parts, format="csr")), []
+
+
+def embedding_features(
+    store: Store, n: int, progress: ProgressFn, cancel: CancelToken | None
+) -> np.ndarray:
+    out = np.zeros((n, DIM), dtype=np.float16)
+    done = 0
+    for frame in store.samples.iter_frames(CHUNK, columns=("text",)):
+        texts = frame["text"].tolist()
+        out[done : done + len(texts)] = embed_texts(texts, cancel=cancel)
+        done += len(texts)
+        progress(done, n)
+    return out

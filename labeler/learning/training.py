@@ -23,7 +23,8 @@ from sklearn.exceptions import ConvergenceWarning
 from labeler.errors import Cancelled, LabelerError, LabelError
 from labeler.hashing import file_sha256
 from labeler.learning.artifact import MODELS_DIR
-from labeler.learning.catalog import make_estimator, resolve_model
+from labeler.learning.blocks import RowSubset
+from labeler.learning.catalog import ModelError, make_estimator, resolve_model
 from labeler.learning.coldstart import diverse_seeds
 from labeler.learning.features import Features, load_features
 from labeler.learning.fitting import (
@@ -32,13 +33,13 @@ from labeler.learning.fitting import (
     check_finite,
     check_trainable,
     confidence,
-    cross_validate,
     fit_committee,
     make_targets,
     metrics_from,
     predicted_labels,
     proba_in_order,
 )
+from labeler.learning.selection import select_model
 from labeler.learning.settings import TrainSettings
 from labeler.learning.strategies import check_strategy, rank_pool
 from labeler.progress import CancelToken, ProgressFn, no_progress
@@ -187,6 +188,12 @@ def _train(
             features=asdict(settings.features),
         )
         model = resolve_model(settings.model, feats.kind)
+        if (
+            model == "naive-bayes"
+            and feats.kind == "text"
+            and "embedding" in settings.features.text_features
+        ):
+            raise ModelError("model 'naive-bayes' needs text features 'tfidf' (no embeddings)")
         params["model"] = model
         info = store.info
         targets = make_targets(snapshot.labels, info.label_names, info.multi_label)
@@ -247,7 +254,7 @@ def _cold_start_if_no_model(
     pool_rows = np.nonzero(~labeled)[0]
     if len(pool_rows) == 0:
         return
-    X_pool = feats.X[pool_rows]
+    X_pool = RowSubset(feats.X, pool_rows)  # rows read lazily: the pool may be 1M rows
     X_lab = feats.X[np.nonzero(labeled)[0]] if labeled.any() else None
     picks, scores = diverse_seeds(
         X_pool, settings.queue_size, X_labeled=X_lab, seed=settings.seed, cancel=cancel
@@ -274,26 +281,41 @@ def _fit_and_record(
     if not sp.issparse(X_lab):
         X_lab = np.ascontiguousarray(X_lab)
     check_finite(X_lab, snapshot.sample_ids)
+    # Text embeddings alone are a dense matrix: the defaults for dense vectors suit them
+    # (lbfgs; saga is for the wide sparse TF-IDF).
+    dense_text = feats.kind == "text" and not sp.issparse(X_lab)
     estimator = make_estimator(
-        model, feats.kind, multi_label=targets.multi_label, seed=settings.seed
+        model,
+        "vectors" if dense_text else feats.kind,
+        multi_label=targets.multi_label,
+        seed=settings.seed,
     )
     params["estimator"] = type(estimator).__name__
     params["classes"] = targets.classes
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
-        oof, folds = cross_validate(estimator, X_lab, targets, settings.cv_folds, settings.seed)
+        selection = select_model(
+            estimator, model, X_lab, targets, settings.cv_folds, settings.seed, phases.cancel
+        )
+        estimator = selection.estimator
+        oof, folds = selection.oof, selection.folds
+        params["chosen"] = selection.chosen
+        params["selection"] = selection.record()
         metrics: dict[str, Any] = {"cv_folds": folds, "n_labels": len(snapshot.sample_ids)}
         if oof is not None:
             if not np.isfinite(oof).all():
                 raise TrainError("cross-validated probabilities contain NaN")
             metrics.update(metrics_from(oof, targets))
+            metrics["calibration"] = selection.calibration
+            metrics["brier"] = selection.calibration.get("brier")
+            metrics["ece"] = selection.calibration.get("ece")
         else:
             metrics.update(accuracy=None, macro_f1=None, per_class={})
             metrics["note"] = "too few labels per class for cross-validation"
         phases.done("cross_validation", 60)
 
-        estimator.fit(X_lab, targets.y)
+        selection.finish(estimator.fit(X_lab, targets.y))
         members = None
         if settings.strategy == "committee":
             members = fit_committee(

@@ -7,6 +7,7 @@ import pytest
 from PySide6.QtWidgets import QApplication
 
 from labeler.app_settings import ProjectSettings, SettingsFile
+from labeler.learning.settings import TrainSettings
 from tests.gui.gui_helpers import open_and_wait, press
 
 pytestmark = pytest.mark.gui
@@ -23,6 +24,8 @@ def test_settings_dialog_applies_and_persists(qtbot, window, text_project) -> No
     dialog.font_size.setValue(22)
     dialog.retrain_every.setValue(25)
     dialog.strategy.setCurrentText("entropy")
+    assert dialog.text_features is not None  # a text project offers its feature choice
+    dialog.text_features.setCurrentText("tfidf")
     with qtbot.waitSignal(view.controller.message, timeout=10_000):  # project settings saved
         dialog.accept()
 
@@ -32,6 +35,9 @@ def test_settings_dialog_applies_and_persists(qtbot, window, text_project) -> No
     assert "22pt" in view.display.text_view.styleSheet()
     project = ProjectSettings.from_project(type(store).open(store.location).info.settings)
     assert (project.retrain_every, project.strategy) == (25, "entropy")
+    assert project.text_features == "tfidf"
+    reopened = type(store).open(store.location)
+    assert TrainSettings.from_project(reopened).features.text_features == "tfidf"
     assert view.controller.overview.settings.retrain_every == 25
 
     # labels from now on carry the new annotator name

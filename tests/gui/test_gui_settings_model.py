@@ -14,6 +14,7 @@ from labeler.app_settings import (
     config_dir,
     migrate_raw,
 )
+from labeler.learning.settings import TrainSettings
 
 
 def test_defaults_when_no_file(tmp_path) -> None:
@@ -96,8 +97,18 @@ def test_project_settings_live_in_the_store(make_store) -> None:
         "strategy": "margin",
         "model": "logreg",
         "queue_size": 50,
+        "features": {"text_features": chosen.text_features},
     }
     assert ProjectSettings.from_project(settings) == chosen
+    # one source of truth: the engine's defaults are the dialog's defaults
+    engine = TrainSettings()
+    default = ProjectSettings()
+    assert (default.strategy, default.model, default.batch_size, default.text_features) == (
+        engine.strategy,
+        engine.model,
+        engine.queue_size,
+        engine.features.text_features,
+    )
 
 
 def test_project_settings_tolerate_bad_values() -> None:

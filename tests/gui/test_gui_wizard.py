@@ -10,6 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QPushButton, QWizard
 
 from labeler.gui.new_project import guess
+from labeler.learning.featureset import DEFAULT_TEXT_FEATURES
 from labeler.store import Store
 from tests.gui.gui_helpers import open_and_wait, shown_id
 
@@ -49,6 +50,9 @@ def test_wizard_imports_a_csv_and_opens_the_project(qtbot, window, tmp_path) -> 
     assert cols.text_column.currentText() == "text"
     assert cols.id_column.currentText() == "id"
     assert cols.label_column.currentText() == "label"
+    assert cols.text_features.isVisible()
+    assert cols.text_features.currentText() == DEFAULT_TEXT_FEATURES
+    cols.text_features.setCurrentText("embedding")
     wiz.next()
     page = wiz.labels_page
     assert page.names() == ["good", "bad"]  # guessed from the label column
@@ -64,6 +68,7 @@ def test_wizard_imports_a_csv_and_opens_the_project(qtbot, window, tmp_path) -> 
     assert (info.modality, info.label_names) == ("text", ["good", "bad", "unsure"])
     assert [lab.shortcut for lab in info.labels] == ["1", "2", "u"]
     assert store.samples.count() == 30
+    assert info.settings["learning"]["features"]["text_features"] == "embedding"
     assert store.labels.labeled_count() == 20  # rows with a label came in as labels
     assert store.samples.by_external_id("doc-4").text.startswith("This is review number 4")
     view = window.annotate_view
