@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import skops.io as sio
 
 from labeler.learning.catalog import make_estimator
 from labeler.learning.features import load_features
@@ -18,6 +17,7 @@ from labeler.learning.selection import (
 )
 from labeler.learning.settings import TrainSettings
 from labeler.learning.training import train_once
+from labeler.registry.trust import load_trusted
 from tests.learning_data import add_tabular
 
 
@@ -103,7 +103,7 @@ def test_a_retrain_records_the_choice_and_the_calibration(make_store) -> None:
     assert run.metrics["calibration"]["brier"] == run.metrics["brier"]
 
     # The saved model carries the chosen parameters and the calibrated probabilities.
-    model = sio.load(run.artifact, trusted=sio.get_untrusted_types(file=run.artifact))
+    model = load_trusted(store.artifacts_dir / run.artifact, run.artifact_sha256)
     assert (model.C, model.class_weight) == (chosen["C"], chosen["class_weight"])
     feats = load_features(store, TrainSettings().features)
     queued = store.models.queue(1)[0].sample_id
