@@ -147,20 +147,11 @@ class AnnotationController(QObject):
 
     def _start_guard(self) -> None:
         assert self.store is not None
-        db_path = self.store.location.db_path
-        if db_path is None:
-            return
-        pool = self.store.engine.pool
-
-        def connections() -> int:
-            return int(getattr(pool, "checkedin", lambda: 1)()) + int(
-                getattr(pool, "checkedout", lambda: 0)()
-            )
-
-        self.guard = StoreGuard(db_path, connections, self)
-        self.guard.hazard.connect(self._hazard)
-        self.guard.damaged.connect(lambda what: self._damaged(str(db_path), what))
-        self.guard.start()
+        self.guard = StoreGuard.for_store(self.store, self)
+        if self.guard is not None:
+            self.guard.hazard.connect(self._hazard)
+            self.guard.damaged.connect(self._damaged)
+            self.guard.start()
 
     def _hazard(self, message: str) -> None:
         self._busy = True  # no more commands until the window has reopened the project
@@ -188,7 +179,8 @@ class AnnotationController(QObject):
             self.retrainer.trainer = self.annotator  # recorded with its models
             self.retrainer.started.connect(lambda: self.retrainingChanged.emit(True))
             self.retrainer.finished.connect(self._retrain_finished)
-            self.retrainer.finished.connect(self._check_retrain_error)
+            if self.guard is not None:
+                self.retrainer.finished.connect(self.guard.check_result)
 
     def request_retrain(self) -> bool:
         """Ask for a retrain, unless this process lost SQLite's locks (the worker process
@@ -197,11 +189,6 @@ class AnnotationController(QObject):
             return False
         self.retrainer.request()
         return True
-
-    def _check_retrain_error(self, result: Any) -> None:
-        error = getattr(result, "error", None)
-        if error and self.guard is not None:
-            self.guard.check_after_error(str(error))
 
     def close(self) -> None:
         """Stop retraining, finish queued store calls, close the store."""

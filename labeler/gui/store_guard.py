@@ -23,7 +23,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from labeler.errors import Cancelled
 from labeler.gui.tasks import TaskRunner
 from labeler.progress import CancelToken
-from labeler.store import integrity
+from labeler.store import Store, integrity
 from labeler.store.lock_guard import locks_lost
 
 LOCK_CHECK_MS = 2000
@@ -47,7 +47,7 @@ def looks_like_damage(message: str) -> bool:
 
 class StoreGuard(QObject):
     hazard = Signal(str)  # one line: SQLite's locks were lost in this process
-    damaged = Signal(str)  # one line: what quick_check found
+    damaged = Signal(str, str)  # database path, one line: what quick_check found
     backedUp = Signal(str)  # path of the new backup
 
     def __init__(
@@ -72,6 +72,14 @@ class StoreGuard(QObject):
         self._backups = QTimer(self, interval=int(backup_minutes * 60_000))
         self._backups.timeout.connect(self.backup)
         self._first_backup_ms = first_backup_ms
+
+    @classmethod
+    def for_store(cls, store: Store, parent: QObject | None = None) -> StoreGuard | None:
+        """A guard over ``store``'s SQLite file; None for a PostgreSQL project."""
+        db_path = store.location.db_path
+        if db_path is None:
+            return None
+        return cls(db_path, store.open_connections, parent)
 
     def start(self) -> None:
         self._locks.start()
@@ -98,10 +106,16 @@ class StoreGuard(QObject):
             return
         self._runner.submit(integrity.quick_check, self.db_path, on_done=self._checked)
 
+    def check_result(self, result: object) -> None:
+        """A retrain result: check the file when its error suggests damage."""
+        error = getattr(result, "error", None)
+        if error:
+            self.check_after_error(str(error))
+
     def _checked(self, problems: list[str]) -> None:
         if problems and not self._closed and not self._reported:
             self._reported = True
-            self.damaged.emit(problems[0].splitlines()[-1][:300])
+            self.damaged.emit(str(self.db_path), problems[0].splitlines()[-1][:300])
 
     def backup(self) -> None:
         """Write a rolling backup unless nothing changed since the last one."""

@@ -185,6 +185,12 @@ class Store:
     def close(self) -> None:
         self.engine.dispose()
 
+    def open_connections(self) -> int:
+        """Connections this process holds on the database (pooled and in use)."""
+        pool = self.engine.pool
+        count = getattr(pool, "checkedin", None), getattr(pool, "checkedout", None)
+        return sum(int(f()) for f in count if f is not None)
+
     def __enter__(self) -> Store:
         return self
 
