@@ -23,6 +23,7 @@ from pathlib import Path
 
 from labeler.errors import Cancelled, ProjectError
 from labeler.progress import CancelToken
+from labeler.store.layout import exclusive_connection
 from labeler.store.location import DB_FILE
 
 BACKUP_DIR = "backups"
@@ -135,20 +136,12 @@ def _parse(stamp: str) -> datetime | None:
 def in_use(db_path: Path) -> bool:
     """True while a connection (in any process) holds the database."""
     try:
-        conn = sqlite3.connect(db_path, timeout=0, isolation_level=None)
-    except sqlite3.Error:
-        return False
-    try:
-        conn.execute("PRAGMA locking_mode=EXCLUSIVE")
-        conn.execute("BEGIN EXCLUSIVE")
-        conn.execute("ROLLBACK")
-        return False
+        with exclusive_connection(db_path):
+            return False
     except sqlite3.OperationalError as exc:
         return "locked" in str(exc) or "busy" in str(exc)
     except sqlite3.DatabaseError:
         return False  # damaged beyond reading its header: nobody can be using it
-    finally:
-        conn.close()
 
 
 def restore_backup(db_path: Path, backup: Path, now: datetime | None = None) -> Path:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from labeler.store.location import DB_DIR, DB_FILE, db_file, legacy_db_file
@@ -45,17 +47,30 @@ def _fold_wal_exclusively(path: Path) -> bool:
     Returns False (changing nothing) when another connection holds it, or when it is not a
     Labeler database at all.
     """
+    try:
+        with exclusive_connection(path) as conn:
+            query = "SELECT name FROM sqlite_master WHERE type='table'"
+            tables = {r[0] for r in conn.execute(query)}
+            conn.execute("COMMIT")  # the exclusive lock stays (locking_mode EXCLUSIVE)
+            if not {"project", "alembic_version"} <= tables:
+                return False  # not a Labeler database: leave the user's file alone
+            mode = conn.execute("PRAGMA journal_mode=DELETE").fetchone()[0]
+            return str(mode).lower() == "delete"
+    except sqlite3.DatabaseError:
+        return False
+
+
+@contextmanager
+def exclusive_connection(path: Path) -> Iterator[sqlite3.Connection]:
+    """A connection holding the database file alone, in an exclusive transaction.
+
+    Raises ``sqlite3.OperationalError`` ("database is locked") at once while any other
+    connection, in any process, holds the file; ``sqlite3.DatabaseError`` when it is not a
+    readable database."""
     conn = sqlite3.connect(path, timeout=0, isolation_level=None)
     try:
         conn.execute("PRAGMA locking_mode=EXCLUSIVE")
         conn.execute("BEGIN EXCLUSIVE")
-        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        conn.execute("COMMIT")
-        if not {"project", "alembic_version"} <= tables:
-            return False  # not a Labeler database: leave the user's file alone
-        mode = conn.execute("PRAGMA journal_mode=DELETE").fetchone()[0]
-        return str(mode).lower() == "delete"
-    except sqlite3.DatabaseError:
-        return False
+        yield conn
     finally:
         conn.close()
