@@ -141,7 +141,8 @@ class AnnotationController(QObject):
         if self._closed:
             return
         if isinstance(exc, DamagedProject):
-            self.storeDamaged.emit(str(exc.db_path), str(exc))
+            what = exc.problems[0].splitlines()[-1] if exc.problems else str(exc)
+            self.storeDamaged.emit(str(exc.db_path), what)
             return
         self.openFailed.emit(*describe(exc))
 

@@ -82,6 +82,7 @@ class MainWindow(QMainWindow):
         self.reporter = Reporter(self)
         self.jobs = TaskRunner(self, name="labeler-jobs")  # demo creation, imports
         self.rescue = ProjectRescue(self, self)  # locks lost or a damaged database
+        self._warmed = False
         self.controller: AnnotationController | None = None
         self.annotate_view: AnnotateView | None = None
         self.review_view: QWidget | None = None
@@ -185,7 +186,9 @@ class MainWindow(QMainWindow):
         self.remember(str(Path(project).resolve()) if "://" not in project else project)
         self.show_status(f"Opened {overview.info.name}: {overview.counts.total} samples")
         view.shownItem.connect(self._first_item)
-        self.jobs.submit(warm_imports, on_error=lambda exc: log.warning("warm-up: %s", exc))
+        if not self._warmed:  # once per window: later opens find the modules imported
+            self._warmed = True
+            self.jobs.submit(warm_imports, on_error=lambda e: log.warning("warm-up: %s", e))
         self.projectShown.emit(overview)
 
     def _first_item(self, item: Any) -> None:

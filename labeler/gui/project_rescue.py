@@ -107,7 +107,10 @@ class ProjectRescue(QObject):
         if w.controller is not None:
             w.close_project()
         backups = integrity.list_backups(db_path)
-        text = f"The project database is damaged:\n{what}\n\nLabeler has stopped writing to it. "
+        text = (
+            f"The project database is damaged ({what}):\n{db_path}\n\n"
+            "Labeler has stopped writing to it. "
+        )
         box = QMessageBox(QMessageBox.Icon.Critical, "Project database damaged", text, parent=w)
         box.setObjectName("damagedProject")
         if backups:
