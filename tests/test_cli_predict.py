@@ -187,3 +187,26 @@ def test_bad_input_gets_one_line_and_exit_2(make_store, tmp_path, capsys) -> Non
     fails(
         ["predict", folder, str(csv), "--out", str(out), "--id-column", "key"], "'key'", "missing"
     )
+
+
+def test_multi_label_predictions_list_every_label(make_store, tmp_path, capsys) -> None:
+    X, _ = blobs(n=90, n_classes=3, n_features=4, seed=3)
+    tags = [(("x",), ("y",), ("x", "y"))[i % 3] for i in range(90)]
+    store = make_store(modality="tabular", labels=("x", "y"), task_type="multi-label")
+    ids = add_tabular(store, X, tags)
+    run = train_once(store.location, TrainSettings(queue_size=5, cv_folds=3))
+    assert run.status == "ok", run.error
+    pipeline = load_run_pipeline(store, run)
+    frame = store_frame(store, ids[:12], pipeline.labeler_info_)
+    expected = [list(lab) for lab in predict_frame(pipeline, frame)[0]]
+    frame.to_json(tmp_path / "rows.jsonl", orient="records", lines=True)
+    out = tmp_path / "pred.jsonl"
+    code = main(
+        ["predict", str(store.location.folder), str(tmp_path / "rows.jsonl"), "--out", str(out)]
+    )
+    assert code == 0, capsys.readouterr().err
+    rows = [json.loads(x) for x in out.read_text().splitlines()]
+    assert [r["labels"] for r in rows] == expected
+    assert [r["id"] for r in rows] == [str(i) for i in range(1, 13)]  # row numbers
+    assert sum(r["labels"] == list(tags[i]) for i, r in enumerate(rows)) >= 9
+    assert {"proba_x", "proba_y"} <= set(rows[0])

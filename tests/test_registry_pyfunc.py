@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from labeler.cli import main
 from labeler.learning.artifact import load_run_pipeline
 from labeler.learning.pipeline import predict_frame, store_frame
 from labeler.learning.settings import TrainSettings
@@ -74,6 +75,12 @@ def test_pyfunc_loads_and_predicts_raw_tabular_rows_in_a_fresh_process(tmp_path)
     finally:
         store.close()
     got = _run(tmp_path, tracking, "proj", frame)
+    # labeler predict takes the same MLflow version
+    frame.to_csv(tmp_path / "rows.csv", index=False)
+    out = tmp_path / "out.csv"
+    ref = f"mlflow:{tracking}#proj@champion"
+    assert main(["predict", ref, str(tmp_path / "rows.csv"), "--out", str(out)]) == 0
+    assert pd.read_csv(out)["label"].tolist() == [lab[0] for lab in expected_labels]
     assert got["labeler"].startswith(str(tmp_path / "mlflow"))  # the model's code copy
     assert set(got["inputs"]) == {"f0", "f1", "f2", "colour"}
     assert got["out"]["label"] == [lab[0] for lab in expected_labels]

@@ -15,7 +15,7 @@ holds
   paths) and the outputs, and an input example of raw rows.
 
 ``predict`` returns one row per input row: ``label`` (several labels of a multi-label model
-joined by ``|``) and ``proba_<class>`` per class.
+joined by ``;``, as CSV exports join them) and ``proba_<class>`` per class.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from typing import Any
 import mlflow.pyfunc
 import pandas as pd
 
-LABEL_SEPARATOR = "|"
+LABEL_SEPARATOR = ";"  # as CSV exports join labels
 PIPELINE_ARTIFACT = "pipeline"
 
 
