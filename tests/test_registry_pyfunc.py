@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -110,3 +111,63 @@ def test_pyfunc_text_model_takes_one_string_column(tmp_path) -> None:
     got = _run(tmp_path, tracking, "txt", frame)
     assert got["inputs"] == ["text"]
     assert got["out"]["label"] == ["tech", "sport"]
+
+
+@pytest.mark.slow
+def test_mlflow_models_serve_serves_the_pushed_pipeline(tmp_path) -> None:
+    """``mlflow models serve`` (MLflow's own server, local environment) answers raw rows."""
+    import socket
+    import urllib.request
+
+    X, y = blobs(n=90, n_classes=3, n_features=3, seed=4)
+    colour = [("red", "green", None)[i % 3] for i in range(90)]
+    store = Store.create(tmp_path / "proj", modality="tabular", labels=["c0", "c1", "c2"])
+    try:
+        ids = add_tabular(store, X, [(v,) for v in y], {"colour": colour})
+        run = train_once(store.location, TrainSettings(queue_size=5, cv_folds=3))
+        assert run.status == "ok", run.error
+        tracking = f"sqlite:///{tmp_path / 'mlflow' / 'mlflow.db'}"
+        (tmp_path / "mlflow").mkdir()
+        push_project_model(store, open_registry("mlflow:" + tracking))
+        pipeline = load_run_pipeline(store, run)
+        frame = store_frame(store, ids[:4], pipeline.labeler_info_)
+        expected = [lab[0] for lab in predict_frame(pipeline, frame)[0]]
+    finally:
+        store.close()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["MLFLOW_TRACKING_URI"] = tracking
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    mlflow_cli = [sys.executable, "-m", "mlflow", "models", "serve", "--env-manager", "local"]
+    server = subprocess.Popen(
+        [*mlflow_cli, "-m", "models:/proj@champion", "-p", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        body = json.dumps({"dataframe_split": json.loads(frame.to_json(orient="split"))})
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/invocations",
+            data=body.encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        answer = None
+        for _ in range(240):  # the server imports MLflow and the model first
+            if server.poll() is not None:
+                break
+            try:
+                with urllib.request.urlopen(request, timeout=5) as response:
+                    answer = json.loads(response.read())
+                break
+            except OSError:  # not listening yet
+                time.sleep(0.5)
+        assert answer is not None, f"mlflow models serve exited with {server.poll()}"
+        assert [row["label"] for row in answer["predictions"]] == expected
+    finally:
+        os.killpg(server.pid, 15)
+        server.wait(timeout=60)
