@@ -210,3 +210,28 @@ def test_multi_label_predictions_list_every_label(make_store, tmp_path, capsys) 
     assert [r["id"] for r in rows] == [str(i) for i in range(1, 13)]  # row numbers
     assert sum(r["labels"] == list(tags[i]) for i, r in enumerate(rows)) >= 9
     assert {"proba_x", "proba_y"} <= set(rows[0])
+
+
+def test_a_cancelled_predict_leaves_no_output(make_store, tmp_path) -> None:
+    from labeler.errors import Cancelled
+    from labeler.progress import CancelToken
+    from labeler.registry.model_ref import load_model_ref
+    from labeler.registry.predict import predict_file
+
+    store, ids, run = _trained(make_store)
+    csv, expected = _raw_csv(store, ids, run, tmp_path / "rows.csv")
+    model = load_model_ref(str(store.location.folder))
+    token = CancelToken()
+    seen: list[tuple[int, int | None]] = []
+
+    def progress(done: int, total: int | None) -> None:
+        seen.append((done, total))
+        token.cancel()  # as Ctrl+C or a Cancel button after the first chunk
+
+    out = tmp_path / "out.csv"
+    with pytest.raises(Cancelled):
+        predict_file(model, csv, out, progress=progress, cancel=token, chunk_rows=50)
+    assert seen == [(50, 120)] and not out.exists()
+    assert list(tmp_path.glob(".out.csv*")) == []  # no temporary file left either
+    report = predict_file(model, csv, out, chunk_rows=50)
+    assert report.rows == 120 and pd.read_csv(out)["label"].tolist() == expected
