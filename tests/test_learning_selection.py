@@ -103,7 +103,8 @@ def test_a_retrain_records_the_choice_and_the_calibration(make_store) -> None:
     assert run.metrics["calibration"]["brier"] == run.metrics["brier"]
 
     # The saved model carries the chosen parameters and the calibrated probabilities.
-    model = load_trusted(store.artifacts_dir / run.artifact, run.artifact_sha256)
+    pipeline = load_trusted(store.artifacts_dir / run.artifact, run.artifact_sha256)
+    model = pipeline.named_steps["model"]  # after the raw-input step
     assert (model.C, model.class_weight) == (chosen["C"], chosen["class_weight"])
     feats = load_features(store, TrainSettings().features)
     queued = store.models.queue(1)[0].sample_id

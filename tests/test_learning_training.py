@@ -64,7 +64,9 @@ def test_train_once_records_model_queue_predictions_and_run(make_store) -> None:
     assert run.artifact == "models/v1.skops"
     path = store.artifacts_dir / run.artifact
     assert run.artifact_sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
-    model = load_trusted(path, run.artifact_sha256)
+    model = load_trusted(path, run.artifact_sha256)  # the pipeline: raw rows -> probabilities
+    assert [name for name, _ in model.steps] == ["features", "model"]
+    model = model.named_steps["model"]  # the estimator on the project's feature matrix
     feats = load_features(store, settings.features)
     X_all = feats.X[feats.rows(ids)]
     probs = model.predict_proba(X_all[50:55])

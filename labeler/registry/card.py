@@ -83,8 +83,11 @@ def model_card(
         "",
         "- Intended for the labeling project above; scores are estimates from cross-validation",
         "  on the labels available at training time, which active learning picks non-randomly.",
-        "- Load it with Labeler's registry (`labeler.registry.open_registry(uri).load(name,",
-        "  'champion')`): the file's SHA-256 is checked and only trusted types are loaded.",
+        "- The model file is a pipeline from raw input columns to class probabilities;",
+        "  score a file of raw rows with `labeler predict <registry>#NAME@champion FILE --out",
+        "  OUT`, or load it with Labeler's registry (`labeler.registry.open_registry(uri)",
+        "  .load(name, 'champion')`): the file's SHA-256 is checked and only trusted types",
+        "  are loaded. In MLflow: `mlflow.pyfunc.load_model('models:/NAME@champion')`.",
         "",
     ]
     return "\n".join(lines)
