@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from labeler.learning.blocks import predict_proba
 from labeler.learning.fitting import Targets
 from labeler.learning.strategies import SCORE_CHUNK
 from labeler.progress import CancelToken
@@ -46,7 +47,7 @@ class PoolCollector:
             if cancel is not None:
                 cancel.check()
             chunk = missing[start : start + SCORE_CHUNK]
-            proba = np.asarray(estimator.predict_proba(X[chunk]), dtype=np.float64)
+            proba = np.asarray(predict_proba(estimator, X, chunk), dtype=np.float64)
             self._scatter(chunk, proba)
 
     def _scatter(self, rows: np.ndarray | slice, proba: np.ndarray) -> None:

@@ -35,6 +35,7 @@ from sklearn.metrics import pairwise_distances_argmin_min
 from sklearn.metrics.pairwise import euclidean_distances
 
 from labeler.errors import LabelerError
+from labeler.learning.blocks import predict_proba
 from labeler.progress import CancelToken
 
 STRATEGIES = (
@@ -150,7 +151,9 @@ def _uncertainty_and_margin(
     for start in range(0, n, SCORE_CHUNK):
         if cancel is not None:
             cancel.check()
-        proba = np.asarray(estimator.predict_proba(X[start : start + SCORE_CHUNK]), np.float64)
+        proba = np.asarray(
+            predict_proba(estimator, X, slice(start, start + SCORE_CHUNK)), np.float64
+        )
         end = start + proba.shape[0]
         if on_proba is not None:
             on_proba(start, proba)

@@ -317,7 +317,7 @@ def _fit_and_record(
             metrics["note"] = "too few labels per class for cross-validation"
         phases.done("cross_validation", 60)
 
-        selection.finish(estimator.fit(X_lab, targets.y))
+        estimator = selection.fit(X_lab, targets.y)
         members = None
         if settings.strategy == "committee":
             members = fit_committee(
