@@ -41,3 +41,29 @@ def test_other_estimators_and_matrices_score_as_before() -> None:
     np.testing.assert_array_equal(
         predict_proba(lr, joined, slice(0, 50)), lr.predict_proba(joined[:50])
     )
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_a_compact_fit_is_the_fit_on_every_column(n_classes: int) -> None:
+    from labeler.learning.catalog import make_estimator
+    from labeler.learning.compact_fit import fit_compact
+
+    X, joined = blocks(n=200, seed=3)
+    used = joined[:120]  # these rows leave most of the 2,016 columns empty
+    y = np.arange(120) % n_classes
+    plain = make_estimator("logreg", "text").set_params(C=10.0).fit(used, y)
+    compact = fit_compact(make_estimator("logreg", "text").set_params(C=10.0), used, y)
+    assert type(compact).__name__ == "LogisticRegression"
+    assert compact.coef_.shape == plain.coef_.shape and compact.n_features_in_ == 2016
+    np.testing.assert_allclose(compact.coef_, plain.coef_, atol=1e-8)
+    np.testing.assert_allclose(compact.intercept_, plain.intercept_, atol=1e-8)
+    np.testing.assert_array_equal(compact.predict(joined), plain.predict(joined))
+    # a warm start from full-width coefficients (as the selection path walks C) is narrowed
+    # to the used columns and gives the same path as the plain warm-started fits
+    warm = make_estimator("logreg", "text").set_params(C=1.0, warm_start=True)
+    path = make_estimator("logreg", "text").set_params(C=1.0, warm_start=True)
+    fit_compact(warm, used, y)
+    path.fit(used, y)
+    fit_compact(warm.set_params(C=10.0), used, y)
+    path.set_params(C=10.0).fit(used, y)
+    np.testing.assert_allclose(warm.coef_, path.coef_, atol=1e-8)

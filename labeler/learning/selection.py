@@ -34,6 +34,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.multiclass import OneVsRestClassifier
 
 from labeler.learning.catalog import CATALOG
+from labeler.learning.compact_fit import fit_compact
 from labeler.learning.fitting import Targets, make_folds, metrics_from
 from labeler.progress import CancelToken
 
@@ -75,10 +76,10 @@ class Selection:
         if self.start is not None and isinstance(est, LogisticRegression):
             est.set_params(warm_start=True)
             est.coef_, est.intercept_ = (a.copy() for a in self.start)
-            est.fit(X, y)
+            fit_compact(est, X, y)
             est.set_params(warm_start=False)
         else:
-            est.fit(X, y)
+            fit_compact(est, X, y)
         return self.finish(est)
 
     def finish(self, fitted: Any) -> Any:
@@ -119,7 +120,7 @@ def select_model(
                     cancel.check()
                 if path_name is not None:
                     est = _with(est, **{path_name: value})
-                est.fit(X[train], targets.y[train])
+                fit_compact(est, X[train], targets.y[train])
                 oofs[(weighting, value)][test] = proba_columns(est, X[test], targets)
                 if isinstance(est, LogisticRegression) and len(est.classes_) == m:
                     starts[(weighting, value)] = (est.coef_.copy(), est.intercept_.copy())
