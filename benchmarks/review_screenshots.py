@@ -148,7 +148,10 @@ def main() -> None:
         if name in ("learning-curve", "confusion-matrix"):
             view.grab().save(str(out / f"review-plots-{name}.png"))
     view.tabs.setCurrentWidget(view.audit)
-    settle(app, lambda: True)
+    why = [view.audit.table.item(i, 1).text() for i in range(view.audit.table.rowCount())]
+    shown["id"] = None
+    view.audit.table.setCurrentCell(why.index("confident") if "confident" in why else 0, 1)
+    settle(app, lambda: shown["id"] is not None)
     view.grab().save(str(out / "review-audit.png"))
     view.save_plots(out, prefix="review-plot-")
     view.shutdown()
