@@ -3,9 +3,9 @@
 :func:`train_once` is a plain function (progress + cancel) that a worker process runs. It
 writes the new model version, the ranked queue, the predictions (out-of-fold for labeled
 samples, full for queued ones, top class and confidence for every unlabeled sample) and the
-run record in one transaction (``store.models.record_run``). When it fails (fewer than two classes, NaN in the
-features, an estimator error) it records a failed run and leaves the previous model, queue
-and predictions in place. Without any usable model yet it writes a cold-start queue instead.
+run record in one transaction (``store.models.record_run``). When it fails (fewer than two
+classes, NaN in the features, an estimator error) it records a failed run and leaves the
+previous model, queue and predictions in place. Without any usable model yet it writes a cold-start queue instead.
 """
 
 from __future__ import annotations
