@@ -55,6 +55,8 @@ def test_audit_queue_after_a_real_retrain(make_store) -> None:
 
     audit = audit_queue(store, limit=30)
     assert (audit[0].sample_id, audit[0].reason, audit[0].skips) == (ids[-1], "skipped", 2)
+    # a skipped sample the queue does not hold still shows the model's opinion (the pool's)
+    assert audit[0].predicted == (y[-1],) and audit[0].confidence > 0.5
     confident = [a for a in audit if a.reason == "confident"]
     assert len(confident) == 29
     # truly sure: each class's most confident unlabeled samples of the whole pool, taken in
@@ -71,6 +73,11 @@ def test_audit_queue_after_a_real_retrain(make_store) -> None:
     assert not labeled & {a.sample_id for a in confident}
     truth = dict(zip(ids, y, strict=True))
     assert all(a.predicted == (truth[a.sample_id],) for a in confident)
+
+    # the review's detail panel asks the store: an audited sample has the model's opinion
+    got = store.models.predictions([confident[0].sample_id])[confident[0].sample_id]
+    assert (got.labels, got.confidence) == (confident[0].predicted, confident[0].confidence)
+    assert got.model_version == run.model_version and got.probabilities is None
 
     # a sample labeled after the retrain leaves the audit at once
     first = confident[0].sample_id

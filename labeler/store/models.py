@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import sqlalchemy as sa
 
 from labeler.store import schema as t
@@ -252,6 +253,9 @@ class ModelRecords:
     # -- predictions ---------------------------------------------------------------------
 
     def predictions(self, sample_ids: Sequence[int] | None = None) -> dict[int, Prediction]:
+        """Stored predictions: out-of-fold for labeled samples, full for queued ones. Asked
+        for ``sample_ids``, one with neither gets its top class and confidence from the
+        whole-pool predictions (``probabilities`` None) when the newest retrain made one."""
         p = t.prediction
         query = sa.select(p).where(p.c.project_id == self._store.project_id)
         out: dict[int, Prediction] = {}
@@ -274,6 +278,17 @@ class ModelRecords:
                 json.loads(r.probabilities) if r.probabilities else None,
                 bool(r.out_of_fold),
             )
+        if sample_ids is not None:
+            missing = [int(i) for i in sample_ids if int(i) not in out]
+            pool = read_pool(self._store) if missing else None
+            if pool is not None:
+                where = np.nonzero(np.isin(pool.sample_ids, missing))[0]
+                for i in where:
+                    sid = int(pool.sample_ids[i])
+                    conf = round(float(pool.confidence[i]), 6)
+                    out[sid] = Prediction(
+                        sid, pool.model_version, pool.labels(int(i)), conf, None, False
+                    )
         return out
 
     def pool_predictions(self) -> PoolPredictions | None:

@@ -9,7 +9,7 @@ fill the list on its own. Samples labeled or skipped since that retrain are left
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -40,15 +40,31 @@ def audit_queue(store: Store, limit: int = 200) -> list[AuditRow]:
     """Samples the query strategy keeps passing over: skipped samples (most skips first), then
     unlabeled samples the model is most confident about, in turns per predicted class (ranked
     last, or not queued at all, so an annotator would never see them)."""
-    out = _skipped(store, limit)
+    pool = read_pool(store)
+    out = _skipped(store, limit, pool)
     remaining = max(0, limit - len(out))
-    pool = read_pool(store) if remaining else None
-    if pool is not None and len(pool):
+    if remaining and pool is not None and len(pool):
         out += _confident(store, pool, remaining)
     return out
 
 
-def _skipped(store: Store, limit: int) -> list[AuditRow]:
+def _from_pool(pool: PoolPredictions | None, rows: list[AuditRow]) -> list[AuditRow]:
+    """Rows without a stored prediction (not queued) get the pool's, when it has them."""
+    missing = [r.sample_id for r in rows if r.predicted is None]
+    if pool is None or not missing:
+        return rows
+    where = np.nonzero(np.isin(pool.sample_ids, missing))[0]
+    found = {int(pool.sample_ids[i]): int(i) for i in where}
+    out = []
+    for r in rows:
+        i = found.get(r.sample_id)
+        if r.predicted is None and i is not None:
+            r = replace(r, predicted=pool.labels(i), confidence=round(float(pool.confidence[i]), 6))
+        out.append(r)
+    return out
+
+
+def _skipped(store: Store, limit: int, pool: PoolPredictions | None) -> list[AuditRow]:
     st, s, p, q, le = t.sample_state, t.sample, t.prediction, t.queue_item, t.label_event
     pid = store.project_id
     skips = (
@@ -74,18 +90,21 @@ def _skipped(store: Store, limit: int) -> list[AuditRow]:
             .order_by(skips.c.n.desc(), st.c.sample_id)
             .limit(limit)
         ).all()
-    return [
-        AuditRow(
-            r.sample_id,
-            r.external_id,
-            "skipped",
-            loads_labels(r.labels),
-            r.confidence,
-            r.rank,
-            int(r.n),
-        )  # fmt: skip
-        for r in rows
-    ]
+    return _from_pool(
+        pool,
+        [
+            AuditRow(
+                r.sample_id,
+                r.external_id,
+                "skipped",
+                loads_labels(r.labels),
+                r.confidence,
+                r.rank,
+                int(r.n),
+            )  # fmt: skip
+            for r in rows
+        ],
+    )
 
 
 def class_turns(pool: PoolPredictions) -> np.ndarray:
