@@ -19,6 +19,7 @@ from sklearn.preprocessing import MultiLabelBinarizer
 from sklearn.utils import resample
 
 from labeler.errors import LabelerError
+from labeler.learning.compact_fit import fit_compact
 
 
 class TrainError(LabelerError):
@@ -152,5 +153,5 @@ def fit_committee(estimator, X, targets: Targets, size: int, seed: int) -> list:
         member = clone(estimator)
         if hasattr(member, "random_state"):
             member.set_params(random_state=seed + 1 + k)
-        members.append(member.fit(X[rows], targets.y[rows]))
+        members.append(fit_compact(member, X[rows], targets.y[rows]))
     return members

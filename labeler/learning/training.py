@@ -1,10 +1,11 @@
 """One retrain: snapshot labels, fit, cross-validate, rank the pool, record everything.
 
 :func:`train_once` is a plain function (progress + cancel) that a worker process runs. It
-writes the new model version, the ranked queue, the predictions and the run record in one
-transaction (``store.models.record_run``). When it fails (fewer than two classes, NaN in the
-features, an estimator error) it records a failed run and leaves the previous model, queue
-and predictions in place. Without any usable model yet it writes a cold-start queue instead.
+writes the new model version, the ranked queue, the predictions (out-of-fold for labeled
+samples, full for queued ones, top class and confidence for every unlabeled sample) and the
+run record in one transaction (``store.models.record_run``). When it fails (fewer than two
+classes, NaN in the features, an estimator error) it records a failed run and leaves the
+previous model, queue and predictions in place. Without any usable model yet it writes a cold-start queue instead.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from labeler.learning.fitting import (
     predicted_labels,
     proba_in_order,
 )
+from labeler.learning.pool_predict import PoolCollector
 from labeler.learning.selection import select_model
 from labeler.learning.settings import TrainSettings
 from labeler.learning.strategies import check_strategy, rank_pool
@@ -346,7 +348,7 @@ def _fit_and_record(
             metrics["note"] = "too few labels per class for cross-validation"
         phases.done("cross_validation", 60)
 
-        selection.finish(estimator.fit(X_lab, targets.y))
+        estimator = selection.fit(X_lab, targets.y)
         members = None
         if settings.strategy == "committee":
             members = fit_committee(
@@ -357,6 +359,7 @@ def _fit_and_record(
 
     labeled_mask = np.zeros(len(feats.ids), dtype=bool)
     labeled_mask[lab_rows] = True
+    collector = PoolCollector(len(feats.ids), estimator, targets)
     ranking = rank_pool(
         settings.strategy,
         estimator,
@@ -368,6 +371,7 @@ def _fit_and_record(
         multi_label=targets.multi_label,
         seed=settings.seed,
         cancel=phases.cancel,
+        on_proba=collector.observe,
     )
     scores = ranking.scores
     queue = [
@@ -377,6 +381,10 @@ def _fit_and_record(
     phases.done("score", 90)
 
     predictions = _predictions(estimator, feats, snapshot, targets, oof, ranking.indices)
+    pool_rows = np.nonzero(~labeled_mask)[0]
+    collector.fill(estimator, feats.X, pool_rows, phases.cancel)  # random, committee
+    pool = collector.result(feats.ids, pool_rows)
+    del collector
     phases.done("predict", 93)
 
     models_dir = store.artifacts_dir / MODELS_DIR
@@ -399,6 +407,7 @@ def _fit_and_record(
             artifact=f"{MODELS_DIR}/{path.name}",  # relative: the folder may move
             queue=queue,
             predictions=predictions,
+            pool=pool,
             version=version,
             trainer=trainer,
             sha256=sha,

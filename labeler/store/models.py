@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import sqlalchemy as sa
 
 from labeler.store import schema as t
@@ -18,6 +19,7 @@ from labeler.store.model_versions import (
     lock_models,
     reserve_in,
 )
+from labeler.store.pool_predictions import PoolPredictions, read_pool, write_pool
 from labeler.store.records import dumps, loads_labels
 
 if TYPE_CHECKING:
@@ -27,7 +29,14 @@ if TYPE_CHECKING:
 QueueItem = tuple[int, float | None] | tuple[int, float | None, str]
 
 
-__all__ = ["ModelRecords", "Prediction", "QueueEntry", "RunRecord", "VersionTaken"]
+__all__ = [
+    "ModelRecords",
+    "PoolPredictions",
+    "Prediction",
+    "QueueEntry",
+    "RunRecord",
+    "VersionTaken",
+]
 
 
 @dataclass(frozen=True)
@@ -105,6 +114,7 @@ class ModelRecords:
         error: str | None = None,
         queue: Sequence[QueueItem] | None = None,
         predictions: Sequence[Prediction] | None = None,
+        pool: PoolPredictions | None = None,
         version: int | None = None,
         trainer: str | None = None,
         sha256: str | None = None,
@@ -112,8 +122,9 @@ class ModelRecords:
         """Record a run. A successful run records its model ``version`` (reserved with
         ``versions.reserve`` before its model file was written; one is reserved here when
         None) and, in the same transaction, replaces the queue (``(sample_id, score)`` best
-        first) and predictions, unless a newer version is recorded already (a slower trainer
-        never replaces a newer model's ranking). ``trainer``: who trained it.
+        first), predictions and ``pool`` (the prediction for every unlabeled sample), unless a
+        newer version is recorded already (a slower trainer never replaces a newer model's
+        ranking). ``trainer``: who trained it.
 
         ``sha256``: of the model file ``artifact``, computed when it was saved (kept with
         the version and the run); push and every load check the file against it.
@@ -150,6 +161,8 @@ class ModelRecords:
                 self._replace_queue(conn, version, strategy or "unknown", queue)
             if version is not None and current and predictions is not None:
                 self._replace_predictions(conn, version, predictions)
+            if version is not None and current and pool is not None:
+                write_pool(conn, pid, version, pool)
         return self.run(int(run_id))
 
     def run(self, run_id: int) -> RunRecord:
@@ -240,6 +253,9 @@ class ModelRecords:
     # -- predictions ---------------------------------------------------------------------
 
     def predictions(self, sample_ids: Sequence[int] | None = None) -> dict[int, Prediction]:
+        """Stored predictions: out-of-fold for labeled samples, full for queued ones. Asked
+        for ``sample_ids``, one with neither gets its top class and confidence from the
+        whole-pool predictions (``probabilities`` None) when the newest retrain made one."""
         p = t.prediction
         query = sa.select(p).where(p.c.project_id == self._store.project_id)
         out: dict[int, Prediction] = {}
@@ -262,7 +278,23 @@ class ModelRecords:
                 json.loads(r.probabilities) if r.probabilities else None,
                 bool(r.out_of_fold),
             )
+        if sample_ids is not None:
+            missing = [int(i) for i in sample_ids if int(i) not in out]
+            pool = read_pool(self._store) if missing else None
+            if pool is not None:
+                where = np.nonzero(np.isin(pool.sample_ids, missing))[0]
+                for i in where:
+                    sid = int(pool.sample_ids[i])
+                    conf = round(float(pool.confidence[i]), 6)
+                    out[sid] = Prediction(
+                        sid, pool.model_version, pool.labels(int(i)), conf, None, False
+                    )
         return out
+
+    def pool_predictions(self) -> PoolPredictions | None:
+        """The newest model's top class and confidence for every sample that was unlabeled
+        when it was trained, most confident first (None before such a retrain)."""
+        return read_pool(self._store)
 
     def _replace_predictions(
         self, conn: sa.Connection, model_version: int, preds: Sequence[Prediction]

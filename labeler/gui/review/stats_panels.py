@@ -191,8 +191,8 @@ class AuditPanel(QWidget):
         layout = QVBoxLayout(self)
         note = QLabel(
             "Samples the query strategy keeps passing over: skipped ones, and unlabeled ones the "
-            "model is most sure about (uncertainty sampling never shows them). Spot-check them "
-            "to see what the ranking hides."
+            "model is most sure about, each predicted class in turn (uncertainty sampling "
+            "never shows them). Spot-check them to see what the ranking hides."
         )
         note.setWordWrap(True)
         layout.addWidget(note)
