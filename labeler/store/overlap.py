@@ -120,32 +120,37 @@ def handled_by(project_id: int, annotator: str, sample_id: Any) -> Any:
     )
 
 
-def has_active_label(project_id: int, sample_id: Any, annotator: Any) -> Any:
-    """SQL condition: ``annotator`` (a column or value) has an active (not undone) label
-    event on the sample. An undo cancels its target unless a redo cancels the undo; nothing
-    cancels a redo (see :mod:`labeler.store.derive`), so two levels decide it exactly."""
-    e = t.label_event.alias("lab")
-    u = t.label_event.alias("lab_undo")
-    r = t.label_event.alias("lab_redo")
+def not_undone(project_id: int, event: Any) -> Any:
+    """SQL condition: the label event ``event`` (a table alias) is active. An undo cancels
+    its target unless a redo cancels the undo; nothing cancels a redo (see
+    :mod:`labeler.store.derive`), so two levels decide it exactly."""
+    u = t.label_event.alias("ev_undo")
+    r = t.label_event.alias("ev_redo")
     redone = sa.exists().where(
         r.c.project_id == project_id,
         r.c.sample_id == u.c.sample_id,
         r.c.action == "redo",
         r.c.target_event_id == u.c.id,
     )
-    undone = sa.exists().where(
+    return ~sa.exists().where(
         u.c.project_id == project_id,
-        u.c.sample_id == e.c.sample_id,
+        u.c.sample_id == event.c.sample_id,
         u.c.action == "undo",
-        u.c.target_event_id == e.c.id,
+        u.c.target_event_id == event.c.id,
         ~redone,
     )
+
+
+def has_active_label(project_id: int, sample_id: Any, annotator: Any) -> Any:
+    """SQL condition: ``annotator`` (a column or value) has an active (not undone) label
+    event on the sample."""
+    e = t.label_event.alias("lab")
     return sa.exists().where(
         e.c.project_id == project_id,
         e.c.sample_id == sample_id,
         e.c.annotator == annotator,
         e.c.action == "label",
-        ~undone,
+        not_undone(project_id, e),
     )
 
 
