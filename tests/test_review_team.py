@@ -91,8 +91,8 @@ def test_adjudication_queue_lists_disagreements_and_exports_use_it(make_store, t
     s0, s2 = queue.items
     assert (s0.sample_id, s0.external_id, s0.preview) == (ids[0], "s0", "text number 0")
     assert s0.answers == (("ann", ("a",)), ("bob", ("a",)), ("cyd", ("b",)))
-    assert s0.majority == ("a",)
-    assert (s2.sample_id, s2.majority) == (ids[2], ("b",))
+    assert (s0.majority, s0.tie) == (("a",), False)
+    assert (s2.sample_id, s2.majority, s2.tie) == (ids[2], ("b",), True)
 
     # kappa and alpha on the overlap samples
     shared = shared_labels(store)

@@ -8,6 +8,7 @@ Adjudicating records an ``adjudicate`` label event (``store.labels.adjudicate``)
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 from labeler.export.policy import choose
@@ -26,6 +27,7 @@ class AdjudicationItem:
     preview: str
     answers: tuple[tuple[str, tuple[str, ...]], ...]  # (annotator, labels), oldest first
     majority: tuple[str, ...]  # what the ``majority`` export would give (ties: latest)
+    tie: bool  # no label set was given more often than every other
 
 
 @dataclass(frozen=True)
@@ -44,9 +46,16 @@ def adjudication_queue(store: Store, limit: int = QUEUE_SHOWN) -> AdjudicationQu
         majority = choose(
             "majority", current=d.labels, adjudicated=False, disagreement=True, per_annotator=given
         )
+        counts = Counter(tuple(sorted(labels)) for _, labels in given).most_common(2)
+        tie = len(counts) > 1 and counts[0][1] == counts[1][1]
         items.append(
             AdjudicationItem(
-                d.sample_id, d.external_id, d.preview, tuple(given), tuple(majority or d.labels)
+                d.sample_id,
+                d.external_id,
+                d.preview,
+                tuple(given),
+                tuple(majority or d.labels),
+                tie,
             )
         )
     return AdjudicationQueue(items, total)

@@ -57,7 +57,9 @@ def test_adjudication_queue_from_the_keyboard(qtbot, team_view) -> None:
     assert table.rowCount() == 3 and panel.total == 3
     assert "3</b> samples where annotators disagree" in panel.headline.text()
     assert table.item(0, 2).text() == "ann: pos · bob: pos · cyd: neg"
-    assert [table.item(r, 3).text() for r in range(3)] == ["pos", "neg", "neutral"]
+    assert [table.item(r, 3).text() for r in range(3)] == ["pos", "neg", "tie"]
+    assert "latest: neutral" in table.item(2, 3).toolTip()
+    assert [table.item(r, 4).text() for r in range(3)] == ["pos", "neg", ""]
 
     with qtbot.waitSignal(view.detailShown, timeout=10_000) as shown:
         qtbot.keyClick(table, Qt.Key.Key_Down)
@@ -76,15 +78,19 @@ def test_adjudication_queue_from_the_keyboard(qtbot, team_view) -> None:
         qtbot.keyClick(table, "3")
     assert panel.selected_id() == ids[2]
     assert _adjudications(store) == {ids[0]: ("pos",), ids[1]: ("neutral",)}
-    assert all(e.annotator == "lead" for e in store.labels.events() if e.action == "adjudicate")
+    assert [e.annotator for e in store.labels.events() if e.action == "adjudicate"] == ["lead"] * 2
 
     qtbot.waitUntil(lambda: panel.total == 1 and table.rowCount() == 1, timeout=10_000)
     assert view.status.text() == "Sample adjudicated as neutral"
+    qtbot.keyClick(table, Qt.Key.Key_Enter)  # a tie has no decision until a label is chosen
+    assert panel.selected_id() == ids[2] and "A tie" in panel.headline.text()
+    view.reviewer = "chief"  # the user renamed themself in the settings
     with qtbot.waitSignal(view.team.loaded, timeout=10_000):
-        qtbot.keyClick(table, Qt.Key.Key_Enter)
+        qtbot.keyClick(table, "1")
     assert table.rowCount() == 0
+    assert store.labels.events()[-1].annotator == "chief"
     assert "No open disagreements" in panel.headline.text()
-    assert store.labels.state(ids[2]).adjudicated
+    assert store.labels.state(ids[2]).labels == ("pos",)
 
 
 def test_annotator_statistics_tab(qtbot, team_view) -> None:

@@ -5,7 +5,7 @@ majority, and the reviewer's decision, settled from the keyboard.
 |---|---|
 | Up/Down | next / previous disagreement (its sample shows in the detail panel; entering the tab selects the first) |
 | a label's key | single-label: adjudicate as that label at once; multi-label: toggle it in the decision |
-| Enter | adjudicate with the decision (the majority until changed) |
+| Enter | adjudicate with the decision (the majority until changed; empty on a tie) |
 
 An adjudicated row leaves the table at once and the next one is selected, so a reviewer
 works through the queue with one key per sample. The panel only shows and asks; the
@@ -25,13 +25,18 @@ from labeler.review.adjudication import AdjudicationItem, AdjudicationQueue
 
 KEYS_HELP = (
     "Keys: ↑↓ move · a label's key adjudicates as that label (multi-label: toggles it in the "
-    "decision) · Enter adjudicates with the decision (the majority until changed)"
+    "decision) · Enter adjudicates with the decision (the majority; on a tie, choose a label)"
 )
 COLUMNS = ["ID", "sample", "annotators' labels", "majority", "decision"]
 
 
 def answers_text(item: AdjudicationItem) -> str:
     return " · ".join(f"{who}: {', '.join(labels)}" for who, labels in item.answers)
+
+
+def majority_text(item: AdjudicationItem) -> str:
+    labels = ", ".join(item.majority)
+    return "tie" if item.tie else labels
 
 
 class AdjudicationPanel(QWidget):
@@ -57,7 +62,8 @@ class AdjudicationPanel(QWidget):
         self.table: QTableWidget = make_table(COLUMNS, "adjudicationTable")
         self.table.setSelectionMode(QTableWidget.SelectionMode.SingleSelection)
         layout.addWidget(self.table, 1)
-        keys = QLabel(KEYS_HELP, objectName="adjudicationKeys")
+        labels = " · ".join(f"{key} {name}" for key, name in self.shortcuts.items())
+        keys = QLabel(f"Label keys: {labels}. {KEYS_HELP}", objectName="adjudicationKeys")
         keys.setWordWrap(True)
         keys.setStyleSheet("color: palette(mid);")
         layout.addWidget(keys)
@@ -76,7 +82,8 @@ class AdjudicationPanel(QWidget):
         self.items = [i for i in queue.items if i.sample_id not in hide]
         self.total = queue.total - (len(queue.items) - len(self.items))
         self.decisions = {
-            i.sample_id: self.decisions.get(i.sample_id, i.majority) for i in self.items
+            i.sample_id: self.decisions.get(i.sample_id, () if i.tie else i.majority)
+            for i in self.items
         }
         self._fill()
         ids = [i.sample_id for i in self.items]
@@ -93,13 +100,23 @@ class AdjudicationPanel(QWidget):
                     i.external_id,
                     i.preview,
                     answers_text(i),
-                    ", ".join(i.majority),
+                    majority_text(i),
                     ", ".join(self.decisions[i.sample_id]),
                 )
                 for i in self.items
             ],
         )
+        self._tooltips()
         self._headline()
+
+    def _tooltips(self) -> None:
+        for row, item in enumerate(self.items):
+            cell = self.table.item(row, 3)
+            if item.tie and cell is not None:
+                cell.setToolTip(
+                    f"No majority; a --policy majority export takes the latest: "
+                    f"{', '.join(item.majority)}"
+                )
 
     def _headline(self) -> None:
         shown = len(self.items)
@@ -112,7 +129,8 @@ class AdjudicationPanel(QWidget):
             more = f" (the first {shown} shown)" if shown < self.total else ""
             self.headline.setText(
                 f"<b>{self.total}</b> samples where annotators disagree{more}. Select one and "
-                "press a label's key, or Enter for the decision column."
+                "press the key of the label to keep, or Enter to keep the decision column "
+                "(the majority, where there is one)."
             )
 
     # -- keys --------------------------------------------------------------------------------
@@ -138,6 +156,8 @@ class AdjudicationPanel(QWidget):
             sid = self.selected_id()
             if sid is not None and self.decisions.get(sid):
                 self._decide(sid, self.decisions[sid])
+            elif sid is not None:
+                self.headline.setText("A tie: press the key of the label to keep.")
         else:
             return False
         return True

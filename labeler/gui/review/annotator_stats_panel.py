@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QHeaderView, QLabel, QVBoxLayout, QWidget
 
 from labeler.gui.review.stats_panels import fill_table, make_table
 from labeler.review.adjudication import TeamStats
@@ -15,11 +16,11 @@ COLUMNS = [
     "labels",
     "samples",
     "skips",
-    "hours on samples",
+    "hours",
     "labels / hour",
     "median s / label",
     "adjudicated",
-    "agreement with adjudication",
+    "agrees with adjudication",
 ]
 
 
@@ -51,11 +52,15 @@ class AnnotatorStatsPanel(QWidget):
         self.headline.setWordWrap(True)
         layout.addWidget(self.headline)
         self.table = make_table(COLUMNS, "annotatorStatsTable")
+        header = self.table.horizontalHeader()
+        for column in range(1, len(COLUMNS)):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         layout.addWidget(self.table, 1)
         note = QLabel(
-            "Hours on samples: time the annotator looked at samples they labeled or skipped. "
-            "Agreement with adjudication: of their samples a reviewer adjudicated, the share "
-            "where the reviewer kept their label."
+            "Hours: time the annotator looked at the samples they labeled or skipped. "
+            "Adjudicated: their samples a reviewer settled (mostly disagreements, so agreement "
+            "there is lower than overall); agrees with adjudication: the share where the "
+            "reviewer kept their label."
         )
         note.setWordWrap(True)
         note.setStyleSheet("color: palette(mid);")
@@ -80,3 +85,9 @@ class AnnotatorStatsPanel(QWidget):
                 for s in stats.annotators
             ],
         )
+        right = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+        for row in range(self.table.rowCount()):
+            for column in range(1, len(COLUMNS)):
+                item = self.table.item(row, column)
+                if item is not None:
+                    item.setTextAlignment(right)

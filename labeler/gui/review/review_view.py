@@ -170,7 +170,7 @@ class ReviewView(QWidget):
         self.tabs.addTab(self.plots, "Plots")
         self.tabs.addTab(self.audit, "Audit queue")
         self.tabs.addTab(self.runs, "Run history")
-        self.team = TeamTabs(store, self.jobs, self.db, self.tabs, self.reviewer, self)
+        self.team = TeamTabs(store, self.jobs, self.db, self.tabs, lambda: self.reviewer, self)
         self.suspects.sampleActivated.connect(self.show_sample)
         self.audit.sampleActivated.connect(self.show_sample)
         self.plots.saveRequested.connect(self._ask_save_plots)

@@ -12,6 +12,8 @@ the queue before it was committed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QTabWidget
 
@@ -39,14 +41,14 @@ class TeamTabs(QObject):
         reads: TaskRunner,
         writes: TaskRunner,
         tabs: QTabWidget,
-        reviewer: str,
+        reviewer: Callable[[], str],
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self._store = store
         self._reads = reads
         self._writes = writes
-        self.reviewer = reviewer
+        self._reviewer = reviewer  # asked at each adjudication: the name may change
         info = store.info
         self.adjudication = AdjudicationPanel(
             {lab.shortcut or "": lab.name for lab in info.labels}, info.multi_label
@@ -107,7 +109,7 @@ class TeamTabs(QObject):
         through :attr:`adjudicated` (and then asks for a reload)."""
         self._in_flight.add(sample_id)
         self._writes.submit(
-            self._store.labels.adjudicate, sample_id, labels, self.reviewer,
+            self._store.labels.adjudicate, sample_id, labels, self._reviewer(),
             on_done=lambda _eid: self._recorded(sample_id, labels),
             on_error=lambda exc: self._adjudication_failed(sample_id, exc),
         )  # fmt: skip
