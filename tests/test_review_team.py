@@ -122,3 +122,17 @@ def test_adjudication_queue_lists_disagreements_and_exports_use_it(make_store, t
         "bob": (1, 0),
         "cyd": (1, 1),
     }
+
+
+def test_a_redone_label_counts_again(make_store) -> None:
+    store = make_store()
+    ids = _samples(store, 3)
+    store.labels.add(ids[0], ["pos"], "dan", time_spent_ms=1000)
+    store.labels.add(ids[1], ["neg"], "dan", time_spent_ms=3000)
+    store.labels.undo("dan")
+    assert [(s.labels, s.median_s) for s in annotator_stats(store)] == [(1, 1.0)]
+    store.labels.redo("dan")
+    assert [(s.labels, s.median_s) for s in annotator_stats(store)] == [(2, 2.0)]
+    store.labels.undo("dan")
+    store.labels.undo("dan")  # both undone
+    assert [(s.labels, s.samples) for s in annotator_stats(store)] == [(0, 0)]

@@ -120,10 +120,11 @@ def handled_by(project_id: int, annotator: str, sample_id: Any) -> Any:
     )
 
 
-def not_undone(project_id: int, event: Any) -> Any:
-    """SQL condition: the label event ``event`` (a table alias) is active. An undo cancels
-    its target unless a redo cancels the undo; nothing cancels a redo (see
-    :mod:`labeler.store.derive`), so two levels decide it exactly."""
+def undone_ids(project_id: int) -> Any:
+    """SQL subquery: ids of the project's events cancelled by an undo. An undo cancels its
+    target unless a redo cancels the undo; nothing cancels a redo (see
+    :mod:`labeler.store.derive`), so two levels decide it exactly. Not correlated with any
+    outer row: the database computes the (short) list once per statement."""
     u = t.label_event.alias("ev_undo")
     r = t.label_event.alias("ev_redo")
     redone = sa.exists().where(
@@ -132,13 +133,17 @@ def not_undone(project_id: int, event: Any) -> Any:
         r.c.action == "redo",
         r.c.target_event_id == u.c.id,
     )
-    return ~sa.exists().where(
+    return sa.select(u.c.target_event_id).where(
         u.c.project_id == project_id,
-        u.c.sample_id == event.c.sample_id,
         u.c.action == "undo",
-        u.c.target_event_id == event.c.id,
+        u.c.target_event_id.is_not(None),
         ~redone,
     )
+
+
+def not_undone(project_id: int, event: Any) -> Any:
+    """SQL condition: the event ``event`` (a table alias) is active (not undone)."""
+    return event.c.id.not_in(undone_ids(project_id))
 
 
 def has_active_label(project_id: int, sample_id: Any, annotator: Any) -> Any:

@@ -121,3 +121,28 @@ def test_annotator_statistics_tab(qtbot, team_view) -> None:
         qtbot.keyClick(queue.table, "2")  # sample 0 settled as "neg": only cyd said so
     qtbot.waitUntil(lambda: rows()[0][7] == "1", timeout=10_000)
     assert [r[7:] for r in rows()] == [["1", "0%"], ["1", "0%"], ["1", "100%"]]
+
+
+def test_multi_label_decisions_are_toggled_then_entered(qtbot, make_store) -> None:
+    store = make_store(labels=("red", "round", "big"), task_type="multi-label")
+    (sid,) = fill_text(store, 1)
+    store.labels.add(sid, ["red", "big"], "ann")
+    store.labels.add(sid, ["round"], "bob")
+    view = ReviewView(store, reviewer="lead")
+    qtbot.addWidget(view)
+    try:
+        with qtbot.waitSignals([view.idsLoaded, view.team.loaded], timeout=30_000):
+            view.show()
+        panel = view.team.adjudication
+        view.tabs.setCurrentWidget(panel)
+        assert panel.table.item(0, 3).text() == "tie" and panel.decisions[sid] == ()
+        qtbot.keyClick(panel.table, "1")  # toggles red in, nothing recorded yet
+        qtbot.keyClick(panel.table, "2")  # and round
+        assert panel.table.item(0, 4).text() == "red, round"
+        assert not store.labels.state(sid).adjudicated
+        with qtbot.waitSignal(view.labelsChanged, timeout=10_000):
+            qtbot.keyClick(panel.table, Qt.Key.Key_Return)
+        assert store.labels.state(sid).labels == ("red", "round")
+        assert store.labels.events()[-1].action == "adjudicate"
+    finally:
+        view.shutdown()
