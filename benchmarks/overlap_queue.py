@@ -3,7 +3,8 @@ project (the embedded default; PostgreSQL plans these queries with its own index
 
 A project of ``--samples`` texts (default 200,000), ``--labeled`` of them (default 100,000)
 labeled by an import (annotator "import", one label event each) plus ``--team-labels`` label
-events (default 20,000) from three annotators with times per label. Timed, median of
+events (default 20,000) from three annotators with times per label, and a ranked queue of
+500 unlabeled samples (as a retrain leaves it). Timed, median of
 ``--repeat`` runs, in one run so the ratios compare like with like:
 
 * ``fetch``: :func:`labeler.store.annotator_queue.candidates` for 20 samples plus the claim
@@ -88,6 +89,8 @@ def build(folder: Path, n: int, labeled: int, team_labels: int) -> object:
                 for e, eid, i in zip(events, event_ids, chosen, strict=True)
             ],
         )
+    # a ranked queue, as a retrain leaves it (the fetch's usual source)
+    store.models.replace_queue(None, "margin", [(s, 0.5) for s in ids[labeled : labeled + 500]])
     return store
 
 

@@ -50,3 +50,14 @@ def test_project_settings_round_trip_keeps_other_team_settings() -> None:
     assert ProjectSettings.from_project(merged) == chosen
     with pytest.raises(ProjectError, match="overlap must be"):
         ProjectSettings(overlap=0).to_project({})
+
+
+def test_info_shows_the_overlap(tmp_path) -> None:
+    folder = tmp_path / "team"
+    run_cli("init", str(folder), "--modality", "text", "--labels", "a,b", "--overlap", "2",
+            "--overlap-fraction", "0.3")  # fmt: skip
+    shown = run_cli("info", str(folder))
+    assert shown.returncode == 0, shown.stderr
+    assert "overlap   2 annotators on 30% of samples" in shown.stdout
+    as_json = run_cli("info", str(folder), "--json")
+    assert '"overlap": {' in as_json.stdout and '"k": 2' in as_json.stdout

@@ -173,6 +173,8 @@ def cmd_info(args: argparse.Namespace) -> int:
     with Store.open(args.project) as store:
         summary = store.summary()
         summary["drift"] = batch_drift(store)
+        overlap = OverlapSettings.from_settings(store.info.settings)
+        summary["overlap"] = {"k": overlap.overlap, "fraction": overlap.fraction}
     if args.json:
         print_json(summary)
     else:
@@ -192,6 +194,9 @@ def format_summary(s: dict[str, Any]) -> str:
             for lab in s["labels"]
         ),
     ]
+    overlap = s.get("overlap")
+    if overlap and overlap["k"] > 1:
+        lines.append(f"overlap   {OverlapSettings(overlap['k'], overlap['fraction']).describe()}")
     if s["per_annotator"]:
         lines.append("annotators " + ", ".join(f"{a}: {n}" for a, n in s["per_annotator"].items()))
     for b in s["import_batches"]:

@@ -13,6 +13,11 @@ project again, claims of their sessions that stopped renewing are released at on
 
 Claims are advisory for *ordering*: labeling a sample someone else holds is still allowed
 (and recorded), it just never happens by accident.
+
+Overlap (:mod:`labeler.store.overlap`): a labeled overlap sample that still needs this
+annotator's label can be claimed, and a claim whose holder has labeled the sample already
+does not keep colleagues from it. One claim row per sample, taken under the claim lock,
+means two annotators never hold an overlap sample at once, so it never gets more than k.
 """
 
 from __future__ import annotations

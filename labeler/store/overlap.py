@@ -142,20 +142,37 @@ def undone_ids(project_id: int) -> Any:
 
 
 def not_undone(project_id: int, event: Any) -> Any:
-    """SQL condition: the event ``event`` (a table alias) is active (not undone)."""
+    """SQL condition: the event ``event`` (a table alias) is active (not undone), for
+    statements over many events: one list of undone ids per statement."""
     return event.c.id.not_in(undone_ids(project_id))
 
 
 def has_active_label(project_id: int, sample_id: Any, annotator: Any) -> Any:
     """SQL condition: ``annotator`` (a column or value) has an active (not undone) label
-    event on the sample."""
+    event on the sample; correlated by sample (the events of that one sample are looked at,
+    by index), for statements over a few samples such as the claims."""
     e = t.label_event.alias("lab")
+    u = t.label_event.alias("lab_undo")
+    r = t.label_event.alias("lab_redo")
+    redone = sa.exists().where(
+        r.c.project_id == project_id,
+        r.c.sample_id == u.c.sample_id,
+        r.c.action == "redo",
+        r.c.target_event_id == u.c.id,
+    )
+    undone = sa.exists().where(
+        u.c.project_id == project_id,
+        u.c.sample_id == e.c.sample_id,
+        u.c.action == "undo",
+        u.c.target_event_id == e.c.id,
+        ~redone,
+    )
     return sa.exists().where(
         e.c.project_id == project_id,
         e.c.sample_id == sample_id,
         e.c.annotator == annotator,
         e.c.action == "label",
-        not_undone(project_id, e),
+        ~undone,
     )
 
 
