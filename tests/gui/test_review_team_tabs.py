@@ -85,11 +85,13 @@ def test_adjudication_queue_from_the_keyboard(qtbot, team_view) -> None:
     qtbot.keyClick(table, Qt.Key.Key_Enter)  # a tie has no decision until a label is chosen
     assert panel.selected_id() == ids[2] and "A tie" in panel.headline.text()
     view.reviewer = "chief"  # the user renamed themself in the settings
-    with qtbot.waitSignal(view.team.loaded, timeout=10_000):
+    with qtbot.waitSignal(
+        view.labelsChanged, timeout=10_000, check_params_cb=lambda sid: sid == ids[2]
+    ):
         qtbot.keyClick(table, "1")
     assert table.rowCount() == 0
     assert store.labels.events()[-1].annotator == "chief"
-    assert "No open disagreements" in panel.headline.text()
+    qtbot.waitUntil(lambda: "No open disagreements" in panel.headline.text(), timeout=10_000)
     assert store.labels.state(ids[2]).labels == ("pos",)
 
 
