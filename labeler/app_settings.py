@@ -25,6 +25,7 @@ from typing import Any
 
 from labeler.learning.featureset import TEXT_FEATURES
 from labeler.learning.settings import TrainSettings
+from labeler.store.overlap import OverlapSettings
 
 SETTINGS_VERSION = 2
 THEMES = ("light", "dark")
@@ -165,6 +166,7 @@ class SettingsFile:
 
 
 _ENGINE = TrainSettings()  # the engine's defaults: the one source of truth for both views
+_OVERLAP = OverlapSettings()  # the queue's overlap defaults (labeler.store.overlap)
 
 
 @dataclass(frozen=True)
@@ -175,7 +177,9 @@ class ProjectSettings:
     are the engine's training settings (``settings["learning"]``: ``strategy``, ``model``,
     ``queue_size``, ``features.text_features``; defaults from
     :class:`~labeler.learning.settings.TrainSettings`); ``retrain_every`` belongs to the
-    annotate screen (``settings["annotate"]``).
+    annotate screen (``settings["annotate"]``); ``overlap`` (distinct annotators per overlap
+    sample) and ``overlap_fraction`` (the share of samples that get them) to the team's queue
+    (``settings["team"]``, read by :class:`~labeler.store.overlap.OverlapSettings`).
     """
 
     strategy: str = _ENGINE.strategy
@@ -183,6 +187,8 @@ class ProjectSettings:
     retrain_every: int = 10  # labels between background retrains; 0: only on demand
     batch_size: int = _ENGINE.queue_size
     text_features: str = _ENGINE.features.text_features  # used by text projects only
+    overlap: int = _OVERLAP.overlap
+    overlap_fraction: float = _OVERLAP.fraction
 
     @classmethod
     def from_project(cls, settings: dict[str, Any]) -> ProjectSettings:
@@ -210,10 +216,11 @@ class ProjectSettings:
             values["text_features"] = (
                 "tfidf" if "text_features" in features else default.text_features
             )
-        return cls(**values)
+        overlap = OverlapSettings.from_settings(settings)
+        return cls(**values, overlap=overlap.overlap, overlap_fraction=overlap.fraction)
 
     def to_project(self, settings: dict[str, Any]) -> dict[str, Any]:
-        """The ``learning`` and ``annotate`` entries to merge into ``settings``."""
+        """The ``learning``, ``annotate`` and ``team`` entries to merge into ``settings``."""
         old = settings.get("learning") or {}
         learning = {
             **old,
@@ -223,4 +230,5 @@ class ProjectSettings:
             "features": {**(old.get("features") or {}), "text_features": self.text_features},
         }
         annotate = {**(settings.get("annotate") or {}), "retrain_every": self.retrain_every}
-        return {"learning": learning, "annotate": annotate}
+        overlap = OverlapSettings(self.overlap, self.overlap_fraction).checked()
+        return {"learning": learning, "annotate": annotate, **overlap.to_settings(settings)}

@@ -10,6 +10,7 @@ from labeler.errors import LabelerError, ProjectError
 from labeler.learning.featureset import DEFAULT_TEXT_FEATURES, TEXT_FEATURES
 from labeler.learning.settings import new_project_settings
 from labeler.store import Store
+from labeler.store.overlap import OverlapSettings
 
 
 def register(sub: Any) -> None:
@@ -25,6 +26,18 @@ def register(sub: Any) -> None:
         choices=TEXT_FEATURES,
         help="text projects: TF-IDF, WordLlama sentence embeddings (offline) or both "
         f"(default: {DEFAULT_TEXT_FEATURES})",
+    )
+    p.add_argument(
+        "--overlap",
+        type=int,
+        metavar="K",
+        help="team mode: distinct annotators per overlap sample, for agreement (default: 1)",
+    )
+    p.add_argument(
+        "--overlap-fraction",
+        type=float,
+        metavar="F",
+        help="share of samples (0-1) that get --overlap annotators (default: 1)",
     )
     p.set_defaults(func=cmd_init)
 
@@ -72,6 +85,13 @@ def cmd_init(args: argparse.Namespace) -> int:
         raise ProjectError("--multi-label and --binary exclude each other")
     task = "multi-label" if args.multi_label else "binary" if args.binary else "single-label"
     settings = new_project_settings(args.modality, args.text_features)
+    if args.overlap is not None or args.overlap_fraction is not None:
+        default = OverlapSettings()
+        overlap = OverlapSettings(
+            default.overlap if args.overlap is None else args.overlap,
+            default.fraction if args.overlap_fraction is None else args.overlap_fraction,
+        ).checked()
+        settings.update(overlap.to_settings(settings))
     with Store.create(
         args.project,
         modality=args.modality,
@@ -153,6 +173,8 @@ def cmd_info(args: argparse.Namespace) -> int:
     with Store.open(args.project) as store:
         summary = store.summary()
         summary["drift"] = batch_drift(store)
+        overlap = OverlapSettings.from_settings(store.info.settings)
+        summary["overlap"] = {"k": overlap.overlap, "fraction": overlap.fraction}
     if args.json:
         print_json(summary)
     else:
@@ -172,6 +194,9 @@ def format_summary(s: dict[str, Any]) -> str:
             for lab in s["labels"]
         ),
     ]
+    overlap = s.get("overlap")
+    if overlap and overlap["k"] > 1:
+        lines.append(f"overlap   {OverlapSettings(overlap['k'], overlap['fraction']).describe()}")
     if s["per_annotator"]:
         lines.append("annotators " + ", ".join(f"{a}: {n}" for a, n in s["per_annotator"].items()))
     for b in s["import_batches"]:

@@ -3,7 +3,9 @@
 * ``latest``: the project's current label: an adjudication if there is one, else the most
   recent label event of any annotator.
 * ``adjudicated``: only labels nobody disputes: adjudicated samples, and samples whose
-  annotators all agree. Samples with an unresolved disagreement are left out (and counted).
+  annotators all agree. Samples with an unresolved disagreement are left out (and counted),
+  and so are overlap samples still waiting for some of their k annotators
+  (:mod:`labeler.store.overlap`): their agreement is not known yet.
 * ``majority``: an adjudication if there is one, else the label set most annotators gave;
   a tie goes to the label set given most recently.
 """
@@ -27,12 +29,14 @@ def choose(
     adjudicated: bool,
     disagreement: bool,
     per_annotator: Sequence[tuple[str, tuple[str, ...]]] = (),
+    awaiting: bool = False,
 ) -> tuple[str, ...] | None:
-    """The labels to export under ``policy``, or None to leave the sample out."""
+    """The labels to export under ``policy``, or None to leave the sample out. ``awaiting``:
+    an overlap sample that fewer than its k annotators labeled so far."""
     if policy == "latest" or adjudicated:
         return current
     if policy == "adjudicated":
-        return None if disagreement else current
+        return None if disagreement or awaiting else current
     if policy == "majority":
         if not per_annotator:
             return current

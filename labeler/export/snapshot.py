@@ -41,6 +41,7 @@ from labeler.store.export_queries import (
     reserve_snapshot,
 )
 from labeler.store.label_cut import LabelSetHash, label_watermark
+from labeler.store.overlap import OverlapSettings
 
 FORMATS = {"csv": ".csv", "parquet": ".parquet", "jsonl": ".jsonl", "label-studio": ".json"}
 MANIFEST_SUFFIX = ".manifest.json"
@@ -144,6 +145,7 @@ def _export(
     manifest_file = manifest_path_for(out)
     progress = progress or no_progress
     info = store.info
+    overlap = OverlapSettings.from_settings(info.settings)
     total = store.labels.labeled_count()
     progress(0, total)
 
@@ -177,6 +179,7 @@ def _export(
                             adjudicated=r.adjudicated,
                             disagreement=r.disagreement,
                             per_annotator=per_annotator.get(r.sample_id, ()),
+                            awaiting=r.n_annotators < overlap.required(r.sample_id),
                         )
                         if labels is None:
                             excluded += 1

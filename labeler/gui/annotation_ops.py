@@ -11,6 +11,7 @@ from pathlib import Path
 from labeler.app_settings import ProjectSettings
 from labeler.gui.session import Counts, Item, ModelStatus, model_status
 from labeler.store import ProjectInfo, ProjectLocation, Provenance, Store
+from labeler.store.annotator_queue import candidates
 from labeler.store.integrity import check_or_raise
 from labeler.store.labels import Reverted
 from labeler.store.location import resolve
@@ -95,8 +96,8 @@ def fetch(
 ) -> Fetched:
     """The next ``n`` samples to show, best first, leaving out ``exclude``.
 
-    They come from the ranked queue; when there is no queue (no model yet) or it has run dry,
-    unlabeled samples follow in import order (skipped ones last), without a queue provenance.
+    They come from :func:`labeler.store.annotator_queue.candidates`: overlap samples that
+    still need this annotator, the ranked queue, then unlabeled samples in import order.
     With ``annotator`` the samples are claimed for them (and their app ``session``): samples a
     colleague holds are left out, and ours are left out of theirs. Samples a colleague claims
     between our read and our claim are lost to them; the fetch then asks again for others,
@@ -109,7 +110,7 @@ def fetch(
     got: list[tuple[int, Provenance, int | None]] = []
     exhausted = False
     for _round in range(CLAIM_ROUNDS if annotator is not None else 1):
-        chosen = _candidates(store, n - len(got), skip)
+        chosen = candidates(store, n - len(got), skip, annotator)
         if not chosen:
             exhausted = True
             break
@@ -130,20 +131,6 @@ def fetch_items(
 ) -> list[Item]:
     """The items of :func:`fetch` (the annotator's claims not tied to an app session)."""
     return fetch(store, n, exclude, annotator).items
-
-
-def _candidates(store: Store, n: int, skip: set[int]) -> list[tuple[int, Provenance, int | None]]:
-    entries = [e for e in store.models.queue(limit=n + len(skip)) if e.sample_id not in skip]
-    chosen: list[tuple[int, Provenance, int | None]] = [
-        (e.sample_id, Provenance(e.model_version, e.strategy, e.score), e.rank) for e in entries
-    ]
-    if not chosen:
-        chosen = [
-            (sid, Provenance(), None)
-            for sid in store.labels.unlabeled_ids(limit=n + len(skip))
-            if sid not in skip
-        ]
-    return chosen[:n]
 
 
 def start_session(store: Store, annotator: str, session: str) -> int:

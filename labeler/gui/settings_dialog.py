@@ -8,6 +8,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
+    QDoubleSpinBox,
     QFormLayout,
     QGroupBox,
     QLineEdit,
@@ -17,6 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from labeler.app_settings import FONT_SIZES, THEMES, ProjectSettings, UserSettings
+from labeler.store.overlap import MAX_OVERLAP
 
 
 def engine_choices() -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -31,6 +33,12 @@ TEXT_FEATURES_HELP = (
     "tfidf: word and word-pair counts; embedding: WordLlama sentence embeddings (offline, "
     "matches meaning across different words); tfidf+embedding: both. Changing it recomputes "
     "the features at the next retrain."
+)
+
+
+OVERLAP_HELP = (
+    "Team mode: each overlap sample is handed to this many distinct annotators, so agreement "
+    "can be measured and disagreements adjudicated in review. 1: every sample is labeled once."
 )
 
 
@@ -75,6 +83,8 @@ class SettingsDialog(QDialog):
 
         self.strategy = self.model = self.retrain_every = self.batch_size = None
         self.text_features: QComboBox | None = None
+        self.overlap: QSpinBox | None = None
+        self.overlap_fraction: QDoubleSpinBox | None = None
         if project is not None:
             strategies, models = engine_choices()
             self.strategy = _combo(strategies, project.strategy)
@@ -99,6 +109,20 @@ class SettingsDialog(QDialog):
                 self.text_features = _combo(TEXT_FEATURES, project.text_features)
                 self.text_features.setToolTip(TEXT_FEATURES_HELP)
                 g.addRow("Text features", self.text_features)
+            self.overlap = QSpinBox(objectName="overlapSpin")
+            self.overlap.setRange(1, MAX_OVERLAP)
+            self.overlap.setValue(project.overlap)
+            self.overlap.setSpecialValueText("1 (no overlap)")
+            self.overlap.setSuffix(" annotators")
+            self.overlap.setToolTip(OVERLAP_HELP)
+            self.overlap_fraction = QDoubleSpinBox(objectName="overlapFractionSpin")
+            self.overlap_fraction.setRange(0.0, 100.0)
+            self.overlap_fraction.setDecimals(1)
+            self.overlap_fraction.setSuffix(" % of samples")
+            self.overlap_fraction.setValue(project.overlap_fraction * 100.0)
+            self.overlap_fraction.setToolTip("The share of samples that get the overlap.")
+            g.addRow("Overlap", self.overlap)
+            g.addRow("Overlap on", self.overlap_fraction)
             layout.addWidget(proj)
 
         buttons = QDialogButtonBox(
@@ -131,4 +155,8 @@ class SettingsDialog(QDialog):
             text_features=self.text_features.currentText()
             if self.text_features is not None
             else self._project.text_features,
+            overlap=self.overlap.value() if self.overlap is not None else self._project.overlap,
+            overlap_fraction=self.overlap_fraction.value() / 100.0
+            if self.overlap_fraction is not None
+            else self._project.overlap_fraction,
         )

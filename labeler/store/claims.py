@@ -13,6 +13,11 @@ project again, claims of their sessions that stopped renewing are released at on
 
 Claims are advisory for *ordering*: labeling a sample someone else holds is still allowed
 (and recorded), it just never happens by accident.
+
+Overlap (:mod:`labeler.store.overlap`): a labeled overlap sample that still needs this
+annotator's label can be claimed, and a claim whose holder has labeled the sample already
+does not keep colleagues from it. One claim row per sample, taken under the claim lock,
+means two annotators never hold an overlap sample at once, so it never gets more than k.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import sqlalchemy as sa
 
 from labeler.store import schema as t
 from labeler.store.database import utcnow
+from labeler.store.overlap import OverlapSettings, has_active_label, open_overlap_ids, read_settings
 
 if TYPE_CHECKING:
     from labeler.store.project_store import Store
@@ -42,6 +48,16 @@ def _others(annotator: str, session: str | None) -> Any:
     if session is None:
         return c.c.annotator != annotator
     return sa.or_(c.c.annotator != annotator, c.c.session.is_(None), c.c.session != session)
+
+
+def _blocking(project_id: int, overlap: OverlapSettings) -> Any:
+    """SQL condition: a claim that keeps the sample from others. With overlap, a claim whose
+    holder has labeled the sample already does not: the sample may need colleagues' labels,
+    and its holder is never shown it again (the claim goes at the holder's next renewal)."""
+    if not overlap.active:
+        return sa.true()
+    c = t.sample_claim
+    return ~has_active_label(project_id, c.c.sample_id, c.c.annotator)
 
 
 def _mine(annotator: str, session: str | None) -> Any:
@@ -65,8 +81,9 @@ class Claims:
     ) -> list[int]:
         """Claim the given samples for ``annotator`` (in order) and return those now held by them.
 
-        Samples held by someone else (unexpired) or already labeled are left out. One
-        transaction: two annotators claiming at once never both get the same sample.
+        Samples held by someone else (unexpired) or already labeled are left out, except
+        overlap samples that still need this annotator's label (:mod:`labeler.store.overlap`).
+        One transaction: two annotators claiming at once never both get the same sample.
         """
         if not sample_ids:
             return []
@@ -79,6 +96,7 @@ class Claims:
             if conn.dialect.name == "postgresql":
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CLAIM_LOCK + pid})
             conn.execute(c.delete().where(c.c.project_id == pid, c.c.expires_at <= now))
+            overlap = read_settings(conn, pid)
             held_by_others: set[int] = set()
             labeled: set[int] = set()
             for start in range(0, len(ids), 500):
@@ -89,6 +107,7 @@ class Claims:
                             c.c.project_id == pid,
                             c.c.sample_id.in_(part),
                             _others(annotator, session),
+                            _blocking(pid, overlap),
                         )
                     ).scalars()
                 )
@@ -101,6 +120,7 @@ class Claims:
                         )
                     ).scalars()
                 )
+            labeled -= open_overlap_ids(conn, pid, overlap, annotator, labeled)
             mine = [s for s in ids if s not in held_by_others and s not in labeled]
             if mine:
                 for start in range(0, len(mine), 500):
@@ -209,13 +229,16 @@ class Claims:
         """Samples others currently hold (to leave out of ``annotator``'s queue); with
         ``session``, the same annotator's other sessions count as others."""
         c = t.sample_claim
+        pid = self._store.project_id
         with self._store.read() as conn:
+            overlap = read_settings(conn, pid)
             return set(
                 conn.execute(
                     sa.select(c.c.sample_id).where(
-                        c.c.project_id == self._store.project_id,
+                        c.c.project_id == pid,
                         _others(annotator, session),
                         c.c.expires_at > utcnow(),
+                        _blocking(pid, overlap),
                     )
                 ).scalars()
             )

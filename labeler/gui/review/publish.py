@@ -35,8 +35,8 @@ from labeler.store import Store
 FORMATS = {"csv": ".csv", "parquet": ".parquet", "jsonl": ".jsonl", "label-studio": ".json"}
 POLICY_HELP = {
     "latest": "latest: each sample's current label (adjudicated where adjudicated)",
-    "adjudicated": "adjudicated: only samples a reviewer adjudicated",
-    "majority": "majority: the label most annotators gave (ties left out)",
+    "adjudicated": "adjudicated: only undisputed labels (adjudicated, or all annotators agree)",
+    "majority": "majority: the label most annotators gave (ties: the latest)",
 }
 
 

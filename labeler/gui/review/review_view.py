@@ -49,6 +49,7 @@ from labeler.gui.review.stats_panels import (
 from labeler.gui.review.stats_runner import StatsRunner
 from labeler.gui.review.table_loader import TableLoader
 from labeler.gui.review.table_model import COLUMNS, ReviewTableModel
+from labeler.gui.review.team_tabs import TeamTabs
 from labeler.gui.tasks import TaskRunner
 from labeler.progress import CancelToken
 from labeler.review.service import ReviewSummary, save_plots
@@ -169,6 +170,7 @@ class ReviewView(QWidget):
         self.tabs.addTab(self.plots, "Plots")
         self.tabs.addTab(self.audit, "Audit queue")
         self.tabs.addTab(self.runs, "Run history")
+        self.team = TeamTabs(store, self.jobs, self.db, self.tabs, lambda: self.reviewer, self)
         self.suspects.sampleActivated.connect(self.show_sample)
         self.audit.sampleActivated.connect(self.show_sample)
         self.plots.saveRequested.connect(self._ask_save_plots)
@@ -176,6 +178,11 @@ class ReviewView(QWidget):
         self.detail = DetailPanel(info.modality, info.label_names)
         self.detail.relabelRequested.connect(self.relabel)
         self.detail.adjudicateRequested.connect(self.adjudicate)
+        self.team.adjudicated.connect(self._edited)
+        self.team.sampleActivated.connect(self.show_sample)
+        self.team.failed.connect(self.reporter.error)
+        self.labelsChanged.connect(self.team.reload)
+        self.loader.firstRowsShown.connect(self.team.start)
 
         bar = QHBoxLayout()
         title = QLabel(f"Review · {info.name}", objectName="reviewTitle")
