@@ -1,5 +1,10 @@
 """A run's model file: where it is and which bytes it must hold.
 
+The file is the model pipeline (:mod:`labeler.learning.pipeline`): raw-input step and
+estimator saved together with skops. In a PostgreSQL project its bytes are also kept in the
+database (``model_artifact``, keyed by SHA-256): a member whose folder lacks the file (another
+machine, a fresh clone of the pointer) gets it from there, checked against the hash.
+
 A retrain records its model file relative to the project folder (``models/v3.skops``) and
 the file's SHA-256 taken right after saving it (``RunRecord.artifact_sha256``). So a copied
 or moved project folder finds its models, and a push or a load refuses a file whose bytes
@@ -53,8 +58,11 @@ def artifact_path(store: Store, run: RunRecord) -> Path:
 
 
 def run_artifact(store: Store, run: RunRecord) -> RunArtifact:
-    """The run's model file and the hash to check it against; the file must exist."""
+    """The run's model file and the hash to check it against; the file must exist (in a
+    PostgreSQL project, a missing file is fetched from the database first)."""
     path = artifact_path(store, run)
+    if not path.is_file() and run.artifact_sha256 and store.models.versions.keeps_artifacts:
+        fetch_artifact(store, run.artifact_sha256, path)
     if not path.is_file():
         raise ModelFileError(f"{path}: model file of version {run.model_version} is missing")
     if run.artifact_sha256:
@@ -62,10 +70,45 @@ def run_artifact(store: Store, run: RunRecord) -> RunArtifact:
     return RunArtifact(path, file_sha256(path), False)
 
 
-def load_run_model(store: Store, run: RunRecord) -> Any:
-    """The run's estimator, loaded safely: the file's SHA-256 must equal the one recorded at
-    training, and only trusted types are loaded (:func:`labeler.registry.trust.load_trusted`)."""
+def fetch_artifact(store: Store, sha256: str, path: Path) -> None:
+    """Write the database's copy of a model file to ``path`` (atomically); nothing if the
+    database holds none. The bytes are checked against ``sha256`` before they are kept."""
+    import hashlib
+    import os
+    import uuid
+
+    from labeler.registry.trust import ModelIntegrityError
+
+    content = store.models.versions.artifact(sha256)
+    if content is None:
+        return
+    actual = hashlib.sha256(content).hexdigest()
+    if actual != sha256:
+        raise ModelIntegrityError(
+            f"model file {sha256[:12]}... in the database has SHA-256 {actual[:12]}...; "
+            "refusing to use it"
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    tmp.write_bytes(content)
+    os.replace(tmp, path)
+
+
+def load_run_pipeline(store: Store, run: RunRecord) -> Any:
+    """The run's saved model, loaded safely: the file's SHA-256 must equal the one recorded
+    at training, and only trusted types are loaded (:func:`labeler.registry.trust.load_trusted`).
+    A run of this version gives its pipeline (raw input -> probabilities); a run of an older
+    Labeler its bare estimator."""
     from labeler.registry.trust import load_trusted
 
     found = run_artifact(store, run)
     return load_trusted(found.path, found.sha256)
+
+
+def load_run_model(store: Store, run: RunRecord) -> Any:
+    """The run's estimator (on the project's feature matrix), loaded safely as
+    :func:`load_run_pipeline`: the last step of the pipeline, or an older run's estimator."""
+    from labeler.learning.pipeline import is_pipeline
+
+    model = load_run_pipeline(store, run)
+    return model.steps[-1][1] if is_pipeline(model) else model

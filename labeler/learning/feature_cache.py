@@ -12,7 +12,11 @@ import numpy as np
 import scipy.sparse as sp
 
 
-def read_cache(folder: Path, key: str) -> tuple[np.ndarray | sp.csr_matrix, list[str]] | None:
+def read_cache(
+    folder: Path, key: str
+) -> tuple[np.ndarray | sp.csr_matrix, list[str], dict | None] | None:
+    """``(X, columns, state)``: ``state`` is what the features learned (tabular statistics),
+    None if the entry holds none."""
     meta_path = folder / f"{key}.json"
     if not meta_path.is_file():
         return None
@@ -22,7 +26,7 @@ def read_cache(folder: Path, key: str) -> tuple[np.ndarray | sp.csr_matrix, list
             X: np.ndarray | sp.csr_matrix = sp.load_npz(folder / f"{key}.npz").tocsr()
         else:
             X = np.load(folder / f"{key}.npy", mmap_mode="r")
-        return X, list(meta.get("columns", []))
+        return X, list(meta.get("columns", [])), meta.get("state")
     except (OSError, ValueError):
         return None  # a damaged cache entry is recomputed
 
@@ -33,6 +37,7 @@ def write_cache(
     X: np.ndarray | sp.csr_matrix,
     columns: list[str],
     family: str | None = None,
+    state: dict | None = None,
 ) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     sparse = sp.issparse(X)
@@ -44,7 +49,13 @@ def write_cache(
         else:
             np.save(fh, X)
     os.replace(tmp, target)
-    meta = {"sparse": sparse, "shape": list(X.shape), "columns": columns, "family": family}
+    meta = {
+        "sparse": sparse,
+        "shape": list(X.shape),
+        "columns": columns,
+        "family": family,
+        "state": state,
+    }
     meta_tmp = folder / f".{key}.json.{_unique()}.tmp"
     meta_tmp.write_text(json.dumps(meta), encoding="utf-8")
     os.replace(meta_tmp, folder / f"{key}.json")

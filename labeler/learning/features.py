@@ -79,17 +79,21 @@ def load_features(
     key = feature_key(kind, settings, ids, identity)
     cached = read_cache(folder, key)
     if cached is not None:
-        X, columns = cached
-        if X.shape[0] == len(ids):
-            return Features(ids, X, kind, key, columns)
+        X, columns, state = cached
+        # a tabular entry written before its statistics were kept is computed again: the
+        # model pipeline needs them
+        if X.shape[0] == len(ids) and (kind != "tabular" or state):
+            return Features(ids, X, kind, key, columns, state)
+    state = None
     if kind == "vectors":
         X, columns = vector_features(store, len(ids), progress, cancel)
     elif kind == "image":
         X, columns = image_features(store, len(ids), settings, progress, cancel)
     else:
-        X, columns = tabular_features(store, len(ids), settings, progress, cancel)
-    write_cache(folder, key, X, columns, family=feature_family(kind, settings, identity))
-    return Features(ids, X, kind, key, columns)
+        X, columns, state = tabular_features(store, len(ids), settings, progress, cancel)
+    family = feature_family(kind, settings, identity)
+    write_cache(folder, key, X, columns, family=family, state=state)
+    return Features(ids, X, kind, key, columns, state)
 
 
 def _text(

@@ -66,6 +66,9 @@ class Features:
     kind: str  # text | image | tabular | vectors
     key: str
     columns: list[str]
+    # what the features learned from the samples (tabular: columns, categories, means and
+    # scales), frozen into the model pipeline (labeler.learning.pipeline)
+    state: dict[str, Any] | None = None
 
     @property
     def n_features(self) -> int:

@@ -37,6 +37,7 @@ class TabularEncoder:
         self.columns: list[str] = []
         self.numeric: dict[str, bool] = {}
         self.counts: dict[str, dict[str, int]] = {}
+        self.stats: list[tuple[float, float]] = []  # (mean, scale) per numeric column
 
     def observe(self, frame: pd.DataFrame) -> None:
         for col in frame.columns:
@@ -93,8 +94,19 @@ class TabularEncoder:
 
     def finish(self, X: np.ndarray) -> np.ndarray:
         """Impute and scale the numeric columns of the encoded matrix, in place."""
-        standardise(X, self._numeric_positions())
+        self.stats = standardise(X, self._numeric_positions())
         return X
+
+    def state(self) -> dict:
+        """What the encoding learned (JSON-able): the raw-input step of the model pipeline
+        (:class:`labeler.learning.pipeline.TabularInput`) applies it to new rows."""
+        return {
+            "columns": list(self.columns),
+            "numeric": [self.numeric[c] for c in self.columns],
+            "categories": [[] if self.numeric[c] else self.categories(c) for c in self.columns],
+            "means": [m for m, _ in self.stats],
+            "scales": [s for _, s in self.stats],
+        }
 
     def _numeric_positions(self) -> list[int]:
         pos, j = [], 0
@@ -107,13 +119,16 @@ class TabularEncoder:
         return pos
 
 
-def standardise(X: np.ndarray, columns: list[int]) -> None:
-    """Mean-impute and scale the given columns of ``X`` in place (chunked, float32)."""
+def standardise(X: np.ndarray, columns: list[int]) -> list[tuple[float, float]]:
+    """Mean-impute and scale the given columns of ``X`` in place (chunked, float32); returns
+    each column's ``(mean, scale)``: ``x -> (x - mean) / scale``, missing -> 0."""
+    stats: list[tuple[float, float]] = []
     for j in columns:
         col = X[:, j]
         finite = np.isfinite(col)
         if not finite.any():
             col[:] = 0.0
+            stats.append((0.0, 1.0))
             continue
         mean = float(col[finite].mean(dtype=np.float64))
         std = float(col[finite].std(dtype=np.float64))
@@ -121,6 +136,8 @@ def standardise(X: np.ndarray, columns: list[int]) -> None:
         col -= mean
         if std > 0:
             col /= std
+        stats.append((mean, std if std > 0 else 1.0))
+    return stats
 
 
 def tabular_features(
@@ -129,7 +146,8 @@ def tabular_features(
     settings: FeatureSettings,
     progress: ProgressFn,
     cancel: CancelToken | None,
-) -> tuple[np.ndarray, list[str]]:
+) -> tuple[np.ndarray, list[str], dict]:
+    """The matrix, its column names and the encoder's :meth:`~TabularEncoder.state`."""
     encoder = TabularEncoder(settings.max_categories)
     # Pass 1: column types and category counts. While every column seen is numeric and the
     # columns do not change, the values go straight into the final matrix (one pass).
@@ -154,7 +172,7 @@ def tabular_features(
     if not encoder.columns:
         raise FeatureError("tabular samples carry no data columns")
     if X is not None and row == n:
-        return encoder.finish(X), encoder.column_names()
+        return encoder.finish(X), encoder.column_names(), encoder.state()
     # Pass 2: encode into one preallocated matrix now that categories are known.
     X = np.empty((n, encoder.width()), dtype=np.float32)
     row = 0
@@ -165,4 +183,4 @@ def tabular_features(
         X[row : row + len(block)] = block
         row += len(block)
         progress(n + row, 2 * n)
-    return encoder.finish(X), encoder.column_names()
+    return encoder.finish(X), encoder.column_names(), encoder.state()

@@ -83,6 +83,37 @@ def save_model(estimator, path: Path) -> Path:
     return path
 
 
+def _save_pipeline(
+    store: Store,
+    settings: TrainSettings,
+    feats: Features,
+    estimator,
+    targets: Targets,
+    version: int,
+    path: Path,
+) -> str:
+    """Save the model pipeline (raw-input step + estimator, :mod:`labeler.learning.pipeline`)
+    and return its SHA-256; a PostgreSQL project keeps the bytes in the database too."""
+    from labeler.learning.pipeline import build_pipeline
+
+    info = store.info
+    pipeline = build_pipeline(
+        feats,
+        settings.features,
+        estimator,
+        targets.classes,
+        multi_label=targets.multi_label,
+        project=info.name,
+        model_version=version,
+        modality=info.modality,
+    )
+    save_model(pipeline, path)
+    sha = file_sha256(path)
+    if store.models.versions.keeps_artifacts:
+        store.models.versions.put_artifact(sha, path.read_bytes())
+    return sha
+
+
 # -- the job -----------------------------------------------------------------------------------
 
 
@@ -353,8 +384,9 @@ def _fit_and_record(
     # gets it, so no other trainer writes (or deletes) this file
     version = store.models.versions.reserve(trainer)
     path = models_dir / f"v{version}.skops"
+    sha = None
     try:
-        save_model(estimator, path)
+        sha = _save_pipeline(store, settings, feats, estimator, targets, version, path)
         record = store.models.record_run(
             status="ok",
             started_at=started,
@@ -369,11 +401,13 @@ def _fit_and_record(
             predictions=predictions,
             version=version,
             trainer=trainer,
-            sha256=file_sha256(path),
+            sha256=sha,
         )
     except BaseException:
         path.unlink(missing_ok=True)
         store.models.versions.abandon(version)
+        if sha is not None and store.models.versions.keeps_artifacts:
+            store.models.versions.drop_artifact(sha)
         raise
     phases.progress(100, 100)
     return record

@@ -30,6 +30,12 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "sklearn._loss.link.LogitLink",
     "sklearn._loss.link.MultinomialLogit",
     "sklearn._loss.link.Interval",
+    # the raw-input steps of Labeler's model pipelines (labeler.learning.pipeline): plain
+    # attributes only (column names, numbers, arrays), no code runs on load
+    "labeler.learning.pipeline.TextInput",
+    "labeler.learning.pipeline.TabularInput",
+    "labeler.learning.pipeline.ImageInput",
+    "labeler.learning.pipeline.VectorInput",
 )
 
 

@@ -121,3 +121,59 @@ class ModelVersions:
                 )
             ).first()
         return None if r is None else ModelVersion(r.version, r.state, r.trainer, r.sha256)
+
+    # -- model artifacts in the database (PostgreSQL projects) -----------------------------
+
+    @property
+    def keeps_artifacts(self) -> bool:
+        """Whether model files live in the database (team mode: any member's machine loads
+        them) rather than only in the project folder (SQLite: the folder is the project)."""
+        return not self._store.location.is_sqlite
+
+    def put_artifact(self, sha256: str, content: bytes) -> None:
+        """Store a model file's bytes under its SHA-256 (once: the same bytes are kept once)."""
+        ma = t.model_artifact
+        with self._store.write() as conn:
+            lock_models(conn, self._store.project_id)
+            exists = conn.execute(
+                sa.select(ma.c.sha256).where(
+                    ma.c.project_id == self._store.project_id, ma.c.sha256 == sha256
+                )
+            ).first()
+            if exists is None:
+                conn.execute(
+                    ma.insert().values(
+                        project_id=self._store.project_id,
+                        sha256=sha256,
+                        size=len(content),
+                        content=content,
+                        created_at=utcnow(),
+                    )
+                )
+
+    def artifact(self, sha256: str) -> bytes | None:
+        """The stored bytes of the model file with this SHA-256, or None."""
+        ma = t.model_artifact
+        with self._store.read() as conn:
+            return conn.execute(
+                sa.select(ma.c.content).where(
+                    ma.c.project_id == self._store.project_id, ma.c.sha256 == sha256
+                )
+            ).scalar_one_or_none()
+
+    def drop_artifact(self, sha256: str) -> None:
+        """Remove stored bytes no recorded run uses (a run that failed after saving)."""
+        ma, mr = t.model_artifact, t.model_run
+        with self._store.write() as conn:
+            lock_models(conn, self._store.project_id)
+            used = conn.execute(
+                sa.select(mr.c.id).where(
+                    mr.c.project_id == self._store.project_id, mr.c.artifact_sha256 == sha256
+                )
+            ).first()
+            if used is None:
+                conn.execute(
+                    ma.delete().where(
+                        ma.c.project_id == self._store.project_id, ma.c.sha256 == sha256
+                    )
+                )

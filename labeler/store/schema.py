@@ -205,6 +205,22 @@ model_version = sa.Table(
     sa.Column("sha256", sa.String(64), nullable=True),  # of the saved model
 )
 
+# --- model artifacts in the database (migration 0009b) -------------------------------------
+
+# The bytes of each saved model pipeline, keyed by their SHA-256, for projects on PostgreSQL:
+# every member's app loads (and pushes) the current model whatever machine trained it.
+model_artifact = sa.Table(
+    "model_artifact",
+    metadata,
+    sa.Column(
+        "project_id", BigId, sa.ForeignKey("project.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("sha256", sa.String(64), primary_key=True),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("content", sa.LargeBinary, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+)
+
 train_lease = sa.Table(
     "train_lease",
     metadata,
