@@ -60,6 +60,4 @@ def parse_compute(value: str | None) -> Compute:
         if not 0 < port < 65536:
             raise ComputeError(f"compute {text!r}: port must be 1 to 65535")
         return Compute("dask", address=f"tcp://{host}:{port}")
-    raise ComputeError(
-        f"compute {text!r} is not one of local, dask-local[:N], dask://HOST:PORT"
-    )
+    raise ComputeError(f"compute {text!r} is not one of local, dask-local[:N], dask://HOST:PORT")

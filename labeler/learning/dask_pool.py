@@ -16,6 +16,7 @@ process: a local cluster's workers watch the process that started them.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import os
 import threading
@@ -92,10 +93,8 @@ def close_local_clusters() -> None:
         clusters = list(_local_clusters.values())
         _local_clusters.clear()
     for cluster in clusters:
-        try:
+        with contextlib.suppress(Exception):  # shutting down: nothing left to report to
             cluster.close(timeout=5)
-        except Exception:  # noqa: BLE001 - shutting down: nothing left to report to
-            pass
 
 
 class DaskPool:
@@ -125,21 +124,19 @@ class DaskPool:
                 client.register_plugin(_watch_parent_plugin(os.getpid()))
                 where = f"{compute} (scheduler {cluster.scheduler_address})"
             else:
-                client = Client(
-                    compute.address, set_as_default=False, timeout=CONNECT_TIMEOUT_S
-                )
+                client = Client(compute.address, set_as_default=False, timeout=CONNECT_TIMEOUT_S)
                 where = f"scheduler {compute.address}"
         except ComputeError:
             raise
         except Exception as exc:  # noqa: BLE001 - OSError, TimeoutError, CommClosedError...
-            raise ComputeError(f"cannot reach Dask {_describe(compute)}: {_one_line(exc)}") from None
+            raise ComputeError(
+                f"cannot reach Dask {_describe(compute)}: {_one_line(exc)}"
+            ) from None
         try:
             yield cls(compute, client, where, time_limit_s)
         finally:
-            try:
+            with contextlib.suppress(Exception):  # the scheduler may be gone already
                 client.close(timeout=5)
-            except Exception:  # noqa: BLE001 - the scheduler may be gone already
-                pass
 
     def workers(self) -> int:
         try:
@@ -199,7 +196,9 @@ class DaskPool:
             if failed:
                 index = futures.index(failed[0])
                 exc = failed[0].exception()
-                raise ComputeError(f"Dask {self.where}: {what} {index + 1} failed: {_one_line(exc)}")
+                raise ComputeError(
+                    f"Dask {self.where}: {what} {index + 1} failed: {_one_line(exc)}"
+                )
             lost = [f for f in done if f.status == "cancelled"]
             if lost:
                 raise ComputeError(f"Dask {self.where}: the cluster dropped the work (cancelled)")
@@ -221,10 +220,8 @@ class DaskPool:
     def _cancel(self, futures: list[Any]) -> None:
         if not futures:
             return
-        try:
+        with contextlib.suppress(Exception):  # the scheduler may be gone
             self.client.cancel(futures, force=True)
-        except Exception:  # noqa: BLE001 - the scheduler may be gone
-            pass
 
 
 def _describe(compute: Compute) -> str:

@@ -70,9 +70,7 @@ class PartitionResult:
     extra: dict = field(default_factory=dict)
 
 
-def _order_key(
-    scores: np.ndarray, higher_first: bool
-) -> np.ndarray:  # smaller is better; NaN last
+def _order_key(scores: np.ndarray, higher_first: bool) -> np.ndarray:  # smaller is better; NaN last
     keyed = -scores if higher_first else scores.copy()
     return np.where(np.isnan(keyed), np.inf, keyed)
 

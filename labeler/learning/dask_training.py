@@ -1,0 +1,351 @@
+"""A retrain whose pool work runs on a Dask cluster (``compute = dask-local[:N]`` or
+``dask://HOST:PORT``).
+
+The retrain process keeps what is small: the labels, the labeled samples' features, the fit
+and the cross-validation. What grows with the pool runs per partition on the workers:
+
+1. the unsupervised feature statistics (TF-IDF document frequencies; tabular column types,
+   categories, means and scales), merged into the pipeline's raw-input step
+   (:mod:`labeler.learning.partition_stats`);
+2. after the fit, scoring: each partition computes its features with the shipped pipeline
+   (cached in the project's ``features/partitions`` folder for the next retrain with the
+   same step), the strategy's scores, its best candidates and every row's top class and
+   confidence (:mod:`labeler.learning.partition_scoring`).
+
+The candidates merge into the same ranked queue, with the same scores and provenance, as the
+in-process ranking of the same model; batch-diverse selection runs on the gathered
+candidates. The run is recorded exactly as an in-process one (``params["compute"]`` says
+where it ran). Any cluster failure fails the retrain with one line naming the scheduler;
+the previous model and queue stay in use.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from labeler.learning.coldstart import diverse_seeds
+from labeler.learning.compute import Compute, ComputeError
+from labeler.learning.dask_pool import DaskPool
+from labeler.learning.dask_tasks import (
+    TaskSpec,
+    score,
+    tabular_stats,
+    tabular_types,
+    text_frequency,
+)
+from labeler.learning.features import feature_kind
+from labeler.learning.featureset import TABULAR_CHUNK, FeatureError
+from labeler.learning.fitting import TrainError, check_trainable, make_targets, proba_in_order
+from labeler.learning.partition_scoring import (
+    Partition,
+    PartitionResult,
+    merge_candidates,
+    plan_partitions,
+)
+from labeler.learning.partition_stats import idf_from_frequency, merge_moments, merge_verdicts
+from labeler.learning.strategies import HIGHER_FIRST, ranked_batch
+from labeler.progress import ProgressFn
+from labeler.store.models import RunRecord
+
+CANDIDATES = 5_000  # batch-diverse: candidates gathered from the partitions (as in process)
+LABELED_REFERENCE = 10_000
+COLD_START_SAMPLE = 20_000
+
+
+def train_on_dask(run: Any, compute: Compute) -> RunRecord:
+    """The retrain of ``run`` (a :class:`labeler.learning.training.DaskRun`) on ``compute``."""
+    from labeler.learning.pipeline import input_columns, pipeline_of
+    from labeler.learning.training import (
+        choose_model,
+        fit_estimator,
+        pipeline_info,
+        prediction_rows,
+        record_ok_run,
+    )
+
+    store, settings, snapshot, params, phases = (
+        run.store,
+        run.settings,
+        run.snapshot,
+        run.params,
+        run.phases,
+    )
+    if settings.strategy == "density":
+        raise ComputeError(
+            "strategy 'density' weighs each sample by the whole pool's density and runs in "
+            "process only; choose compute 'local' or another strategy"
+        )
+    rows = settings.partition_rows
+    kind = feature_kind(store, settings.features)
+    if rows <= 0 or (kind == "tabular" and rows % TABULAR_CHUNK):
+        # tabular column types are decided per chunk of rows, as in process
+        raise ComputeError(
+            f"partition_rows must be a positive multiple of {TABULAR_CHUNK:,} in tabular projects"
+        )
+    ids = np.asarray(store.samples.ids(), dtype=np.int64)
+    if len(ids) == 0:
+        raise FeatureError("the project has no samples")
+    parts = plan_partitions(ids, rows)
+    location = store.location.to_json()
+    params.update(
+        compute=str(compute),
+        partitions=len(parts),
+        partition_rows=rows,
+        feature_kind=kind,
+        n_samples=len(ids),
+        features=dict(settings.features.__dict__),
+    )
+    base = TaskSpec(location=location, kind=kind, settings=settings.features)
+    with DaskPool.open(compute, time_limit_s=settings.compute_timeout_s) as pool:
+        params["dask_workers"] = pool.workers()
+        step = _fit_input_step(pool, base, store, ids, parts, phases.sub(0, 40), phases.cancel)
+        phases.done("features", 40)
+        params["n_features"] = int(getattr(step, "n_features_out_", 0)) or None
+        model = params["model"] = choose_model(settings, kind)
+        info = store.info
+        targets = make_targets(snapshot.labels, info.label_names, info.multi_label)
+        step_info = {"feature_kind": kind, "inputs": input_columns(step)}
+        try:
+            check_trainable(targets)
+        except TrainError:
+            _cold_start(store, step, step_info, ids, snapshot, settings, phases.cancel)
+            raise
+        X_lab = _transform(store, step, step_info, snapshot.sample_ids)
+        fitted = fit_estimator(settings, kind, X_lab, snapshot, targets, model, params, phases)
+        estimator = fitted.estimator
+        pipeline = pipeline_of(
+            step, kind, estimator, targets.classes, **pipeline_info(store, targets, None)
+        )
+        labeled = np.unique(np.asarray(snapshot.sample_ids, dtype=np.int64))
+        n_allowed = int(len(ids) - np.isin(ids, labeled).sum())
+        n = min(settings.queue_size, n_allowed)
+        diverse = settings.strategy == "batch-diverse"
+        spec = TaskSpec(
+            location=location,
+            kind=kind,
+            pipeline=pipeline,
+            members=fitted.members,
+            strategy=settings.strategy,
+            n=min(n_allowed, max(CANDIDATES, 4 * n)) if diverse else n,
+            labeled=labeled,
+            class_order=None if targets.multi_label else _class_order(estimator, targets),
+            multi_label=targets.multi_label,
+            with_features=diverse,
+            cache_dir=str(store.artifacts_dir / "features" / "partitions" / _fingerprint(step)),
+            fingerprint=_fingerprint(step),
+        )
+        results = pool.map(
+            score, parts, shared=spec, progress=phases.sub(70, 90), cancel=phases.cancel
+        )
+    queue = _queue(settings, results, ids, labeled, X_lab, n, n_allowed)
+    phases.done("score", 90)
+    queue_ids = np.asarray([sid for sid, _ in queue], dtype=np.int64)
+    predictions = prediction_rows(
+        snapshot.sample_ids,
+        fitted.oof if fitted.oof is not None else proba_in_order(estimator, X_lab, targets),
+        targets,
+        fitted.oof is not None,
+    )
+    if len(queue_ids):
+        order = np.sort(queue_ids)
+        X_queue = _transform(store, step, step_info, order)
+        predictions += prediction_rows(
+            order, proba_in_order(estimator, X_queue, targets), targets, False
+        )
+    params["pool_predictions"] = _pool_summary(results)
+    phases.done("predict", 93)
+
+    def make_pipeline(version: int):
+        pipeline.labeler_info_["model_version"] = version
+        return pipeline
+
+    return record_ok_run(
+        store,
+        settings,
+        snapshot,
+        make_pipeline,
+        params=params,
+        metrics=fitted.metrics,
+        phases=phases,
+        started=run.started,
+        t_start=run.t_start,
+        queue=queue,
+        predictions=predictions,
+        trainer=run.trainer,
+    )
+
+
+# -- features -----------------------------------------------------------------------------------
+
+
+def _fit_input_step(
+    pool: DaskPool,
+    base: TaskSpec,
+    store: Any,
+    ids: np.ndarray,
+    parts: list[Partition],
+    progress: ProgressFn,
+    cancel: Any,
+) -> Any:
+    """The pipeline's raw-input step with statistics merged over every partition."""
+    from labeler.learning.pipeline import (
+        IMAGE_COLUMN,
+        TEXT_COLUMN,
+        VECTOR_COLUMN,
+        ImageInput,
+        TabularInput,
+        TextInput,
+        VectorInput,
+    )
+
+    settings = base.settings
+    kind = base.kind
+    if kind == "text":
+        step = TextInput(
+            TEXT_COLUMN, settings.text_features, settings.hash_features, settings.text_ngrams
+        )
+        if "tfidf" in settings.text_features.split("+"):
+            counts = pool.map(text_frequency, parts, shared=base, progress=progress, cancel=cancel)
+            df = np.sum([c for c, _ in counts], axis=0)
+            step.idf_ = idf_from_frequency(df, sum(n for _, n in counts))
+        step.n_features_out_ = step._width()
+        return step
+    if kind == "tabular":
+        half = _halves(progress)
+        verdicts = pool.map(tabular_types, parts, shared=base, progress=half[0], cancel=cancel)
+        columns = merge_verdicts(verdicts)
+        if not columns:
+            raise FeatureError("tabular samples carry no data columns")
+        spec = TaskSpec(
+            location=base.location,
+            kind=kind,
+            max_categories=settings.max_categories,
+            columns=columns,
+        )
+        moments = pool.map(tabular_stats, parts, shared=spec, progress=half[1], cancel=cancel)
+        step = TabularInput(settings.max_categories)
+        step._set_state(merge_moments(columns, moments, settings.max_categories))
+        return step
+    if kind == "image":
+        return ImageInput(IMAGE_COLUMN, settings.image_size)
+    first = store.samples.get(int(ids[0])).vector
+    return VectorInput(VECTOR_COLUMN, int(first.size))
+
+
+def _halves(progress: ProgressFn) -> tuple[ProgressFn, ProgressFn]:
+    def first(done: int, total: int | None) -> None:
+        if total:
+            progress(done, 2 * total)
+
+    def second(done: int, total: int | None) -> None:
+        if total:
+            progress(total + done, 2 * total)
+
+    return first, second
+
+
+def _fingerprint(step: Any) -> str:
+    """A hash of the fitted raw-input step: partition features computed with it are reused."""
+    import joblib
+
+    return joblib.hash(step)[:24]
+
+
+def _transform(store: Any, step: Any, info: dict[str, Any], sample_ids: Any) -> Any:
+    """Features of a few samples (the labeled set, the queue) in this process."""
+    from labeler.learning.pipeline import store_frame
+
+    X = step.transform(store_frame(store, list(map(int, sample_ids)), info))
+    return X if sp.issparse(X) else np.ascontiguousarray(X)
+
+
+def _class_order(estimator: Any, targets: Any) -> np.ndarray:
+    classes = [str(c) for c in estimator.classes_]
+    return np.asarray([classes.index(c) for c in targets.classes], dtype=np.int64)
+
+
+# -- the queue ----------------------------------------------------------------------------------
+
+
+def _queue(
+    settings: Any,
+    results: list[PartitionResult],
+    ids: np.ndarray,
+    labeled: np.ndarray,
+    X_lab: Any,
+    n: int,
+    n_allowed: int,
+) -> list[tuple[int, float | None]]:
+    strategy = settings.strategy
+    if n <= 0:
+        return []
+    rng = np.random.default_rng(settings.seed)
+    if strategy == "random":  # the same draw as in process: positions among the unlabeled
+        allowed = ~np.isin(ids, labeled)
+        picks = rng.permutation(np.nonzero(allowed)[0])[:n]
+        return [(int(ids[p]), None) for p in picks]
+    if strategy != "batch-diverse":
+        chosen, scores, _ = merge_candidates(results, n, HIGHER_FIRST[strategy])
+        return [(int(s), float(v)) for s, v in zip(chosen, scores, strict=True)]
+    count = min(n_allowed, max(CANDIDATES, 4 * n))
+    cand_ids, cand_unc, where = merge_candidates(results, count, True)
+    by_part = {r.index: r for r in results}
+    order = np.argsort(cand_ids, kind="stable")  # in process the candidates go by position
+    rows = [by_part[where[i][0]].cand_X[where[i][1] : where[i][1] + 1] for i in order]
+    X_cand = sp.vstack(rows, format="csr") if sp.issparse(rows[0]) else np.vstack(rows)
+    ref = None
+    n_labeled = X_lab.shape[0]
+    if n_labeled:
+        keep = rng.choice(n_labeled, size=min(n_labeled, LABELED_REFERENCE), replace=False)
+        ref = X_lab[np.sort(keep)]
+    picks, scores = ranked_batch(
+        X_cand, cand_unc[order], ref, n, n_unlabeled=n_allowed, n_labeled=n_labeled
+    )
+    cand_sorted = cand_ids[order]
+    return [(int(cand_sorted[p]), float(s)) for p, s in zip(picks, scores, strict=True)]
+
+
+def _pool_summary(results: list[PartitionResult]) -> dict[str, Any]:
+    """How sure the model is over the whole pool (from every row's confidence)."""
+    if not results:
+        return {}
+    conf = np.concatenate([r.confidence for r in results])
+    return {
+        "rows": int(conf.size),
+        "mean_confidence": round(float(conf.mean()), 4),
+        "share_above_0_9": round(float((conf >= 0.9).mean()), 4),
+    }
+
+
+# -- cold start ---------------------------------------------------------------------------------
+
+
+def _cold_start(
+    store: Any,
+    step: Any,
+    info: dict[str, Any],
+    ids: np.ndarray,
+    snapshot: Any,
+    settings: Any,
+    cancel: Any,
+) -> None:
+    """Without any model yet, queue diverse seeds picked from a sample of the pool (its
+    features computed here: a sample keeps the memory bounded whatever the pool's size)."""
+    if store.models.latest_ok() is not None:
+        return
+    pool_ids = ids[~np.isin(ids, np.asarray(snapshot.sample_ids, dtype=np.int64))]
+    if len(pool_ids) == 0:
+        return
+    rng = np.random.default_rng(settings.seed)
+    if len(pool_ids) > COLD_START_SAMPLE:
+        pool_ids = np.sort(rng.choice(pool_ids, size=COLD_START_SAMPLE, replace=False))
+    X_pool = _transform(store, step, info, pool_ids)
+    X_lab = _transform(store, step, info, snapshot.sample_ids) if len(snapshot.sample_ids) else None
+    picks, scores = diverse_seeds(
+        X_pool, settings.queue_size, X_labeled=X_lab, seed=settings.seed, cancel=cancel
+    )
+    items = [(int(pool_ids[p]), float(s)) for p, s in zip(picks, scores, strict=True)]
+    store.models.replace_queue(None, "cold-start", items)
