@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "labeler.cli.gui_cmds",
     "labeler.cli.engine_cmds",
     "labeler.cli.export_cmds",
+    "labeler.cli.predict_cmds",
     "labeler.cli.backup_cmds",
 )
 

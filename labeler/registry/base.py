@@ -7,8 +7,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from labeler.errors import LabelerError
 
 ALIASES = ("candidate", "champion")
@@ -31,7 +29,7 @@ class ModelBundle:
     lineage: dict[str, Any]  # the dataset snapshot's manifest (+ run and model version)
     model_card: str  # markdown
     dataset_path: Path | None = None
-    input_example: np.ndarray | None = None
+    input_example: Any = None  # raw rows (a DataFrame) for a pipeline, else a feature row
     model_sha256: str | None = None  # recorded at training: the pushed bytes must match it
 
 

@@ -2,9 +2,10 @@
 (after its run's label cut; for runs without one, after it started).
 
 Neither the new model nor the current champion (which is older) has seen them, so both are
-scored on the same unseen labels. The features are rebuilt with the new run's feature
-settings; a champion trained on different features cannot be compared (and is not replaced
-unless forced).
+scored on the same unseen labels, given as raw rows: each version computes its own features
+with its own pipeline. (A run of an older Labeler saved no pipeline: its held-out set is the
+feature matrix rebuilt with its feature settings, and a champion trained on other features is
+not replaced unless forced.)
 """
 
 from __future__ import annotations
@@ -36,9 +37,17 @@ def unseen_holdout(
             f"only {len(ids)} labels were added after model v{run.model_version} was trained "
             f"(at least {min_labels} are needed to compare it with the champion)"
         )
-    feats = load_features(store, FeatureSettings.from_dict(run.params.get("features")))
-    X = feats.X[feats.rows(ids)]
+    from labeler.learning.artifact import load_run_pipeline
+    from labeler.learning.pipeline import is_pipeline, store_frame
+
     info = store.info
+    pipeline = load_run_pipeline(store, run)
+    raw = is_pipeline(pipeline)
+    if raw:
+        X = store_frame(store, ids, pipeline.labeler_info_)
+    else:
+        feats = load_features(store, FeatureSettings.from_dict(run.params.get("features")))
+        X = feats.X[feats.rows(ids)]
     if info.multi_label:
         from sklearn.preprocessing import MultiLabelBinarizer
 
@@ -46,4 +55,5 @@ def unseen_holdout(
     else:
         y = np.asarray([lab[0] for lab in labels], dtype=object)
     description = f"{len(ids)} labels added after model v{run.model_version} was trained"
-    return Holdout(X, y, "accuracy", description, feature_settings=run.params.get("features")), ""
+    settings = None if raw else run.params.get("features")
+    return Holdout(X, y, "accuracy", description, feature_settings=settings), ""

@@ -7,7 +7,9 @@ saved locally with ``mlflow.sklearn.save_model`` and uploaded with the client.
 
 Artifacts of the run::
 
-    model/                          the mlflow.sklearn flavour (skops format, with a signature)
+    model/                          the pipeline as an MLflow pyfunc model (from code, skops
+                                    inside, raw-input signature and example; see .pyfunc);
+                                    a bare estimator of an older Labeler: mlflow.sklearn
     labeler/model.skops             Labeler's copy, checked against its SHA-256 on load
     labeler/MODEL_CARD.md
     labeler/dataset/<snapshot>      the training-data snapshot and its manifest
@@ -78,7 +80,7 @@ def log_version_run(
     lineage = dict(bundle.lineage)
     with tempfile.TemporaryDirectory(prefix="labeler-mlflow-push-") as tmp:
         staging = Path(tmp)
-        _save_flavour(model, bundle, staging / "model")
+        _save_flavour(model, bundle, sha256, staging / "model")
         client.log_artifacts(run_id, str(staging / "model"), "model")
         labeler_dir = staging / ARTIFACT_DIR
         labeler_dir.mkdir()
@@ -107,7 +109,14 @@ def _dataset_files(path: Path) -> list[Path]:
     return [path, manifest] if manifest.is_file() else [path]
 
 
-def _save_flavour(model: Any, bundle: ModelBundle, target: Path) -> None:
+def _save_flavour(model: Any, bundle: ModelBundle, sha256: str, target: Path) -> None:
+    from labeler.learning.pipeline import is_pipeline
+
+    if is_pipeline(model):
+        from labeler.registry.pyfunc import save_pyfunc
+
+        save_pyfunc(model, bundle.model_path, sha256, target, bundle.input_example)
+        return
     import sklearn
     import skops
     from mlflow.models import infer_signature

@@ -1,6 +1,10 @@
 """Promotion: a new version becomes ``champion`` only if it scores better than the current
 champion on the same held-out labels, unless forced (a tie keeps the champion: pushing the
-same model again must not move the alias). Every push becomes ``candidate``."""
+same model again must not move the alias). Every push becomes ``candidate``.
+
+The held-out samples are raw rows (:func:`labeler.learning.pipeline.store_frame`): each
+version scores them with its own pipeline, so a champion trained before an import (other
+vocabulary statistics, other scaling) is judged on the features it would really compute."""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from sklearn.metrics import accuracy_score, f1_score
 
 from labeler.registry.base import ModelVersion, Registry
@@ -15,16 +20,30 @@ from labeler.registry.base import ModelVersion, Registry
 
 @dataclass(frozen=True)
 class Holdout:
-    """Held-out labels to compare versions on: features ``X``, labels ``y``."""
+    """Held-out labels to compare versions on: ``X`` raw rows (a DataFrame of the input
+    columns, scored by each version's own pipeline) or a feature matrix (scored by bare
+    estimators, as older Labeler versions pushed them), labels ``y``."""
 
     X: Any
     y: Any
     metric: str = "accuracy"  # or "macro_f1"
     description: str = ""
-    feature_settings: dict[str, Any] | None = None  # what X was built with, when known
+    feature_settings: dict[str, Any] | None = None  # what a feature matrix X was built with
 
     def score(self, model: Any) -> float:
-        predicted = model.predict(self.X)
+        from labeler.learning.pipeline import is_pipeline, predict_frame
+
+        if isinstance(self.X, pd.DataFrame):
+            if not is_pipeline(model):
+                raise ValueError("it holds no feature pipeline (pushed by an older Labeler)")
+            labels, proba = predict_frame(model, self.X)
+            if model.labeler_info_["multi_label"]:
+                predicted = (proba >= 0.5).astype(np.int64)
+            else:
+                predicted = np.asarray([lab[0] for lab in labels], dtype=object)
+        else:
+            estimator = model.steps[-1][1] if is_pipeline(model) else model
+            predicted = estimator.predict(self.X)
         if self.metric == "macro_f1":
             return float(f1_score(self.y, predicted, average="macro", zero_division=0))
         return float(accuracy_score(np.asarray(self.y), np.asarray(predicted)))

@@ -130,8 +130,7 @@ def push_project_model(
         lineage=lineage,
         label_count=run.label_count,
     )
-    n_features = getattr(estimator, "n_features_in_", None)
-    example = np.zeros((1, int(n_features))) if n_features else None
+    example = _input_example(store, estimator)
     bundle = ModelBundle(
         name=info.name,
         model_path=path,
@@ -151,6 +150,20 @@ def push_project_model(
         holdout, reason = (None, "") if force else _auto_holdout(store, registry, run, version)
     decision = promote(registry, version, holdout=holdout, force=force, no_holdout_reason=reason)
     return PushResult(registry.get(info.name, version.version), decision, snapshot)
+
+
+def _input_example(store: Store, model: Any) -> Any:
+    """A few raw rows of the project for a pipeline (the MLflow signature and input example
+    are the raw input columns); zeros of the feature width for an older bare estimator."""
+    from labeler.learning.pipeline import is_pipeline, store_frame
+
+    if is_pipeline(model):
+        first = next(store.samples.iter_frames(3, columns=()), None)
+        if first is None or first.empty:
+            return None
+        return store_frame(store, first["id"].tolist(), model.labeler_info_)
+    n_features = getattr(model, "n_features_in_", None)
+    return np.zeros((1, int(n_features))) if n_features else None
 
 
 def _auto_holdout(
