@@ -85,7 +85,7 @@ def train_on_dask(run: Any, compute: Compute) -> RunRecord:
         raise ComputeError(
             f"partition_rows must be a positive multiple of {TABULAR_CHUNK:,} in tabular projects"
         )
-    ids = np.asarray(store.samples.ids(), dtype=np.int64)
+    ids = _sample_ids(store)
     if len(ids) == 0:
         raise FeatureError("the project has no samples")
     parts = plan_partitions(ids, rows)
@@ -233,6 +233,16 @@ def _fit_input_step(
         return ImageInput(IMAGE_COLUMN, settings.image_size)
     first = store.samples.get(int(ids[0])).vector
     return VectorInput(VECTOR_COLUMN, int(first.size))
+
+
+def _sample_ids(store: Any) -> np.ndarray:
+    """Every sample id, ascending, read in chunks straight into one int64 array (a list of
+    20M Python ints would take more memory than the whole partition plan)."""
+    parts = [
+        frame["id"].to_numpy(dtype=np.int64)
+        for frame in store.samples.iter_frames(1_000_000, columns=())
+    ]
+    return np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
 
 
 def _halves(progress: ProgressFn) -> tuple[ProgressFn, ProgressFn]:
