@@ -21,11 +21,14 @@ the previous model and queue stay in use.
 
 from __future__ import annotations
 
+import contextlib
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
+from labeler.hashing import file_sha256
 from labeler.learning.coldstart import diverse_seeds
 from labeler.learning.compute import Compute, ComputeError
 from labeler.learning.dask_pool import DaskPool
@@ -36,7 +39,7 @@ from labeler.learning.dask_tasks import (
     tabular_types,
     text_frequency,
 )
-from labeler.learning.features import feature_kind
+from labeler.learning.features import feature_key, feature_kind
 from labeler.learning.featureset import TABULAR_CHUNK, FeatureError
 from labeler.learning.fitting import TrainError, check_trainable, make_targets, proba_in_order
 from labeler.learning.partition_scoring import (
@@ -101,7 +104,13 @@ def train_on_dask(run: Any, compute: Compute) -> RunRecord:
     base = TaskSpec(location=location, kind=kind, settings=settings.features)
     with DaskPool.open(compute, time_limit_s=settings.compute_timeout_s) as pool:
         params["dask_workers"] = pool.workers()
-        step = _fit_input_step(pool, base, store, ids, parts, phases.sub(0, 40), phases.cancel)
+        phases.done("cluster", 5)
+        stats_key = feature_key(kind, settings.features, ids, _identity(store))
+        stats_dir = store.artifacts_dir / "features" / "partitions"
+        step = _cached_step(stats_dir, stats_key)
+        if step is None:
+            step = _fit_input_step(pool, base, store, ids, parts, phases.sub(5, 40), phases.cancel)
+            _cache_step(stats_dir, stats_key, step)
         phases.done("features", 40)
         params["n_features"] = int(getattr(step, "n_features_out_", 0)) or None
         model = params["model"] = choose_model(settings, kind)
@@ -233,6 +242,33 @@ def _fit_input_step(
         return ImageInput(IMAGE_COLUMN, settings.image_size)
     first = store.samples.get(int(ids[0])).vector
     return VectorInput(VECTOR_COLUMN, int(first.size))
+
+
+def _identity(store: Any) -> str:
+    info = store.info
+    created = info.created_at.isoformat() if info.created_at else ""
+    return f"{store.location.url}#{info.name}#{info.id}#{created}"
+
+
+def _cached_step(folder: Path, key: str) -> Any:
+    """The raw-input step fitted to this sample set by an earlier Dask retrain, if any
+    (samples are immutable, so their statistics are too)."""
+    from labeler.registry.trust import load_trusted
+
+    path = folder / f"step-{key}.skops"
+    if not path.is_file():
+        return None
+    try:
+        return load_trusted(path, file_sha256(path))
+    except Exception:  # noqa: BLE001 - a damaged cache entry is computed again
+        return None
+
+
+def _cache_step(folder: Path, key: str, step: Any) -> None:
+    from labeler.learning.training import save_model
+
+    with contextlib.suppress(OSError):
+        save_model(step, folder / f"step-{key}.skops")
 
 
 def _sample_ids(store: Any) -> np.ndarray:
