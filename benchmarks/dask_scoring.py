@@ -200,11 +200,15 @@ def main(argv: list[str] | None = None) -> int:
     def save() -> None:
         Path(args.out).write_text(json.dumps(doc, indent=2) + "\n")
 
-    for n in [int(v) for v in args.tabular.split(",") if v]:
-        doc["tabular"].append(bench_pool(workdir, "tabular", n, dask, log))
-        save()
-    for n in [int(v) for v in args.texts.split(",") if v]:
-        doc["text"].append(bench_pool(workdir, "text", n, dask, log))
+    tabular = sorted(int(v) for v in args.tabular.split(",") if v)
+    texts = [int(v) for v in args.texts.split(",") if v]
+    # the largest tabular pool last: it takes longest, and a stopped run keeps the rest
+    for kind, n in (
+        [("tabular", n) for n in tabular[:-1]]
+        + [("text", n) for n in texts]
+        + [("tabular", n) for n in tabular[-1:]]
+    ):
+        doc[kind].append(bench_pool(workdir, kind, n, dask, log))
         save()
     doc["largest_tabular_pool_within_limit"] = {
         "local": extrapolate(doc["tabular"], "local", "peak_mb"),
