@@ -41,7 +41,7 @@ N_CLASSES = 5
 N_LABELED = 2_000
 GOAL_BATCH_S = 5.0
 GOAL_PEAK_MB = 1536
-REPEATS = 3  # warm retrains per project; the median is reported
+REPEATS = 3  # warm retrains per project (``--repeats``); the median is reported
 
 
 def _rows_tabular(rng: np.random.Generator, W: np.ndarray, start: int, n: int):
@@ -131,6 +131,13 @@ def child_train(folder: str, strategy: str, text_features: str | None = None) ->
     run = train_once(folder, settings)
     wall = time.perf_counter() - t0
     peak_kb = peak_rss_kb()
+    pool = None  # the whole-pool predictions the run recorded (code that records them)
+    from labeler.store import Store
+
+    with Store.open(folder) as store:
+        if hasattr(store.models, "pool_predictions"):
+            recorded = store.models.pool_predictions()
+            pool = None if recorded is None else len(recorded)
     print(
         json.dumps(
             {
@@ -143,6 +150,7 @@ def child_train(folder: str, strategy: str, text_features: str | None = None) ->
                 "chosen": run.params.get("chosen"),
                 "brier": run.metrics.get("brier"),
                 "peak_rss_mb": round(peak_kb / 1024, 1),
+                "pool_predictions": pool,
             }
         )
     )
@@ -169,7 +177,13 @@ def _median(runs: list[dict]) -> dict:
 
 
 def bench_retrain(
-    workdir: Path, kind: str, n: int, log, baseline: Path | None, choices: list[str | None]
+    workdir: Path,
+    kind: str,
+    n: int,
+    log,
+    baseline: Path | None,
+    choices: list[str | None],
+    repeats: int = REPEATS,
 ) -> dict:
     folder = workdir / f"{kind}-{n}"
     shutil.rmtree(folder, ignore_errors=True)
@@ -193,7 +207,7 @@ def bench_retrain(
             f"{kind} {n} [{label}]: first retrain (builds the feature cache) {first['wall_s']} s, peak {first['peak_rss_mb']} MB"
         )
         ours, base = [], []
-        for _ in range(REPEATS):
+        for _ in range(repeats):
             ours.append(run_child(folder, text=choice))
             if baseline is not None and choice == choices[0]:
                 base.append(run_child(folder, code=baseline))
@@ -274,6 +288,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sizes", default="10000,100000,1000000")
     ap.add_argument("--text-sizes", default="100000")
     ap.add_argument("--text-choices", default="", help="comma-separated text feature choices")
+    ap.add_argument("--repeats", type=int, default=REPEATS, help="warm retrains per project")
+    ap.add_argument("--no-batch-diverse", action="store_true", help="skip that measurement")
     ap.add_argument("--baseline", help="source tree of the code to compare with")
     ap.add_argument("--code", help=argparse.SUPPRESS)
     ap.add_argument("--text-features", help=argparse.SUPPRESS)
@@ -313,14 +329,19 @@ def main(argv: list[str] | None = None) -> int:
     def save() -> None:  # after every stage, so a long run that is stopped keeps what it did
         out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
 
-    results["batch_diverse"] = bench_batch_diverse(log)
+    if not args.no_batch_diverse:
+        results["batch_diverse"] = bench_batch_diverse(log)
     for n in sizes:
-        results["tabular"].append(bench_retrain(workdir, "tabular", n, log, baseline, [None]))
+        results["tabular"].append(
+            bench_retrain(workdir, "tabular", n, log, baseline, [None], args.repeats)
+        )
         save()
     choices: list[str | None] = [c for c in args.text_choices.split(",") if c] or [None]
     results["text_runs"] = []
     for n in [int(x) for x in args.text_sizes.split(",") if x]:
-        results["text_runs"].append(bench_retrain(workdir, "text", n, log, baseline, choices))
+        results["text_runs"].append(
+            bench_retrain(workdir, "text", n, log, baseline, choices, args.repeats)
+        )
         save()
     if results["text_runs"]:
         results["text"] = results["text_runs"][0]

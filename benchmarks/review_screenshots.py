@@ -1,9 +1,11 @@
 """Screenshots of review mode and its plots for ``docs/screenshots/review-*.png``.
 
-Builds the text demo project, labels part of it the way a small team would (two annotators
-with some disagreement, a few deliberately wrong labels, an adjudication, flags and skips),
-records a few training runs with out-of-fold predictions (TF-IDF + logistic regression, the
-same store path the engine writes), then opens :class:`ReviewView` offscreen and grabs it.
+Builds the text demo project and labels part of it the way a small team would (two
+annotators with some disagreement, a few deliberately wrong labels, an adjudication, flags
+and skips), in six rounds of 60 labels. After each round the product's own retrain runs
+(``train_once``, what the app's retrain worker runs: the project's features and model,
+model selection, out-of-fold predictions, the ranked queue and the prediction for every
+unlabeled sample). Then :class:`ReviewView` opens offscreen and is grabbed, tab by tab.
 
     QT_QPA_PLATFORM=offscreen python benchmarks/review_screenshots.py [--out docs/screenshots]
 """
@@ -20,17 +22,17 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+ROUND = 60
+ROUNDS = 6
+
 
 def build(folder: Path) -> object:
     import numpy as np
     import pandas as pd
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import cross_val_predict
 
     from labeler.data.demo import create_demo
-    from labeler.store.database import utcnow
-    from labeler.store.models import Prediction
+    from labeler.learning.settings import TrainSettings
+    from labeler.learning.training import train_once
 
     store = create_demo("text", folder)
     truth = pd.read_csv(folder / "truth.csv")
@@ -39,66 +41,33 @@ def build(folder: Path) -> object:
     rng = np.random.default_rng(4)
     samples = store.samples.get_many(store.samples.ids())
     order = rng.permutation(len(samples))
-    labeled = [samples[i] for i in order[:360]]
-    for k, s in enumerate(labeled):
-        true = by_ext[s.external_id]
-        given = true
-        if k % 23 == 5:  # a few careless labels
-            given = labels[(labels.index(true) + 1) % len(labels)]
-        store.labels.add(s.id, [given], "alice", time_spent_ms=int(rng.integers(800, 6000)))
-        if k < 80:  # bob double-labels the first 80, agreeing most of the time
-            bob = true if rng.random() > 0.15 else labels[int(rng.integers(0, len(labels)))]
-            store.labels.add(s.id, [bob], "bob")
-    store.labels.adjudicate(labeled[1].id, [by_ext[labeled[1].external_id]], "lead", "checked")
-    store.labels.flag(labeled[2].id, "alice", "docstring is truncated")
-    for s in (samples[i] for i in order[400:406]):
-        store.labels.skip(s.id, "alice")
-        if s.id % 2:
-            store.labels.skip(s.id, "bob")
-
-    texts = {s.id: s.text or "" for s in samples}
-    current = store.labels.current()
-    pool = [s.id for s in samples if s.id not in set(current["sample_id"])]
-    for n in (60, 120, 180, 240, 300, 360):
-        ids = list(current["sample_id"][:n])
-        y = np.array([lab[0] for lab in current["labels"][:n]])
-        vec = TfidfVectorizer(sublinear_tf=True, min_df=1)
-        X = vec.fit_transform([texts[i] for i in ids])
-        started = utcnow()
-        model = LogisticRegression(max_iter=1000, C=5.0)
-        proba = cross_val_predict(model, X, y, cv=5, method="predict_proba")
-        model.fit(X, y)
-        classes = [str(c) for c in model.classes_]
-        acc = float((np.array(classes)[proba.argmax(1)] == y).mean())
-        preds = [
-            Prediction(
-                int(sid),
-                0,
-                (classes[int(p.argmax())],),
-                float(p.max()),
-                {c: float(v) for c, v in zip(classes, p, strict=True)},
-                True,
-            )  # fmt: skip
-            for sid, p in zip(ids, proba, strict=True)
-        ]
-        pool_proba = model.predict_proba(vec.transform([texts[i] for i in pool]))
-        preds += [
-            Prediction(int(sid), 0, (classes[int(p.argmax())],), float(p.max()), None, False)
-            for sid, p in zip(pool, pool_proba, strict=True)
-        ]
-        margin = np.sort(pool_proba, axis=1)
-        score = margin[:, -1] - margin[:, -2]
-        queue = [(int(pool[i]), float(score[i])) for i in np.argsort(score)[:200]]
-        store.models.record_run(
-            status="ok", started_at=started, finished_at=utcnow(), label_count=n,
-            strategy="margin", params={"estimator": "LogisticRegression", "C": 5.0},
-            metrics={"accuracy": acc}, durations={"fit": 0.4}, queue=queue, predictions=preds,
-        )  # fmt: skip
-        if n == 180:
-            store.models.record_run(
-                status="failed", started_at=utcnow(), finished_at=utcnow(), label_count=200,
-                error="worker crashed (simulated)",
-            )  # fmt: skip
+    labeled = [samples[i] for i in order[: ROUND * ROUNDS]]
+    settings = TrainSettings.from_project(store)
+    for r in range(ROUNDS):
+        for k in range(r * ROUND, (r + 1) * ROUND):
+            s = labeled[k]
+            true = by_ext[s.external_id]
+            given = true
+            if k % 23 == 5:  # a few careless labels
+                given = labels[(labels.index(true) + 1) % len(labels)]
+            spent = int(rng.integers(800, 6000))
+            store.labels.add(s.id, [given], "alice", time_spent_ms=spent)
+            if k < 80:  # bob double-labels the first 80, agreeing most of the time
+                bob = true if rng.random() > 0.15 else labels[int(rng.integers(0, len(labels)))]
+                store.labels.add(s.id, [bob], "bob")
+        if r == 0:
+            store.labels.adjudicate(
+                labeled[1].id, [by_ext[labeled[1].external_id]], "lead", "checked"
+            )
+            store.labels.flag(labeled[2].id, "alice", "docstring is truncated")
+            for s in (samples[i] for i in order[400:406]):
+                store.labels.skip(s.id, "alice")
+                if s.id % 2:
+                    store.labels.skip(s.id, "bob")
+        run = train_once(store.location, settings, trainer="alice@screenshots")
+        if run.status != "ok":
+            raise RuntimeError(f"retrain failed: {run.error}")
+        print(f"retrain {r + 1}: {run.label_count} labels, {run.params.get('chosen')}", flush=True)
     return store
 
 

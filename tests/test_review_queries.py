@@ -1,4 +1,5 @@
-"""Review table queries: filters and sorting in SQL, display rows, adjudication, audit queue."""
+"""Review table queries: filters and sorting in SQL, display rows, adjudication (the audit
+queue, after a real retrain: ``test_review_audit.py``)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ from labeler.store.models import Prediction
 from labeler.store.review_queries import (
     ReviewFilter,
     annotators,
-    audit_queue,
     review_count,
     review_ids,
     review_rows,
@@ -127,14 +127,3 @@ def test_adjudication_and_relabel_are_events(make_store):
         ids[3],
         ids[4],
     ]
-
-
-def test_audit_queue_lists_skipped_then_confidently_ignored_samples(make_store):
-    store, ids = project(make_store)
-    audit = audit_queue(store)
-    assert [(a.sample_id, a.reason, a.skips) for a in audit] == [
-        (ids[6], "skipped", 2),
-        (ids[7], "confident", 0),
-    ]
-    assert audit[0].queue_rank == 0 and audit[1].queue_rank is None
-    assert audit[1].predicted == ("cat",) and audit[1].confidence == 0.97

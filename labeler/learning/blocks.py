@@ -4,6 +4,7 @@
   Stored together as one CSR matrix, 1M short texts would take ~2 GB (every embedding value
   with its column index); as two blocks they take ~0.7 GB, and ``X[rows]`` builds the joined
   CSR rows only for the rows asked for (a labeled set, a scoring chunk of 65k).
+  :func:`predict_proba` scores a linear model on them block by block (no joined rows).
 * :class:`RowSubset`: some rows of a matrix, indexed lazily (a cold start's pool).
 
 Both offer what the engine uses of a matrix: ``shape``, ``ndim``, ``dtype`` and ``X[rows]``
@@ -16,6 +17,8 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.special import expit, softmax
+from sklearn.linear_model import LogisticRegression
 
 Rows = slice | np.ndarray | list[int]
 
@@ -41,6 +44,44 @@ class HStack:
         for block in self.blocks[1:]:
             out = join(out, block[rows])
         return out
+
+    def dot(self, W: np.ndarray, rows: Rows = slice(None)) -> np.ndarray:
+        """``X[rows] @ W`` (float64) block by block, without building the joined rows: a
+        dense block is upcast :data:`DOT_CHUNK` rows at a time."""
+        W = np.asarray(W, dtype=np.float64)
+        out: np.ndarray | None = None
+        col = 0
+        for block in self.blocks:
+            w = W[col : col + block.shape[1]]
+            col += block.shape[1]
+            part = block[rows]
+            if sp.issparse(part):
+                prod = np.asarray(part @ w)
+            else:
+                prod = np.empty((part.shape[0], W.shape[1]))
+                for start in range(0, part.shape[0], DOT_CHUNK):
+                    chunk = np.asarray(part[start : start + DOT_CHUNK], dtype=np.float64)
+                    prod[start : start + DOT_CHUNK] = chunk @ w
+            out = prod if out is None else out + prod
+        assert out is not None
+        return out
+
+
+DOT_CHUNK = 16_384  # dense rows upcast to float64 at a time (16k x 256 x 8 bytes = 32 MB)
+
+
+def predict_proba(estimator: Any, X: Any, rows: Rows) -> np.ndarray:
+    """``estimator.predict_proba(X[rows])``. For blocks (:class:`HStack`) and a fitted
+    logistic regression it is computed block by block, the same link function on
+    ``X @ coef.T + intercept``: building the joined rows of a 65k-row scoring chunk (TF-IDF
+    beside 256 embedding columns) costs ~20x the products themselves."""
+    if not isinstance(X, HStack) or type(estimator) is not LogisticRegression:
+        return estimator.predict_proba(X[rows])
+    decision = X.dot(estimator.coef_.T, rows) + estimator.intercept_
+    if len(estimator.classes_) <= 2:
+        p = expit(decision[:, 0])
+        return np.stack([1 - p, p], axis=1)
+    return softmax(decision, axis=1)
 
 
 def join(A: Any, B: Any) -> sp.csr_matrix:

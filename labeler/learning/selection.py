@@ -56,6 +56,7 @@ class Selection:
     temperature: float = 1.0
     candidates: list[dict[str, Any]] = field(default_factory=list)
     calibration: dict[str, Any] = field(default_factory=dict)
+    start: tuple[np.ndarray, np.ndarray] | None = None  # a fold's coefficients, chosen values
 
     def record(self) -> dict[str, Any]:
         """The ``params["selection"]`` entry of the run record."""
@@ -64,6 +65,21 @@ class Selection:
             "criterion": f"out-of-fold macro-F1; within {TIE} by log loss",
             "candidates": self.candidates,
         }
+
+    def fit(self, X: Any, y: Any) -> Any:
+        """Fit the chosen estimator on all labels, starting a logistic regression from the
+        coefficients a fold found with the same parameters (the solver then needs a few
+        passes instead of a cold start: at C=10 on TF-IDF + embeddings about 5x fewer),
+        and fold the temperature in."""
+        est = self.estimator
+        if self.start is not None and isinstance(est, LogisticRegression):
+            est.set_params(warm_start=True)
+            est.coef_, est.intercept_ = (a.copy() for a in self.start)
+            est.fit(X, y)
+            est.set_params(warm_start=False)
+        else:
+            est.fit(X, y)
+        return self.finish(est)
 
     def finish(self, fitted: Any) -> Any:
         """Fold the temperature into a fitted estimator (see the module docstring)."""
@@ -91,6 +107,7 @@ def select_model(
     n, m = targets.y.shape[0], len(targets.classes)
     split_y = None if targets.multi_label else targets.y
     oofs: dict[tuple[str | None, Any], np.ndarray] = {}
+    starts: dict[tuple[str | None, Any], tuple[np.ndarray, np.ndarray]] = {}
 
     def run(weighting: str | None, values: tuple[Any, ...]) -> None:
         for v in values:
@@ -104,6 +121,8 @@ def select_model(
                     est = _with(est, **{path_name: value})
                 est.fit(X[train], targets.y[train])
                 oofs[(weighting, value)][test] = proba_columns(est, X[test], targets)
+                if isinstance(est, LogisticRegression) and len(est.classes_) == m:
+                    starts[(weighting, value)] = (est.coef_.copy(), est.intercept_.copy())
 
     run(None, path_values)
     candidates = _score(oofs, targets, path_name)
@@ -119,7 +138,12 @@ def select_model(
         chosen_est = _with(chosen_est, **{path_name: value})
     oof = oofs[(weighting, value)]
     selection = Selection(
-        chosen_est, _chosen(chosen_est, path_name, weighting), oof, k, candidates=candidates
+        chosen_est,
+        _chosen(chosen_est, path_name, weighting),
+        oof,
+        k,
+        candidates=candidates,
+        start=starts.get((weighting, value)),
     )
     if isinstance(chosen_est, LogisticRegression) and not targets.multi_label:
         _calibrate(selection, targets)

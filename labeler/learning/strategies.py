@@ -35,6 +35,7 @@ from sklearn.metrics import pairwise_distances_argmin_min
 from sklearn.metrics.pairwise import euclidean_distances
 
 from labeler.errors import LabelerError
+from labeler.learning.blocks import predict_proba
 from labeler.progress import CancelToken
 
 STRATEGIES = (
@@ -68,6 +69,7 @@ SCORE_MEANING = {
 SCORE_CHUNK = 65_536
 TIE_SEED = 20_240_917  # fixes the projection behind content_keys: the same row, the same key
 Matrix = np.ndarray | sp.csr_matrix
+ProbaObserver = Callable[[int, np.ndarray], None]
 
 
 class StrategyError(LabelerError):
@@ -138,17 +140,23 @@ def _uncertainty_and_margin(
     *,
     multi_label: bool = False,
     cancel: CancelToken | None = None,
+    on_proba: ProbaObserver | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The ``kind`` score of every row and its margin, the tie-breaker (float64): ``p1 - p2``
-    of the two likeliest classes, or for multi-label the smallest ``|2p - 1|`` of any label."""
+    of the two likeliest classes, or for multi-label the smallest ``|2p - 1|`` of any label.
+    ``on_proba(start, proba)`` sees each chunk's probabilities (the estimator's class order)."""
     n = X.shape[0]
     scores = np.empty(n, dtype=np.float64)
     margin = np.empty(n, dtype=np.float64)
     for start in range(0, n, SCORE_CHUNK):
         if cancel is not None:
             cancel.check()
-        proba = np.asarray(estimator.predict_proba(X[start : start + SCORE_CHUNK]), np.float64)
+        proba = np.asarray(
+            predict_proba(estimator, X, slice(start, start + SCORE_CHUNK)), np.float64
+        )
         end = start + proba.shape[0]
+        if on_proba is not None:
+            on_proba(start, proba)
         if multi_label:
             scores[start:end] = _multilabel_scores(kind, proba)
             margin[start:end] = scores[start:end] if kind == "margin" else _multilabel_margin(proba)
@@ -351,11 +359,16 @@ def rank_pool(
     candidates: int = 5_000,
     labeled_reference: int = 10_000,
     cancel: CancelToken | None = None,
+    on_proba: ProbaObserver | None = None,
 ) -> Ranking:
     """Rank the rows of ``X_pool`` with ``strategy``; return the best ``n`` positions.
 
     ``exclude`` (a boolean mask) leaves rows out of the ranking (labeled samples) while the
     matrix is scored in place, so the caller never copies a large pool.
+
+    ``on_proba(start, proba)`` is handed the estimator's probabilities of rows
+    ``start:start + len(proba)`` as the scoring pass computes them (every row, once), for
+    strategies that score with the estimator (not ``random`` or ``committee``).
     """
     check_strategy(strategy)
     size = X_pool.shape[0]
@@ -383,7 +396,7 @@ def rank_pool(
 
     if strategy in ("least-confident", "margin", "entropy"):
         scores, margin = _uncertainty_and_margin(
-            strategy, estimator, X_pool, multi_label=multi_label, cancel=cancel
+            strategy, estimator, X_pool, multi_label=multi_label, cancel=cancel, on_proba=on_proba
         )
         scores = masked(scores)
         idx = top(scores, n, HIGHER_FIRST[strategy], margin_then_keys(margin))
@@ -395,7 +408,12 @@ def rank_pool(
         idx = top(scores, n, True, lambda cand: [keys_of(cand)])
         return Ranking(strategy, idx, scores[idx])
     unc, margin = _uncertainty_and_margin(
-        "least-confident", estimator, X_pool, multi_label=multi_label, cancel=cancel
+        "least-confident",
+        estimator,
+        X_pool,
+        multi_label=multi_label,
+        cancel=cancel,
+        on_proba=on_proba,
     )
     unc = masked(unc)
     if strategy == "density":

@@ -1,8 +1,9 @@
 """One retrain: snapshot labels, fit, cross-validate, rank the pool, record everything.
 
 :func:`train_once` is a plain function (progress + cancel) that a worker process runs. It
-writes the new model version, the ranked queue, the predictions and the run record in one
-transaction (``store.models.record_run``). When it fails (fewer than two classes, NaN in the
+writes the new model version, the ranked queue, the predictions (out-of-fold for labeled
+samples, full for queued ones, top class and confidence for every unlabeled sample) and the
+run record in one transaction (``store.models.record_run``). When it fails (fewer than two classes, NaN in the
 features, an estimator error) it records a failed run and leaves the previous model, queue
 and predictions in place. Without any usable model yet it writes a cold-start queue instead.
 """
@@ -40,6 +41,7 @@ from labeler.learning.fitting import (
     predicted_labels,
     proba_in_order,
 )
+from labeler.learning.pool_predict import PoolCollector
 from labeler.learning.selection import select_model
 from labeler.learning.settings import TrainSettings
 from labeler.learning.strategies import check_strategy, rank_pool
@@ -367,7 +369,7 @@ def fit_estimator(
             metrics["note"] = "too few labels per class for cross-validation"
         phases.done("cross_validation", 60)
 
-        selection.finish(estimator.fit(X_lab, targets.y))
+        estimator = selection.fit(X_lab, targets.y)
         members = None
         if settings.strategy == "committee":
             members = fit_committee(
@@ -400,6 +402,7 @@ def _fit_and_record(
 
     labeled_mask = np.zeros(len(feats.ids), dtype=bool)
     labeled_mask[lab_rows] = True
+    collector = PoolCollector(len(feats.ids), estimator, targets)
     ranking = rank_pool(
         settings.strategy,
         estimator,
@@ -411,6 +414,7 @@ def _fit_and_record(
         multi_label=targets.multi_label,
         seed=settings.seed,
         cancel=phases.cancel,
+        on_proba=collector.observe,
     )
     scores = ranking.scores
     queue = [
@@ -420,6 +424,10 @@ def _fit_and_record(
     phases.done("score", 90)
 
     predictions = _predictions(estimator, feats, snapshot, targets, oof, ranking.indices)
+    pool_rows = np.nonzero(~labeled_mask)[0]
+    collector.fill(estimator, feats.X, pool_rows, phases.cancel)  # random, committee
+    pool = collector.result(feats.ids, pool_rows)
+    del collector
     phases.done("predict", 93)
 
     def make_pipeline(version: int):
@@ -485,6 +493,7 @@ def record_ok_run(
             artifact=f"{MODELS_DIR}/{path.name}",  # relative: the folder may move
             queue=queue,
             predictions=predictions,
+            pool=pool,
             version=version,
             trainer=trainer,
             sha256=sha,

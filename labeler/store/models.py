@@ -18,6 +18,7 @@ from labeler.store.model_versions import (
     lock_models,
     reserve_in,
 )
+from labeler.store.pool_predictions import PoolPredictions, read_pool, write_pool
 from labeler.store.records import dumps, loads_labels
 
 if TYPE_CHECKING:
@@ -27,7 +28,14 @@ if TYPE_CHECKING:
 QueueItem = tuple[int, float | None] | tuple[int, float | None, str]
 
 
-__all__ = ["ModelRecords", "Prediction", "QueueEntry", "RunRecord", "VersionTaken"]
+__all__ = [
+    "ModelRecords",
+    "PoolPredictions",
+    "Prediction",
+    "QueueEntry",
+    "RunRecord",
+    "VersionTaken",
+]
 
 
 @dataclass(frozen=True)
@@ -105,6 +113,7 @@ class ModelRecords:
         error: str | None = None,
         queue: Sequence[QueueItem] | None = None,
         predictions: Sequence[Prediction] | None = None,
+        pool: PoolPredictions | None = None,
         version: int | None = None,
         trainer: str | None = None,
         sha256: str | None = None,
@@ -112,8 +121,9 @@ class ModelRecords:
         """Record a run. A successful run records its model ``version`` (reserved with
         ``versions.reserve`` before its model file was written; one is reserved here when
         None) and, in the same transaction, replaces the queue (``(sample_id, score)`` best
-        first) and predictions, unless a newer version is recorded already (a slower trainer
-        never replaces a newer model's ranking). ``trainer``: who trained it.
+        first), predictions and ``pool`` (the prediction for every unlabeled sample), unless a
+        newer version is recorded already (a slower trainer never replaces a newer model's
+        ranking). ``trainer``: who trained it.
 
         ``sha256``: of the model file ``artifact``, computed when it was saved (kept with
         the version and the run); push and every load check the file against it.
@@ -150,6 +160,8 @@ class ModelRecords:
                 self._replace_queue(conn, version, strategy or "unknown", queue)
             if version is not None and current and predictions is not None:
                 self._replace_predictions(conn, version, predictions)
+            if version is not None and current and pool is not None:
+                write_pool(conn, pid, version, pool)
         return self.run(int(run_id))
 
     def run(self, run_id: int) -> RunRecord:
@@ -263,6 +275,11 @@ class ModelRecords:
                 bool(r.out_of_fold),
             )
         return out
+
+    def pool_predictions(self) -> PoolPredictions | None:
+        """The newest model's top class and confidence for every sample that was unlabeled
+        when it was trained, most confident first (None before such a retrain)."""
+        return read_pool(self._store)
 
     def _replace_predictions(
         self, conn: sa.Connection, model_version: int, preds: Sequence[Prediction]
