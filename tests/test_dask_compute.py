@@ -11,7 +11,12 @@ from labeler.errors import Cancelled
 from labeler.learning.artifact import load_run_pipeline
 from labeler.learning.compute import ComputeError, parse_compute
 from labeler.learning.features import FeatureSettings, load_features
-from labeler.learning.pipeline import store_frame, tabular_input_from, text_input_from
+from labeler.learning.pipeline import (
+    predict_frame,
+    store_frame,
+    tabular_input_from,
+    text_input_from,
+)
 from labeler.learning.settings import TrainSettings
 from labeler.learning.strategies import rank_pool
 from labeler.learning.training import train_once
@@ -111,6 +116,21 @@ def _queue_equals_in_process(make_store, strategy: str) -> None:
     assert run.params["compute"] == DASK and run.params["partitions"] == 7
     queue = [item.sample_id for item in store.models.queue()]
     assert queue == _in_process_ranking(store, run, strategy, 40)
+    _pool_predictions_match_the_pipeline(store, run)
+
+
+def _pool_predictions_match_the_pipeline(store, run) -> None:
+    """Every unlabeled sample's top class and confidence, gathered from the partitions, are
+    the pipeline's own."""
+    pool = store.models.pool_predictions()
+    pipeline = load_run_pipeline(store, run)
+    labeled = set(store.labels.current()["sample_id"].tolist())
+    ids = [i for i in store.samples.ids() if i not in labeled]
+    assert sorted(pool.sample_ids.tolist()) == ids
+    order = np.argsort(pool.sample_ids)
+    proba = predict_frame(pipeline, store_frame(store, ids, pipeline.labeler_info_))[1]
+    np.testing.assert_array_equal(pool.predicted[order], proba.argmax(axis=1))
+    np.testing.assert_allclose(pool.confidence[order], proba.max(axis=1), rtol=1e-5)
 
 
 def test_dask_tabular_statistics_equal_the_in_process_features(sqlite_store) -> None:

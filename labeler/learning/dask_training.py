@@ -52,6 +52,7 @@ from labeler.learning.partition_stats import idf_from_frequency, merge_moments, 
 from labeler.learning.strategies import HIGHER_FIRST, ranked_batch
 from labeler.progress import ProgressFn
 from labeler.store.models import RunRecord
+from labeler.store.pool_predictions import PoolPredictions
 
 CANDIDATES = 5_000  # batch-diverse: candidates gathered from the partitions (as in process)
 LABELED_REFERENCE = 10_000
@@ -164,7 +165,7 @@ def train_on_dask(run: Any, compute: Compute) -> RunRecord:
         predictions += prediction_rows(
             order, proba_in_order(estimator, X_queue, targets), targets, False
         )
-    params["pool_predictions"] = _pool_summary(results)
+    pool_predictions = _pool_predictions(results, targets)
     phases.done("predict", 93)
 
     def make_pipeline(version: int):
@@ -183,6 +184,7 @@ def train_on_dask(run: Any, compute: Compute) -> RunRecord:
         t_start=run.t_start,
         queue=queue,
         predictions=predictions,
+        pool=pool_predictions,
         trainer=run.trainer,
     )
 
@@ -354,16 +356,17 @@ def _queue(
     return [(int(cand_sorted[p]), float(s)) for p, s in zip(picks, scores, strict=True)]
 
 
-def _pool_summary(results: list[PartitionResult]) -> dict[str, Any]:
-    """How sure the model is over the whole pool (from every row's confidence)."""
-    if not results:
-        return {}
-    conf = np.concatenate([r.confidence for r in results])
-    return {
-        "rows": int(conf.size),
-        "mean_confidence": round(float(conf.mean()), 4),
-        "share_above_0_9": round(float((conf >= 0.9).mean()), 4),
-    }
+def _pool_predictions(results: list[PartitionResult], targets: Any) -> PoolPredictions:
+    """Every unlabeled sample's top class and confidence, gathered from the partitions."""
+    k = len(targets.classes)
+    empty = np.zeros((0, k), dtype=bool) if targets.multi_label else np.zeros(0, np.uint16)
+    return PoolPredictions.build(
+        targets.classes,
+        targets.multi_label,
+        np.concatenate([r.ids for r in results] or [np.zeros(0, np.int64)]),
+        np.concatenate([r.predicted for r in results] or [empty]),
+        np.concatenate([r.confidence for r in results] or [np.zeros(0, np.float32)]),
+    )
 
 
 # -- cold start ---------------------------------------------------------------------------------

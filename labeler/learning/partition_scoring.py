@@ -4,7 +4,7 @@ A partition is a contiguous range of sample ids. Scoring it (on a Dask worker, o
 retrain process) reads its raw rows from the store, turns them into features with the
 retrain's frozen feature transform, and returns only what the ranking needs: the partition's
 best candidates under the strategy's total order, and every row's top class and confidence
-(compact: an int16 and a float32 per row). Memory is bounded by the partition size.
+(compact: a class index and a float32 per unlabeled row). Memory is bounded by the partition size.
 
 The total order is the one :func:`labeler.learning.strategies.top` applies to the whole pool:
 score (best first), then the margin between the two likeliest classes (smaller first), then
@@ -59,9 +59,9 @@ class PartitionResult:
     """What one partition sends back (small: ``n`` candidates plus two numbers a row)."""
 
     index: int
-    ids: np.ndarray  # every sample id of the partition, ascending
-    top_class: np.ndarray  # int16 per row: index into the classes (-1: multi-label)
-    confidence: np.ndarray  # float32 per row
+    ids: np.ndarray  # the partition's unlabeled sample ids, ascending
+    predicted: np.ndarray  # per unlabeled row: class index (uint16), or a bool row (multi-label)
+    confidence: np.ndarray  # float32 per unlabeled row
     cand_ids: np.ndarray  # the partition's best candidates (unlabeled rows only)
     cand_scores: np.ndarray  # float64
     cand_margin: np.ndarray  # float64
@@ -141,13 +141,13 @@ def score_partition(
     )
     if class_order is not None:
         proba = proba[:, class_order]
-    conf = confidence(proba, multi_label).astype(np.float32)
-    top_class = (
-        np.full(len(ids), -1, dtype=np.int16)
-        if multi_label
-        else proba.argmax(axis=1).astype(np.int16)
-    )
     is_labeled = np.isin(ids, labeled, assume_unique=False)
+    unlabeled = ~is_labeled
+    conf = confidence(proba[unlabeled], multi_label).astype(np.float32)
+    if multi_label:
+        predicted = proba[unlabeled] >= 0.5
+    else:
+        predicted = proba[unlabeled].argmax(axis=1).astype(np.uint16)
     kind = BY_UNCERTAINTY.get(strategy, strategy)
     keyed = _order_key(scores.copy(), HIGHER_FIRST.get(kind, True))
     keyed[is_labeled] = np.inf
@@ -159,8 +159,8 @@ def score_partition(
         pos, keys = best_rows(keyed, margin, lambda c: content_keys(X[c]), min(n, allowed))
     return PartitionResult(
         index=part.index,
-        ids=np.asarray(ids, dtype=np.int64),
-        top_class=top_class,
+        ids=np.asarray(ids, dtype=np.int64)[unlabeled],
+        predicted=predicted,
         confidence=conf,
         cand_ids=np.asarray(ids, dtype=np.int64)[pos],
         cand_scores=scores[pos],

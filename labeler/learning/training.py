@@ -50,6 +50,7 @@ from labeler.store.database import utcnow
 from labeler.store.label_cut import LabelCut, take_cut
 from labeler.store.location import ProjectLocation
 from labeler.store.models import Prediction, RunRecord
+from labeler.store.pool_predictions import PoolPredictions
 from labeler.store.project_store import Store
 
 
@@ -453,6 +454,7 @@ def _fit_and_record(
         t_start=t_start,
         queue=queue,
         predictions=predictions,
+        pool=pool,
         trainer=trainer,
     )
 
@@ -470,6 +472,7 @@ def record_ok_run(
     t_start: float,
     queue: list[tuple[int, float | None]],
     predictions: list[Prediction],
+    pool: PoolPredictions | None,
     trainer: str,
 ) -> RunRecord:
     """Reserve a model version, save ``make_pipeline(version)`` and record the run."""
