@@ -10,6 +10,7 @@ import pytest
 from labeler.errors import Cancelled
 from labeler.learning.artifact import load_run_pipeline
 from labeler.learning.compute import ComputeError, parse_compute
+from labeler.learning.dask_pool import DaskPool
 from labeler.learning.features import FeatureSettings, load_features
 from labeler.learning.pipeline import (
     predict_frame,
@@ -217,3 +218,28 @@ def test_compute_setting_is_parsed_with_one_line_errors() -> None:
         with pytest.raises(ComputeError) as err:
             parse_compute(bad)
         assert "\n" not in str(err.value)
+
+
+def _exit_worker(shared: object, item: int) -> int:
+    import os
+
+    os._exit(1)  # the worker process dies, as an out-of-memory kill would end it
+
+
+def _sleep(shared: object, seconds: float) -> float:
+    import time
+
+    time.sleep(seconds)
+    return seconds
+
+
+def test_dead_workers_and_the_time_limit_are_one_line_errors() -> None:
+    with DaskPool.open(parse_compute(DASK)) as pool:
+        with pytest.raises(ComputeError) as err:
+            pool.map(_exit_worker, [1])
+        assert "scheduler" in str(err.value) and "\n" not in str(err.value)
+        assert pool.map(_sleep, [0.0, 0.0]) == [0.0, 0.0]  # the cluster recovered
+    with DaskPool.open(parse_compute(DASK), time_limit_s=0) as pool:
+        with pytest.raises(ComputeError) as err:
+            pool.map(_sleep, [30.0])
+        assert "no result within 0 s" in str(err.value) and "\n" not in str(err.value)

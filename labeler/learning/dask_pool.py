@@ -30,6 +30,7 @@ from labeler.progress import CancelToken, ProgressFn, no_progress
 
 CONNECT_TIMEOUT_S = 10.0
 DEFAULT_TIME_LIMIT_S = 3600.0
+ALLOWED_FAILURES = 1
 WORKER_MEMORY = "1.5GB"  # per local worker process: the partition size keeps it below that
 _POLL_S = 0.2
 _local_clusters: dict[str, Any] = {}
@@ -67,23 +68,33 @@ def _watch(pid: int) -> None:
 
 
 def _local_cluster(workers: int) -> Any:
-    from distributed import LocalCluster
 
     key = f"dask-local:{workers}"
     with _lock:
         cluster = _local_clusters.get(key)
         if cluster is not None and cluster.status.name == "running":
             return cluster
-        cluster = LocalCluster(
-            n_workers=workers,
-            threads_per_worker=1,
-            processes=True,
-            memory_limit=WORKER_MEMORY,
-            dashboard_address=None,
-            silence_logs=logging.CRITICAL,
-        )
+        import dask
+
+        # a partition that kills two workers in a row (out of memory, say) fails the retrain
+        # instead of taking down four: the scheduler's default allows three such deaths
+        with dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES}):
+            cluster = _start_local(workers)
         _local_clusters[key] = cluster
         return cluster
+
+
+def _start_local(workers: int) -> Any:
+    from distributed import LocalCluster
+
+    return LocalCluster(
+        n_workers=workers,
+        threads_per_worker=1,
+        processes=True,
+        memory_limit=WORKER_MEMORY,
+        dashboard_address=None,
+        silence_logs=logging.CRITICAL,
+    )
 
 
 @atexit.register
@@ -207,14 +218,14 @@ class DaskPool:
                 progress(reported, total)
             if not pending:
                 break
-            time.sleep(_POLL_S)
             if cancel is not None:
                 cancel.check()
-            if time.monotonic() > deadline:
+            if time.monotonic() >= deadline:
                 raise ComputeError(
                     f"Dask {self.where}: no result within {self.time_limit_s:g} s "
                     f"({len(done)} of {total} {what}s done)"
                 )
+            time.sleep(_POLL_S)
         return [f.result() for f in futures]
 
     def _cancel(self, futures: list[Any]) -> None:
