@@ -85,16 +85,21 @@ def _local_cluster(workers: int) -> Any:
 
 
 def _start_local(workers: int) -> Any:
+    import warnings
+
     from distributed import LocalCluster
 
-    return LocalCluster(
-        n_workers=workers,
-        threads_per_worker=1,
-        processes=True,
-        memory_limit=WORKER_MEMORY,
-        dashboard_address=None,
-        silence_logs=logging.CRITICAL,
-    )
+    # another Dask on this machine holds port 8787: its HTTP server moves to a free port
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            memory_limit=WORKER_MEMORY,
+            dashboard_address=None,
+            silence_logs=logging.CRITICAL,
+        )
 
 
 @atexit.register

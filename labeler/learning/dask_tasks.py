@@ -48,6 +48,7 @@ class TaskSpec:
     class_order: np.ndarray | None = None
     multi_label: bool = False
     with_features: bool = False
+    density: Any = None  # (DensityModel, largest raw density or None): strategy density
     cache_dir: str | None = None  # partition features: a folder the workers share
     fingerprint: str = ""  # of the pipeline's raw-input step: part of the cache key
 
@@ -156,6 +157,12 @@ def _stack(blocks: list[Any]) -> Any:
     return np.vstack(blocks)
 
 
+def density_peak(spec: TaskSpec, part: Partition) -> float:
+    """The largest raw density of the partition's rows (the whole pool's normalises it)."""
+    _, X = partition_features(spec, part)
+    return float(spec.density[0].raw(X).max()) if X.shape[0] else 0.0
+
+
 def score(spec: TaskSpec, part: Partition) -> PartitionResult:
     ids, X = partition_features(spec, part)
     estimator = spec.pipeline.steps[-1][1]
@@ -171,4 +178,5 @@ def score(spec: TaskSpec, part: Partition) -> PartitionResult:
         multi_label=spec.multi_label,
         members=spec.members,
         with_features=spec.with_features,
+        density=spec.density,
     )

@@ -34,6 +34,7 @@ from labeler.learning.compute import Compute, ComputeError
 from labeler.learning.dask_pool import DaskPool
 from labeler.learning.dask_tasks import (
     TaskSpec,
+    density_peak,
     score,
     tabular_stats,
     tabular_types,
@@ -49,7 +50,12 @@ from labeler.learning.partition_scoring import (
     plan_partitions,
 )
 from labeler.learning.partition_stats import idf_from_frequency, merge_moments, merge_verdicts
-from labeler.learning.strategies import HIGHER_FIRST, ranked_batch
+from labeler.learning.strategies import (
+    HIGHER_FIRST,
+    DensityModel,
+    density_sample,
+    ranked_batch,
+)
 from labeler.progress import ProgressFn
 from labeler.store.models import RunRecord
 from labeler.store.pool_predictions import PoolPredictions
@@ -77,11 +83,6 @@ def train_on_dask(run: Any, compute: Compute) -> RunRecord:
         run.params,
         run.phases,
     )
-    if settings.strategy == "density":
-        raise ComputeError(
-            "strategy 'density' weighs each sample by the whole pool's density and runs in "
-            "process only; choose compute 'local' or another strategy"
-        )
     rows = settings.partition_rows
     kind = feature_kind(store, settings.features)
     if rows <= 0 or (kind == "tabular" and rows % TABULAR_CHUNK):
@@ -147,9 +148,12 @@ def train_on_dask(run: Any, compute: Compute) -> RunRecord:
             cache_dir=str(store.artifacts_dir / "features" / "partitions" / _fingerprint(step)),
             fingerprint=_fingerprint(step),
         )
-        results = pool.map(
-            score, parts, shared=spec, progress=phases.sub(70, 90), cancel=phases.cancel
-        )
+        if settings.strategy == "density":
+            spec.density = _density(
+                pool, spec, store, step, step_info, ids, parts, settings, phases
+            )
+        scoring = phases.sub(80, 90) if spec.density is not None else phases.sub(70, 90)
+        results = pool.map(score, parts, shared=spec, progress=scoring, cancel=phases.cancel)
     queue = _queue(settings, results, ids, labeled, X_lab, n, n_allowed)
     phases.done("score", 90)
     queue_ids = np.asarray([sid for sid, _ in queue], dtype=np.int64)
@@ -308,6 +312,28 @@ def _transform(store: Any, step: Any, info: dict[str, Any], sample_ids: Any) -> 
 
     X = step.transform(store_frame(store, list(map(int, sample_ids)), info))
     return X if sp.issparse(X) else np.ascontiguousarray(X)
+
+
+def _density(
+    pool: DaskPool,
+    spec: TaskSpec,
+    store: Any,
+    step: Any,
+    info: dict[str, Any],
+    ids: np.ndarray,
+    parts: list[Partition],
+    settings: Any,
+    phases: Any,
+) -> tuple[DensityModel, float]:
+    """The density model (k-means on the same sample of the pool as in process, its features
+    computed here) and the largest raw density over every partition."""
+    sample = ids[density_sample(len(ids), settings.seed)]
+    model = DensityModel.fit(_transform(store, step, info, sample), settings.seed)
+    spec.density = (model, None)
+    peaks = pool.map(
+        density_peak, parts, shared=spec, progress=phases.sub(70, 80), cancel=phases.cancel
+    )
+    return model, float(max(peaks))
 
 
 def _class_order(estimator: Any, targets: Any) -> np.ndarray:

@@ -24,9 +24,11 @@ import scipy.sparse as sp
 from labeler.learning.fitting import confidence
 from labeler.learning.strategies import (
     HIGHER_FIRST,
+    DensityModel,
     _uncertainty_and_margin,
     committee_scores,
     content_keys,
+    normalise_density,
 )
 
 Matrix = np.ndarray | sp.csr_matrix
@@ -130,15 +132,20 @@ def score_partition(
     multi_label: bool,
     members: Sequence | None = None,
     with_features: bool = False,
+    density: tuple[DensityModel, float] | None = None,
 ) -> PartitionResult:
     """Score the partition's rows ``X`` (sample ``ids``); ``labeled`` holds the project's
     labeled sample ids (sorted), which are left out of the candidates.
 
     ``class_order`` maps the estimator's columns to the project's class order (``None``:
-    already in order, as for multi-label)."""
+    already in order, as for multi-label). ``density``: the density model and the largest
+    raw density over the whole pool (strategy ``density``)."""
     scores, margin, proba = score_rows(
         strategy, estimator, X, multi_label=multi_label, members=members
     )
+    if density is not None:
+        model, top_value = density
+        scores = scores * normalise_density(model.raw(X), top_value)
     if class_order is not None:
         proba = proba[:, class_order]
     is_labeled = np.isin(ids, labeled, assume_unique=False)
