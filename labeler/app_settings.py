@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from labeler.learning.compute import ComputeError, parse_compute
 from labeler.learning.featureset import TEXT_FEATURES
 from labeler.learning.settings import TrainSettings
 from labeler.store.overlap import OverlapSettings
@@ -189,6 +190,7 @@ class ProjectSettings:
     text_features: str = _ENGINE.features.text_features  # used by text projects only
     overlap: int = _OVERLAP.overlap
     overlap_fraction: float = _OVERLAP.fraction
+    compute: str = _ENGINE.compute  # where pool scoring runs (labeler.learning.compute)
 
     @classmethod
     def from_project(cls, settings: dict[str, Any]) -> ProjectSettings:
@@ -202,6 +204,7 @@ class ProjectSettings:
             "batch_size": learning.get("queue_size", default.batch_size),
             "retrain_every": annotate.get("retrain_every", default.retrain_every),
             "text_features": features.get("text_features", default.text_features),
+            "compute": learning.get("compute", default.compute),
         }
         values: dict[str, Any] = {}
         for key, value in raw.items():
@@ -212,6 +215,10 @@ class ProjectSettings:
                 values[key] = getattr(default, key)
         values["retrain_every"] = max(0, values["retrain_every"])
         values["batch_size"] = max(1, values["batch_size"])
+        try:
+            values["compute"] = str(parse_compute(values["compute"]))
+        except ComputeError:
+            values["compute"] = default.compute
         if values["text_features"] not in TEXT_FEATURES:  # e.g. an older hash width
             values["text_features"] = (
                 "tfidf" if "text_features" in features else default.text_features
@@ -227,6 +234,7 @@ class ProjectSettings:
             "strategy": self.strategy,
             "model": self.model,
             "queue_size": self.batch_size,
+            "compute": str(parse_compute(self.compute)),
             "features": {**(old.get("features") or {}), "text_features": self.text_features},
         }
         annotate = {**(settings.get("annotate") or {}), "retrain_every": self.retrain_every}

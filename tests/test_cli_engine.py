@@ -179,3 +179,25 @@ def test_simulate_bad_input_is_a_one_line_error(tmp_path) -> None:
             run_cli("simulate", str(csv), "--label-column", "label", "--initial", bad),
             "--initial must be at least 1",
         )
+
+
+@pytest.mark.slow
+def test_train_on_dask_from_the_command_line(project) -> None:
+    """``--compute``: a bad value and an unreachable scheduler are one-line errors that change
+    nothing; ``dask-local:2`` trains and says where it ran."""
+    with Store.open(project) as store:
+        before = store.dump()
+    _one_line_error(run_cli("train", str(project), "--compute", "spark://x:1"), "compute")
+    with Store.open(project) as store:
+        assert store.dump() == before
+    _one_line_error(
+        run_cli("train", str(project), "--compute", "dask://127.0.0.1:9"),
+        "training failed",
+        "scheduler tcp://127.0.0.1:9",
+        "(no model yet",
+    )
+    proc = run_cli("train", str(project), "--compute", "dask-local:2", "--json", timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    run = json.loads(proc.stdout)
+    assert run["status"] == "ok" and run["params"]["compute"] == "dask-local:2"
+    assert "Traceback" not in proc.stderr

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _kill_parent_and_wait(driver_args: list[str], announces: str) -> int:
+def _kill_parent_and_wait(driver_args: list[str], announces: str) -> list[int]:
     """Run a driver script that prints ``<announces> PID`` of its helper process, SIGKILL the
     driver, and return the helper's pid once it is gone (fails if it lives on for a minute)."""
     driver = subprocess.Popen(
@@ -31,13 +31,13 @@ def _kill_parent_and_wait(driver_args: list[str], announces: str) -> int:
     try:
         line = driver.stdout.readline()  # type: ignore[union-attr]
         assert line.startswith(f"{announces} "), line
-        helper = int(line.split()[1])
-        assert not process_gone(helper)
+        helpers = [int(pid) for pid in line.split()[1:]]
+        assert helpers and not any(process_gone(pid) for pid in helpers)
         driver.send_signal(signal.SIGKILL)
         driver.wait(timeout=30)
-        alive = wait_until_gone([helper], 60)
+        alive = wait_until_gone(helpers, 60)
         assert not alive, f"the {announces} process outlived the killed application"
-        return helper
+        return helpers
     finally:
         if driver.poll() is None:
             driver.kill()
@@ -55,3 +55,10 @@ def test_parser_process_exits_when_its_parent_is_killed(tmp_path):
 def test_review_statistics_worker_exits_when_its_parent_is_killed():
     driver = Path(__file__).with_name("stats_parent_driver.py")
     _kill_parent_and_wait([str(driver)], "worker")
+
+
+@pytest.mark.slow
+def test_dask_local_workers_exit_when_the_retrain_process_is_killed():
+    """Closing the app kills its retrain worker; the Dask workers it started go with it."""
+    driver = Path(__file__).with_name("dask_parent_driver.py")
+    _kill_parent_and_wait([str(driver)], "workers")

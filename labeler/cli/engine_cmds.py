@@ -20,6 +20,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--strategy", help="query strategy (default: the project's setting)")
     p.add_argument("--model", help="model from the catalog (default: the project's setting)")
     p.add_argument("--queue-size", type=int, help="how many samples to rank")
+    p.add_argument(
+        "--compute",
+        help="where pool scoring runs: local, dask-local[:N] or dask://HOST:PORT "
+        "(default: the project's setting)",
+    )
     p.add_argument("--json", action="store_true", help="print the run record as JSON")
     p.set_defaults(func=cmd_train)
 
@@ -97,6 +102,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         if args.queue_size < 1:
             raise LabelerError("--queue-size must be at least 1")
         changes["queue_size"] = args.queue_size
+    if args.compute:
+        from labeler.learning.compute import parse_compute
+
+        changes["compute"] = str(parse_compute(args.compute))
     with Store.open(args.project) as store:
         settings = TrainSettings.from_project(store).with_(**changes)
         location = store.location

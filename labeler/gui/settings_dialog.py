@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QLineEdit,
+    QMessageBox,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -19,6 +20,13 @@ from PySide6.QtWidgets import (
 
 from labeler.app_settings import FONT_SIZES, THEMES, ProjectSettings, UserSettings
 from labeler.store.overlap import MAX_OVERLAP
+
+COMPUTE_HELP = (
+    "Where each retrain scores the pool: local (this computer, one process), dask-local:N "
+    "(N worker processes on this computer) or dask://HOST:PORT (a Dask cluster's scheduler; "
+    "its workers must reach the project). A failing cluster fails the retrain and keeps the "
+    "previous model."
+)
 
 
 def engine_choices() -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -85,6 +93,7 @@ class SettingsDialog(QDialog):
         self.text_features: QComboBox | None = None
         self.overlap: QSpinBox | None = None
         self.overlap_fraction: QDoubleSpinBox | None = None
+        self.compute: QLineEdit | None = None
         if project is not None:
             strategies, models = engine_choices()
             self.strategy = _combo(strategies, project.strategy)
@@ -103,6 +112,9 @@ class SettingsDialog(QDialog):
             g.addRow("Model", self.model)
             g.addRow("Retrain every", self.retrain_every)
             g.addRow("Batch size (ranked per retrain)", self.batch_size)
+            self.compute = QLineEdit(project.compute)
+            self.compute.setToolTip(COMPUTE_HELP)
+            g.addRow("Compute (pool scoring)", self.compute)
             if modality == "text":
                 from labeler.learning.featureset import TEXT_FEATURES
 
@@ -141,6 +153,19 @@ class SettingsDialog(QDialog):
             font_size=self.font_size.value(),
         ).validated()
 
+    def accept(self) -> None:
+        """Refuse a compute setting that does not parse, naming the problem in a dialog."""
+        if self.compute is not None:
+            from labeler.learning.compute import ComputeError, parse_compute
+
+            try:
+                self.compute.setText(str(parse_compute(self.compute.text())))
+            except ComputeError as exc:
+                QMessageBox.warning(self, "Settings", str(exc))
+                self.compute.setFocus()
+                return
+        super().accept()
+
     def project_settings(self) -> ProjectSettings | None:
         if self._project is None or self.strategy is None:
             return None
@@ -159,4 +184,5 @@ class SettingsDialog(QDialog):
             overlap_fraction=self.overlap_fraction.value() / 100.0
             if self.overlap_fraction is not None
             else self._project.overlap_fraction,
+            compute=self.compute.text() if self.compute is not None else self._project.compute,
         )

@@ -324,14 +324,38 @@ def build_pipeline(
     modality: str,
 ) -> Pipeline:
     """The trained artifact: raw-input step + fitted estimator, with ``labeler_info_``."""
-    step = input_step(features, settings)
+    return pipeline_of(
+        input_step(features, settings),
+        features.kind,
+        estimator,
+        classes,
+        multi_label=multi_label,
+        project=project,
+        model_version=model_version,
+        modality=modality,
+    )
+
+
+def pipeline_of(
+    step: BaseEstimator,
+    feature_kind: str,
+    estimator: Any,
+    classes: Sequence[str],
+    *,
+    multi_label: bool,
+    project: str,
+    model_version: int | None,
+    modality: str,
+) -> Pipeline:
+    """The pipeline of a fitted raw-input ``step`` and ``estimator`` (the Dask path builds
+    its step from statistics merged over partitions)."""
     pipeline = Pipeline([("features", step), ("model", estimator)])
     pipeline.labeler_info_ = {
         "format": PIPELINE_FORMAT,
         "project": project,
         "model_version": model_version,
         "modality": modality,
-        "feature_kind": features.kind,
+        "feature_kind": feature_kind,
         "inputs": input_columns(step),
         "classes": list(classes),
         "multi_label": bool(multi_label),

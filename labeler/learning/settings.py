@@ -26,6 +26,9 @@ class TrainSettings:
     cv_folds: int = 5
     seed: int = 0
     committee_size: int = 3
+    compute: str = "local"  # local | dask-local[:N] | dask://HOST:PORT (labeler.learning.compute)
+    partition_rows: int = 100_000  # Dask: samples per partition (a multiple of 20,000)
+    compute_timeout_s: float = 3600.0  # Dask: the retrain fails when the cluster takes longer
     features: FeatureSettings = field(default_factory=FeatureSettings)
 
     @classmethod

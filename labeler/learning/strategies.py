@@ -262,12 +262,54 @@ def top(
 # -- density -----------------------------------------------------------------------------------
 
 
+DENSITY_SAMPLE = 20_000
+DENSITY_CLUSTERS = 50
+
+
+def density_sample(n: int, seed: int = 0, sample_size: int = DENSITY_SAMPLE) -> np.ndarray:
+    """Positions (sorted) of the pool rows the density's k-means is fitted on."""
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.choice(n, size=min(n, sample_size), replace=False))
+
+
+@dataclass(frozen=True)
+class DensityModel:
+    """A Gaussian kernel density over k-means centres weighted by cluster size."""
+
+    centres: np.ndarray
+    weights: np.ndarray
+    sigma2: float
+
+    @classmethod
+    def fit(cls, sub: Matrix, seed: int = 0, n_clusters: int = DENSITY_CLUSTERS) -> DensityModel:
+        k = max(1, min(n_clusters, sub.shape[0]))
+        km = MiniBatchKMeans(n_clusters=k, random_state=seed, n_init=3, batch_size=2048).fit(sub)
+        centres = km.cluster_centers_.astype(np.float32)
+        weights = np.bincount(km.labels_, minlength=k) / sub.shape[0]
+        d2_sub = euclidean_distances(sub, centres, squared=True).min(axis=1)
+        return cls(centres, weights, float(np.median(d2_sub)) or 1.0)
+
+    def raw(self, X: Matrix, cancel: CancelToken | None = None) -> np.ndarray:
+        """Unnormalised density of every row (chunked)."""
+
+        def dens(c: Matrix) -> np.ndarray:
+            d2 = euclidean_distances(c, self.centres, squared=True)
+            return np.exp(-d2 / (2 * self.sigma2)) @ self.weights
+
+        return _chunked(dens, X, cancel)
+
+
+def normalise_density(raw: np.ndarray, top_value: float) -> np.ndarray:
+    """Densities in (0, 1] given the largest over the whole pool."""
+    return raw / top_value if top_value > 0 else np.ones(len(raw))
+
+
 def density_weights(
     X: Matrix,
     *,
     seed: int = 0,
-    n_clusters: int = 50,
-    sample_size: int = 20_000,
+    n_clusters: int = DENSITY_CLUSTERS,
+    sample_size: int = DENSITY_SAMPLE,
     cancel: CancelToken | None = None,
 ) -> np.ndarray:
     """How crowded each row's neighbourhood is, in (0, 1].
@@ -275,23 +317,9 @@ def density_weights(
     A Gaussian kernel density over k-means centres (fitted on a sample, weighted by cluster
     size) approximates the average similarity to the whole pool in O(n k) instead of O(n^2).
     """
-    n = X.shape[0]
-    rng = np.random.default_rng(seed)
-    sub = X[np.sort(rng.choice(n, size=min(n, sample_size), replace=False))]
-    k = max(1, min(n_clusters, sub.shape[0]))
-    km = MiniBatchKMeans(n_clusters=k, random_state=seed, n_init=3, batch_size=2048).fit(sub)
-    centres = km.cluster_centers_.astype(np.float32)
-    weights = np.bincount(km.labels_, minlength=k) / sub.shape[0]
-    d2_sub = euclidean_distances(sub, centres, squared=True).min(axis=1)
-    sigma2 = float(np.median(d2_sub)) or 1.0
-
-    def dens(c: Matrix) -> np.ndarray:
-        d2 = euclidean_distances(c, centres, squared=True)
-        return np.exp(-d2 / (2 * sigma2)) @ weights
-
-    out = _chunked(dens, X, cancel)
-    top_value = out.max()
-    return out / top_value if top_value > 0 else np.ones(n)
+    sub = X[density_sample(X.shape[0], seed, sample_size)]
+    raw = DensityModel.fit(sub, seed, n_clusters).raw(X, cancel)
+    return normalise_density(raw, float(raw.max()))
 
 
 # -- ranked batch ------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from labeler.learning.artifact import MODELS_DIR
 from labeler.learning.blocks import RowSubset
 from labeler.learning.catalog import ModelError, make_estimator, resolve_model
 from labeler.learning.coldstart import diverse_seeds
+from labeler.learning.compute import parse_compute
 from labeler.learning.features import Features, load_features
 from labeler.learning.fitting import (
     Targets,
@@ -49,6 +50,7 @@ from labeler.store.database import utcnow
 from labeler.store.label_cut import LabelCut, take_cut
 from labeler.store.location import ProjectLocation
 from labeler.store.models import Prediction, RunRecord
+from labeler.store.pool_predictions import PoolPredictions
 from labeler.store.project_store import Store
 
 
@@ -85,35 +87,25 @@ def save_model(estimator, path: Path) -> Path:
     return path
 
 
-def _save_pipeline(
-    store: Store,
-    settings: TrainSettings,
-    feats: Features,
-    estimator,
-    targets: Targets,
-    version: int,
-    path: Path,
-) -> str:
+def save_pipeline(store: Store, pipeline, path: Path) -> str:
     """Save the model pipeline (raw-input step + estimator, :mod:`labeler.learning.pipeline`)
     and return its SHA-256; a PostgreSQL project keeps the bytes in the database too."""
-    from labeler.learning.pipeline import build_pipeline
-
-    info = store.info
-    pipeline = build_pipeline(
-        feats,
-        settings.features,
-        estimator,
-        targets.classes,
-        multi_label=targets.multi_label,
-        project=info.name,
-        model_version=version,
-        modality=info.modality,
-    )
     save_model(pipeline, path)
     sha = file_sha256(path)
     if store.models.versions.keeps_artifacts:
         store.models.versions.put_artifact(sha, path.read_bytes())
     return sha
+
+
+def pipeline_info(store: Store, targets: Targets, version: int) -> dict[str, Any]:
+    """What :func:`labeler.learning.pipeline.build_pipeline` records beside the steps."""
+    info = store.info
+    return {
+        "multi_label": targets.multi_label,
+        "project": info.name,
+        "model_version": version,
+        "modality": info.modality,
+    }
 
 
 # -- the job -----------------------------------------------------------------------------------
@@ -211,6 +203,12 @@ def _train(
         params["training_labels"] = snapshot.cut.to_json()
     try:
         check_strategy(settings.strategy)
+        compute = parse_compute(settings.compute)
+        if compute.uses_dask:
+            from labeler.learning.dask_training import train_on_dask
+
+            run = DaskRun(store, settings, snapshot, params, phases, started, t_start, trainer)
+            return train_on_dask(run, compute)
         feats = load_features(store, settings.features, phases.sub(0, 40), cancel)
         phases.done("features", 40)
         params.update(
@@ -220,14 +218,7 @@ def _train(
             n_samples=len(feats.ids),
             features=asdict(settings.features),
         )
-        model = resolve_model(settings.model, feats.kind)
-        if (
-            model == "naive-bayes"
-            and feats.kind == "text"
-            and "embedding" in settings.features.text_features
-        ):
-            raise ModelError("model 'naive-bayes' needs text features 'tfidf' (no embeddings)")
-        params["model"] = model
+        model = params["model"] = choose_model(settings, feats.kind)
         info = store.info
         targets = make_targets(snapshot.labels, info.label_names, info.multi_label)
         try:
@@ -264,6 +255,32 @@ def _train(
         )
 
 
+def choose_model(settings: TrainSettings, feature_kind: str) -> str:
+    """The model family a retrain fits (``auto`` resolved for the features)."""
+    model = resolve_model(settings.model, feature_kind)
+    if (
+        model == "naive-bayes"
+        and feature_kind == "text"
+        and "embedding" in settings.features.text_features
+    ):
+        raise ModelError("model 'naive-bayes' needs text features 'tfidf' (no embeddings)")
+    return model
+
+
+@dataclass
+class DaskRun:
+    """What a retrain has when it hands the work to a Dask cluster."""
+
+    store: Store
+    settings: TrainSettings
+    snapshot: LabelSnapshot
+    params: dict[str, Any]
+    phases: _Phases
+    started: Any
+    t_start: float
+    trainer: str
+
+
 def _one_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     if isinstance(exc, LabelerError):
@@ -296,30 +313,35 @@ def _cold_start_if_no_model(
     store.models.replace_queue(None, "cold-start", items)
 
 
-def _fit_and_record(
-    store: Store,
+@dataclass
+class Fitted:
+    """A fitted estimator with what its retrain learned about it."""
+
+    estimator: Any
+    members: list | None
+    metrics: dict[str, Any]
+    oof: np.ndarray | None
+
+
+def fit_estimator(
     settings: TrainSettings,
-    feats: Features,
+    feature_kind: str,
+    X_lab,
     snapshot: LabelSnapshot,
     targets: Targets,
     model: str,
     params: dict[str, Any],
     phases: _Phases,
-    started,
-    t_start: float,
-    trainer: str,
-) -> RunRecord:
-    lab_rows = feats.rows(snapshot.sample_ids)
-    X_lab = feats.X[lab_rows]
-    if not sp.issparse(X_lab):
-        X_lab = np.ascontiguousarray(X_lab)
+) -> Fitted:
+    """Choose hyperparameters by cross-validation, fit on every label, and fit the committee
+    when the strategy needs one (``params`` gains what was chosen)."""
     check_finite(X_lab, snapshot.sample_ids)
     # Text embeddings alone are a dense matrix: the defaults for dense vectors suit them
     # (lbfgs; saga is for the wide sparse TF-IDF).
-    dense_text = feats.kind == "text" and not sp.issparse(X_lab)
+    dense_text = feature_kind == "text" and not sp.issparse(X_lab)
     estimator = make_estimator(
         model,
-        "vectors" if dense_text else feats.kind,
+        "vectors" if dense_text else feature_kind,
         multi_label=targets.multi_label,
         seed=settings.seed,
     )
@@ -356,6 +378,28 @@ def _fit_and_record(
             )
     params["warnings"] = sorted({str(w.message).strip().splitlines()[0][:200] for w in caught})
     phases.done("fit", 70)
+    return Fitted(estimator, members, metrics, oof)
+
+
+def _fit_and_record(
+    store: Store,
+    settings: TrainSettings,
+    feats: Features,
+    snapshot: LabelSnapshot,
+    targets: Targets,
+    model: str,
+    params: dict[str, Any],
+    phases: _Phases,
+    started,
+    t_start: float,
+    trainer: str,
+) -> RunRecord:
+    lab_rows = feats.rows(snapshot.sample_ids)
+    X_lab = feats.X[lab_rows]
+    if not sp.issparse(X_lab):
+        X_lab = np.ascontiguousarray(X_lab)
+    fitted = fit_estimator(settings, feats.kind, X_lab, snapshot, targets, model, params, phases)
+    estimator, members, metrics, oof = fitted.estimator, fitted.members, fitted.metrics, fitted.oof
 
     labeled_mask = np.zeros(len(feats.ids), dtype=bool)
     labeled_mask[lab_rows] = True
@@ -387,6 +431,51 @@ def _fit_and_record(
     del collector
     phases.done("predict", 93)
 
+    def make_pipeline(version: int):
+        from labeler.learning.pipeline import build_pipeline
+
+        return build_pipeline(
+            feats,
+            settings.features,
+            estimator,
+            targets.classes,
+            **pipeline_info(store, targets, version),
+        )
+
+    return record_ok_run(
+        store,
+        settings,
+        snapshot,
+        make_pipeline,
+        params=params,
+        metrics=metrics,
+        phases=phases,
+        started=started,
+        t_start=t_start,
+        queue=queue,
+        predictions=predictions,
+        pool=pool,
+        trainer=trainer,
+    )
+
+
+def record_ok_run(
+    store: Store,
+    settings: TrainSettings,
+    snapshot: LabelSnapshot,
+    make_pipeline,
+    *,
+    params: dict[str, Any],
+    metrics: dict[str, Any],
+    phases: _Phases,
+    started,
+    t_start: float,
+    queue: list[tuple[int, float | None]],
+    predictions: list[Prediction],
+    pool: PoolPredictions | None,
+    trainer: str,
+) -> RunRecord:
+    """Reserve a model version, save ``make_pipeline(version)`` and record the run."""
     models_dir = store.artifacts_dir / MODELS_DIR
     # the version is reserved in the store before the file is written: no other trainer
     # gets it, so no other trainer writes (or deletes) this file
@@ -394,7 +483,7 @@ def _fit_and_record(
     path = models_dir / f"v{version}.skops"
     sha = None
     try:
-        sha = _save_pipeline(store, settings, feats, estimator, targets, version, path)
+        sha = save_pipeline(store, make_pipeline(version), path)
         record = store.models.record_run(
             status="ok",
             started_at=started,
@@ -434,19 +523,7 @@ def _predictions(
     out: list[Prediction] = []
 
     def add(ids: np.ndarray, proba: np.ndarray, out_of_fold: bool) -> None:
-        labels = predicted_labels(proba, targets)
-        conf = confidence(proba, targets.multi_label)
-        for i, sid in enumerate(ids):
-            out.append(
-                Prediction(
-                    int(sid),
-                    0,  # replaced by the run's model version when recorded
-                    labels[i],
-                    float(conf[i]),
-                    {c: round(float(p), 6) for c, p in zip(targets.classes, proba[i], strict=True)},
-                    out_of_fold,
-                )
-            )
+        out.extend(prediction_rows(ids, proba, targets, out_of_fold))
 
     if oof is not None:
         add(snapshot.sample_ids, oof, True)
@@ -460,3 +537,22 @@ def _predictions(
         rows = np.sort(queue_rows)
         add(feats.ids[rows], proba_in_order(estimator, feats.X[rows], targets), False)
     return out
+
+
+def prediction_rows(
+    ids: np.ndarray, proba: np.ndarray, targets: Targets, out_of_fold: bool
+) -> list[Prediction]:
+    """One :class:`Prediction` per sample id from its class probabilities (project order)."""
+    labels = predicted_labels(proba, targets)
+    conf = confidence(proba, targets.multi_label)
+    return [
+        Prediction(
+            int(sid),
+            0,  # replaced by the run's model version when recorded
+            labels[i],
+            float(conf[i]),
+            {c: round(float(p), 6) for c, p in zip(targets.classes, proba[i], strict=True)},
+            out_of_fold,
+        )
+        for i, sid in enumerate(ids)
+    ]
