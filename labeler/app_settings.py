@@ -171,9 +171,10 @@ _ENGINE = TrainSettings()  # the engine's defaults: the one source of truth for 
 class ProjectSettings:
     """Active-learning set-up saved in the project, shared by all its annotators.
 
-    ``strategy``, ``model``, ``batch_size`` (samples ranked per retrain) and ``text_features``
-    are the engine's training settings (``settings["learning"]``: ``strategy``, ``model``,
-    ``queue_size``, ``features.text_features``; defaults from
+    ``strategy``, ``model``, ``batch_size`` (samples ranked per retrain), ``text_features``
+    and ``tracking`` are the engine's training settings (``settings["learning"]``:
+    ``strategy``, ``model``, ``queue_size``, ``features.text_features``, ``tracking``; defaults
+    from
     :class:`~labeler.learning.settings.TrainSettings`); ``retrain_every`` belongs to the
     annotate screen (``settings["annotate"]``).
     """
@@ -183,6 +184,7 @@ class ProjectSettings:
     retrain_every: int = 10  # labels between background retrains; 0: only on demand
     batch_size: int = _ENGINE.queue_size
     text_features: str = _ENGINE.features.text_features  # used by text projects only
+    tracking: str = _ENGINE.tracking  # "mlflow:<uri>": every retrain logged there; "": none
 
     @classmethod
     def from_project(cls, settings: dict[str, Any]) -> ProjectSettings:
@@ -196,6 +198,7 @@ class ProjectSettings:
             "batch_size": learning.get("queue_size", default.batch_size),
             "retrain_every": annotate.get("retrain_every", default.retrain_every),
             "text_features": features.get("text_features", default.text_features),
+            "tracking": learning.get("tracking", default.tracking) or "",
         }
         values: dict[str, Any] = {}
         for key, value in raw.items():
@@ -220,6 +223,7 @@ class ProjectSettings:
             "strategy": self.strategy,
             "model": self.model,
             "queue_size": self.batch_size,
+            "tracking": self.tracking.strip(),
             "features": {**(old.get("features") or {}), "text_features": self.text_features},
         }
         annotate = {**(settings.get("annotate") or {}), "retrain_every": self.retrain_every}

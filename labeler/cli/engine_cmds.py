@@ -20,6 +20,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--strategy", help="query strategy (default: the project's setting)")
     p.add_argument("--model", help="model from the catalog (default: the project's setting)")
     p.add_argument("--queue-size", type=int, help="how many samples to rank")
+    p.add_argument(
+        "--tracking",
+        metavar="mlflow:URI",
+        help="log this retrain as an MLflow run there (default: the project's setting; "
+        "'' for none)",
+    )
     p.add_argument("--json", action="store_true", help="print the run record as JSON")
     p.set_defaults(func=cmd_train)
 
@@ -97,6 +103,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         if args.queue_size < 1:
             raise LabelerError("--queue-size must be at least 1")
         changes["queue_size"] = args.queue_size
+    if args.tracking is not None:
+        from labeler.learning.tracking import parse_tracking
+
+        parse_tracking(args.tracking)  # a malformed URI is refused before training
+        changes["tracking"] = args.tracking.strip()
     with Store.open(args.project) as store:
         settings = TrainSettings.from_project(store).with_(**changes)
         location = store.location
@@ -104,7 +115,12 @@ def cmd_train(args: argparse.Namespace) -> int:
         check_strategy(settings.strategy)
         resolve_model(settings.model, feature_kind(store, settings.features))
     run = _train_as_the_one_trainer(location, settings)
-    doc = _run_doc(run)
+    from labeler.learning.after_run import after_retrain
+
+    after = after_retrain(location, settings, run)
+    for warning in after.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    doc = {**_run_doc(run), "mlflow_run_id": after.mlflow_run_id}
     if args.json:
         print_json(doc)
     elif run.status == "ok":
@@ -121,6 +137,8 @@ def cmd_train(args: argparse.Namespace) -> int:
             f"queue: {ranked} samples ranked by {run.strategy} "
             f"in {run.durations.get('total', 0):.1f} s; model saved to {run.artifact}"
         )
+        if after.mlflow_run_id:
+            print(f"tracked as MLflow run {after.mlflow_run_id}")
     if run.status != "ok":
         with Store.open(location) as store:
             head = store.models.queue(1)

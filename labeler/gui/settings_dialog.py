@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QLineEdit,
+    QMessageBox,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -31,6 +32,13 @@ TEXT_FEATURES_HELP = (
     "tfidf: word and word-pair counts; embedding: WordLlama sentence embeddings (offline, "
     "matches meaning across different words); tfidf+embedding: both. Changing it recomputes "
     "the features at the next retrain."
+)
+
+
+TRACKING_HELP = (
+    "mlflow:<tracking uri>, e.g. mlflow:sqlite:////home/me/mlflow.db or "
+    "mlflow:http://host:5000: every retrain is logged there as an MLflow run (parameters, "
+    "cross-validated metrics, label cut). A logging failure never fails the retrain."
 )
 
 
@@ -75,6 +83,8 @@ class SettingsDialog(QDialog):
 
         self.strategy = self.model = self.retrain_every = self.batch_size = None
         self.text_features: QComboBox | None = None
+        self.tracking: QLineEdit | None = None
+        self.error_box: QMessageBox | None = None
         if project is not None:
             strategies, models = engine_choices()
             self.strategy = _combo(strategies, project.strategy)
@@ -99,15 +109,41 @@ class SettingsDialog(QDialog):
                 self.text_features = _combo(TEXT_FEATURES, project.text_features)
                 self.text_features.setToolTip(TEXT_FEATURES_HELP)
                 g.addRow("Text features", self.text_features)
+            self.tracking = QLineEdit(project.tracking, objectName="trackingEdit")
+            self.tracking.setPlaceholderText("mlflow:sqlite:////path/mlflow.db (empty: none)")
+            self.tracking.setToolTip(TRACKING_HELP)
+            g.addRow("Experiment tracking", self.tracking)
             layout.addWidget(proj)
 
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
-        buttons.accepted.connect(self.accept)
+        buttons.accepted.connect(self._accept_if_valid)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
         self.resize(460, self.sizeHint().height())
+
+    def _accept_if_valid(self) -> None:
+        """Accept, unless the tracking URI is malformed (then say so; the dialog stays)."""
+        from labeler.learning.tracking import TrackingError, parse_tracking
+
+        if self.tracking is not None:
+            try:
+                parse_tracking(self.tracking.text())
+            except TrackingError as exc:
+                box = QMessageBox(
+                    QMessageBox.Icon.Warning,
+                    "Experiment tracking",
+                    str(exc),
+                    QMessageBox.StandardButton.Ok,
+                    self,
+                )
+                box.finished.connect(box.deleteLater)
+                self.error_box = box
+                box.open()  # window-modal: the event loop (and tests) go on
+                self.tracking.setFocus()
+                return
+        self.accept()
 
     def user_settings(self) -> UserSettings:
         return replace(
@@ -131,4 +167,7 @@ class SettingsDialog(QDialog):
             text_features=self.text_features.currentText()
             if self.text_features is not None
             else self._project.text_features,
+            tracking=self.tracking.text().strip()
+            if self.tracking is not None
+            else self._project.tracking,
         )

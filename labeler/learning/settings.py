@@ -27,6 +27,8 @@ class TrainSettings:
     seed: int = 0
     committee_size: int = 3
     features: FeatureSettings = field(default_factory=FeatureSettings)
+    # ``mlflow:<tracking uri>``: every retrain logs an MLflow run (labeler.learning.tracking)
+    tracking: str = ""
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> TrainSettings:
