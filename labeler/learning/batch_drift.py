@@ -14,6 +14,7 @@ transform.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
@@ -49,7 +50,10 @@ def batch_drift(
         return {"batch": None, "level": "n/a", "line": "drift: n/a (no import)"}
     settings = TrainSettings.from_project(store).features
     as_of = newest_label_event(store)
-    stamp = {"features": asdict(settings), "newest_batch": _newest_batch(store)}
+    # what a recorded check depends on besides the labels (as JSON gives it back)
+    stamp = json.loads(
+        json.dumps({"features": asdict(settings), "newest_batch": _newest_batch(store)})
+    )
     if reuse:
         known = latest_drift(store, split.batch_id)
         if (

@@ -71,7 +71,11 @@ def record_drift(
     store: Store, batch_id: int, result: dict[str, Any], reference_event: int | None
 ) -> None:
     """Record one check of ``batch_id``: ``result`` as :func:`batch_drift` returns it."""
-    details = {k: result[k] for k in ("per_feature", "feature_key", "model_version") if k in result}
+    details = {
+        k: result[k]
+        for k in ("per_feature", "moderate_at", "strong_at", "features", "newest_batch")
+        if k in result
+    }
     with store.write() as conn:
         conn.execute(
             t.batch_drift.insert().values(

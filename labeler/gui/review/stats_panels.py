@@ -240,6 +240,10 @@ class RunsPanel(QWidget):
              "MLflow run", "error"],
             "runsTable",
         )  # fmt: skip
+        for column in (3, 8):  # started, MLflow run id: shown whole
+            self.table.horizontalHeader().setSectionResizeMode(
+                column, QHeaderView.ResizeMode.ResizeToContents
+            )
         layout.addWidget(self.table)
 
     def show_summary(self, summary: ReviewSummary) -> None:
