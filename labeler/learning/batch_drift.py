@@ -21,11 +21,13 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+import sqlalchemy as sa
 
 from labeler.errors import LabelerError
-from labeler.learning.drift import DriftResult, check_drift
+from labeler.learning.drift import MIN_ROWS, DriftResult, check_drift
 from labeler.store.batch_samples import batch_split
 from labeler.store.drift_records import (
+    DriftRecord,
     drift_by_batch,
     latest_drift,
     newest_label_event,
@@ -84,7 +86,10 @@ def batch_drift(
         )
         doc = {"batch": split.batch_id, **result.to_json()}
     if record:
-        record_drift(store, split.batch_id, {**doc, **stamp}, as_of)
+        try:
+            record_drift(store, split.batch_id, {**doc, **stamp}, as_of)
+        except sa.exc.SQLAlchemyError:  # e.g. a read-only copy: the check still stands
+            doc["recorded"] = False
     return doc
 
 
@@ -97,12 +102,21 @@ def check_unchecked_batches(store: Store, limit: int = 5) -> list[dict[str, Any]
     """Check (and record) the newest ``limit`` import batches without a conclusive check:
     never checked (e.g. imported in the app), or ``n/a``/``unknown`` (nothing labeled to
     compare with, then) unless nothing changed since. Returns their results, oldest first."""
-    todo = [
-        r.batch_id
-        for r in drift_by_batch(store)
-        if r.checked_at is None or r.level in ("n/a", "unknown")
-    ][-limit:]
+    todo = [r.batch_id for r in drift_by_batch(store) if _worth_checking(store, r)][-limit:]
     return [batch_drift(store, b) for b in todo]
+
+
+def _worth_checking(store: Store, record: DriftRecord) -> bool:
+    """Never checked, or inconclusive for want of labeled earlier samples that now exist
+    (a batch too small to judge, or the first import, stays as it was: no row per retrain)."""
+    if record.checked_at is None:
+        return True
+    if record.level not in ("n/a", "unknown") or record.n_reference >= MIN_ROWS:
+        return False
+    split = batch_split(store, record.batch_id)
+    if split is None or len(split.batch) < MIN_ROWS:
+        return False
+    return len(split.reference) >= MIN_ROWS
 
 
 # -- outside a project (labeler predict) -------------------------------------------------------
