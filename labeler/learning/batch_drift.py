@@ -21,7 +21,6 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-import sqlalchemy as sa
 
 from labeler.errors import LabelerError
 from labeler.learning.drift import MIN_ROWS, DriftResult, check_drift
@@ -85,11 +84,8 @@ def batch_drift(
             names=list(feats.columns) if tabular else None,
         )
         doc = {"batch": split.batch_id, **result.to_json()}
-    if record:
-        try:
-            record_drift(store, split.batch_id, {**doc, **stamp}, as_of)
-        except sa.exc.SQLAlchemyError:  # e.g. a read-only copy: the check still stands
-            doc["recorded"] = False
+    if record and not record_drift(store, split.batch_id, {**doc, **stamp}, as_of):
+        doc["recorded"] = False  # e.g. a read-only copy: the check still stands
     return doc
 
 

@@ -69,30 +69,36 @@ def newest_label_event(store: Store) -> int:
 
 def record_drift(
     store: Store, batch_id: int, result: dict[str, Any], reference_event: int | None
-) -> None:
-    """Record one check of ``batch_id``: ``result`` as :func:`batch_drift` returns it."""
+) -> bool:
+    """Record one check of ``batch_id``: ``result`` as :func:`batch_drift` returns it.
+    False if it could not be written (a read-only or locked database): a check that could
+    not be recorded is still a valid answer for its caller."""
     details = {
         k: result[k]
         for k in ("per_feature", "moderate_at", "strong_at", "features", "newest_batch")
         if k in result
     }
-    with store.write() as conn:
-        conn.execute(
-            t.batch_drift.insert().values(
-                project_id=store.project_id,
-                import_batch_id=int(batch_id),
-                checked_at=utcnow(),
-                level=str(result.get("level", "n/a")),
-                method=result.get("method"),
-                score=None if result.get("score") is None else float(result["score"]),
-                n_reference=int(result.get("n_reference") or 0),
-                n_batch=int(result.get("n_batch") or 0),
-                feature=result.get("feature"),
-                reference_event=reference_event,
-                line=str(result.get("line", "")),
-                details=json.dumps(details, default=str),
+    try:
+        with store.write() as conn:
+            conn.execute(
+                t.batch_drift.insert().values(
+                    project_id=store.project_id,
+                    import_batch_id=int(batch_id),
+                    checked_at=utcnow(),
+                    level=str(result.get("level", "n/a")),
+                    method=result.get("method"),
+                    score=None if result.get("score") is None else float(result["score"]),
+                    n_reference=int(result.get("n_reference") or 0),
+                    n_batch=int(result.get("n_batch") or 0),
+                    feature=result.get("feature"),
+                    reference_event=reference_event,
+                    line=str(result.get("line", "")),
+                    details=json.dumps(details, default=str),
+                )
             )
-        )
+    except sa.exc.SQLAlchemyError:
+        return False
+    return True
 
 
 def drift_by_batch(store: Store) -> list[DriftRecord]:
