@@ -19,7 +19,9 @@ log = logging.getLogger(__name__)
 
 
 class RetrainBridge(QObject):
-    """Owns one ``RetrainScheduler``; ``started`` and ``finished(result)`` fire on the GUI thread."""
+    """Owns one ``RetrainScheduler``; ``started``, ``finished(result)`` and, after a
+    retrain's MLflow tracking and drift checks in the worker, ``followedUp(after)`` fire on
+    the GUI thread."""
 
     started = Signal()
     finished = Signal(object)  # RetrainResult(ok, run, error, label_count)
