@@ -157,3 +157,25 @@ def test_frame_drift_in_a_models_feature_space():
     assert auc["method"] == "domain-auc" and auc["line"].endswith(f"(AUC {auc['score']:.2f})")
     with pytest.raises(LabelerError, match="not in one feature space"):
         frame_drift(train, pd.DataFrame(np.zeros((50, 3))))
+
+
+def test_a_batch_checked_before_anything_was_labeled_is_checked_again_once_it_can_be(
+    make_store,
+):
+    from labeler.learning.batch_drift import check_unchecked_batches
+    from labeler.store.drift_records import drift_by_batch
+
+    X, y = load_breast_cancer(return_X_y=True)
+    X = X[:, :5]
+    order = np.random.default_rng(4).permutation(len(X))
+    names = ("malignant", "benign")
+    store = make_store(modality="tabular", labels=names)
+    first = add_tabular(store, X[order[:200]])  # nothing labeled yet
+    add_tabular(store, X[order[200:350]])
+    assert [d["level"] for d in check_unchecked_batches(store)] == ["n/a", "n/a"]
+    assert check_unchecked_batches(store) == []  # nothing changed: nothing rechecked
+    for sid, k in zip(first, y[order[:200]], strict=True):
+        store.labels.add(sid, [names[int(k)]], "ann")
+    [checked] = check_unchecked_batches(store)  # batch 2 can be compared now; batch 1 never
+    assert checked["level"] == "none" and checked["n_reference"] == 200
+    assert [r.level for r in drift_by_batch(store)] == ["n/a", "none"]
