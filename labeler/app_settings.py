@@ -223,8 +223,10 @@ class ProjectSettings:
             "strategy": self.strategy,
             "model": self.model,
             "queue_size": self.batch_size,
-            "tracking": self.tracking.strip(),
             "features": {**(old.get("features") or {}), "text_features": self.text_features},
         }
+        learning.pop("tracking", None)
+        if self.tracking.strip():  # (kept only when set: an untracked project stores nothing)
+            learning["tracking"] = self.tracking.strip()
         annotate = {**(settings.get("annotate") or {}), "retrain_every": self.retrain_every}
         return {"learning": learning, "annotate": annotate}
