@@ -174,9 +174,10 @@ _OVERLAP = OverlapSettings()  # the queue's overlap defaults (labeler.store.over
 class ProjectSettings:
     """Active-learning set-up saved in the project, shared by all its annotators.
 
-    ``strategy``, ``model``, ``batch_size`` (samples ranked per retrain) and ``text_features``
-    are the engine's training settings (``settings["learning"]``: ``strategy``, ``model``,
-    ``queue_size``, ``features.text_features``; defaults from
+    ``strategy``, ``model``, ``batch_size`` (samples ranked per retrain), ``text_features``
+    and ``tracking`` are the engine's training settings (``settings["learning"]``:
+    ``strategy``, ``model``, ``queue_size``, ``features.text_features``, ``tracking``; defaults
+    from
     :class:`~labeler.learning.settings.TrainSettings`); ``retrain_every`` belongs to the
     annotate screen (``settings["annotate"]``); ``overlap`` (distinct annotators per overlap
     sample) and ``overlap_fraction`` (the share of samples that get them) to the team's queue
@@ -191,6 +192,7 @@ class ProjectSettings:
     overlap: int = _OVERLAP.overlap
     overlap_fraction: float = _OVERLAP.fraction
     compute: str = _ENGINE.compute  # where pool scoring runs (labeler.learning.compute)
+    tracking: str = _ENGINE.tracking  # "mlflow:<uri>": every retrain logged there; "": none
 
     @classmethod
     def from_project(cls, settings: dict[str, Any]) -> ProjectSettings:
@@ -205,6 +207,7 @@ class ProjectSettings:
             "retrain_every": annotate.get("retrain_every", default.retrain_every),
             "text_features": features.get("text_features", default.text_features),
             "compute": learning.get("compute", default.compute),
+            "tracking": learning.get("tracking", default.tracking) or "",
         }
         values: dict[str, Any] = {}
         for key, value in raw.items():
@@ -237,6 +240,9 @@ class ProjectSettings:
             "compute": str(parse_compute(self.compute)),
             "features": {**(old.get("features") or {}), "text_features": self.text_features},
         }
+        learning.pop("tracking", None)
+        if self.tracking.strip():  # (kept only when set: an untracked project stores nothing)
+            learning["tracking"] = self.tracking.strip()
         annotate = {**(settings.get("annotate") or {}), "retrain_every": self.retrain_every}
         overlap = OverlapSettings(self.overlap, self.overlap_fraction).checked()
         return {"learning": learning, "annotate": annotate, **overlap.to_settings(settings)}

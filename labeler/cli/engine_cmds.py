@@ -25,6 +25,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="where pool scoring runs: local, dask-local[:N] or dask://HOST:PORT "
         "(default: the project's setting)",
     )
+    p.add_argument(
+        "--tracking",
+        metavar="mlflow:URI",
+        help="log this retrain as an MLflow run there (default: the project's setting; "
+        "'' for none)",
+    )
     p.add_argument("--json", action="store_true", help="print the run record as JSON")
     p.set_defaults(func=cmd_train)
 
@@ -106,6 +112,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         from labeler.learning.compute import parse_compute
 
         changes["compute"] = str(parse_compute(args.compute))
+    if args.tracking is not None:
+        from labeler.learning.tracking import parse_tracking
+
+        parse_tracking(args.tracking)  # a malformed URI is refused before training
+        changes["tracking"] = args.tracking.strip()
     with Store.open(args.project) as store:
         settings = TrainSettings.from_project(store).with_(**changes)
         location = store.location
@@ -113,7 +124,12 @@ def cmd_train(args: argparse.Namespace) -> int:
         check_strategy(settings.strategy)
         resolve_model(settings.model, feature_kind(store, settings.features))
     run = _train_as_the_one_trainer(location, settings)
-    doc = _run_doc(run)
+    from labeler.learning.after_run import after_retrain
+
+    after = after_retrain(location, settings, run)
+    for warning in after.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    doc = {**_run_doc(run), "mlflow_run_id": after.mlflow_run_id}
     if args.json:
         print_json(doc)
     elif run.status == "ok":
@@ -130,6 +146,8 @@ def cmd_train(args: argparse.Namespace) -> int:
             f"queue: {ranked} samples ranked by {run.strategy} "
             f"in {run.durations.get('total', 0):.1f} s; model saved to {run.artifact}"
         )
+        if after.mlflow_run_id:
+            print(f"tracked as MLflow run {after.mlflow_run_id}")
     if run.status != "ok":
         with Store.open(location) as store:
             head = store.models.queue(1)

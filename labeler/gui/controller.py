@@ -180,6 +180,7 @@ class AnnotationController(QObject):
             self.retrainer.trainer = self.annotator  # recorded with its models
             self.retrainer.started.connect(lambda: self.retrainingChanged.emit(True))
             self.retrainer.finished.connect(self._retrain_finished)
+            self.retrainer.followedUp.connect(self._retrain_followed_up)
             if self.guard is not None:
                 self.retrainer.finished.connect(self.guard.check_result)
 
@@ -445,6 +446,11 @@ class AnnotationController(QObject):
             self.watch.retrain_finished(
                 result, self.retrainer is not None and self.retrainer.is_running
             )
+
+    def _retrain_followed_up(self, after: Any) -> None:
+        """A retrain's MLflow tracking and drift checks ended: a failure is one warning."""
+        for warning in getattr(after, "warnings", ()):
+            self.message.emit(f"Warning: {warning}")
 
     def _new_ranking(self) -> None:
         if self.feed is not None:

@@ -19,12 +19,16 @@ log = logging.getLogger(__name__)
 
 
 class RetrainBridge(QObject):
-    """Owns one ``RetrainScheduler``; ``started`` and ``finished(result)`` fire on the GUI thread."""
+    """Owns one ``RetrainScheduler``; ``started``, ``finished(result)`` and, after a
+    retrain's MLflow tracking and drift checks in the worker, ``followedUp(after)`` fire on
+    the GUI thread."""
 
     started = Signal()
     finished = Signal(object)  # RetrainResult(ok, run, error, label_count)
+    followedUp = Signal(object)  # AfterRun: the run's MLflow tracking and drift checks
     _result = Signal(object)
     _began = Signal()
+    _after = Signal(object)
 
     def __init__(
         self,
@@ -40,12 +44,14 @@ class RetrainBridge(QObject):
             from labeler.learning.jobs import RetrainScheduler as scheduler_cls
         self._result.connect(self._deliver_result, Qt.ConnectionType.QueuedConnection)
         self._began.connect(self._deliver_started, Qt.ConnectionType.QueuedConnection)
+        self._after.connect(self._deliver_after, Qt.ConnectionType.QueuedConnection)
         self._closed = False
         self._scheduler = scheduler_cls(
             location,
             settings,
             on_result=self._from_worker_result,
             on_started=self._from_worker_started,
+            on_after=self._from_worker_after,
             synchronous=synchronous,
         )
 
@@ -73,6 +79,15 @@ class RetrainBridge(QObject):
     def _from_worker_started(self, *args: Any) -> None:
         if not self._closed:
             self._began.emit()
+
+    def _from_worker_after(self, after: Any) -> None:
+        if not self._closed:
+            self._after.emit(after)
+
+    @Slot(object)
+    def _deliver_after(self, after: Any) -> None:
+        if not self._closed:
+            self.followedUp.emit(after)
 
     @Slot(object)
     def _deliver_result(self, result: Any) -> None:

@@ -48,6 +48,11 @@ OVERLAP_HELP = (
     "Team mode: each overlap sample is handed to this many distinct annotators, so agreement "
     "can be measured and disagreements adjudicated in review. 1: every sample is labeled once."
 )
+TRACKING_HELP = (
+    "mlflow:<tracking uri>, e.g. mlflow:sqlite:////home/me/mlflow.db or "
+    "mlflow:http://host:5000: every retrain is logged there as an MLflow run (parameters, "
+    "cross-validated metrics, label cut). A logging failure never fails the retrain."
+)
 
 
 def _combo(values: tuple[str, ...], current: str) -> QComboBox:
@@ -94,6 +99,8 @@ class SettingsDialog(QDialog):
         self.overlap: QSpinBox | None = None
         self.overlap_fraction: QDoubleSpinBox | None = None
         self.compute: QLineEdit | None = None
+        self.tracking: QLineEdit | None = None
+        self.error_box: QMessageBox | None = None
         if project is not None:
             strategies, models = engine_choices()
             self.strategy = _combo(strategies, project.strategy)
@@ -135,15 +142,48 @@ class SettingsDialog(QDialog):
             self.overlap_fraction.setToolTip("The share of samples that get the overlap.")
             g.addRow("Overlap", self.overlap)
             g.addRow("Overlap on", self.overlap_fraction)
+            self.tracking = QLineEdit(project.tracking, objectName="trackingEdit")
+            self.tracking.setPlaceholderText("mlflow:sqlite:////path/mlflow.db (empty: none)")
+            self.tracking.setToolTip(TRACKING_HELP)
+            g.addRow("Experiment tracking", self.tracking)
             layout.addWidget(proj)
 
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
-        buttons.accepted.connect(self.accept)
+        buttons.accepted.connect(self._accept_if_valid)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
         self.resize(460, self.sizeHint().height())
+
+    def _accept_if_valid(self) -> None:
+        """Accept, unless the tracking URI or the compute setting is malformed (then say so;
+        the dialog stays)."""
+        from labeler.learning.compute import ComputeError, parse_compute
+        from labeler.learning.tracking import TrackingError, parse_tracking
+
+        if self.tracking is not None:
+            try:
+                parse_tracking(self.tracking.text())
+            except TrackingError as exc:
+                self._refuse("Experiment tracking", str(exc), self.tracking)
+                return
+        if self.compute is not None:
+            try:
+                self.compute.setText(str(parse_compute(self.compute.text())))
+            except ComputeError as exc:
+                self._refuse("Compute", str(exc), self.compute)
+                return
+        self.accept()
+
+    def _refuse(self, title: str, message: str, field: QLineEdit) -> None:
+        box = QMessageBox(
+            QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok, self
+        )
+        box.finished.connect(box.deleteLater)
+        self.error_box = box
+        box.open()  # window-modal: the event loop (and tests) go on
+        field.setFocus()
 
     def user_settings(self) -> UserSettings:
         return replace(
@@ -152,19 +192,6 @@ class SettingsDialog(QDialog):
             theme=self.theme.currentText(),
             font_size=self.font_size.value(),
         ).validated()
-
-    def accept(self) -> None:
-        """Refuse a compute setting that does not parse, naming the problem in a dialog."""
-        if self.compute is not None:
-            from labeler.learning.compute import ComputeError, parse_compute
-
-            try:
-                self.compute.setText(str(parse_compute(self.compute.text())))
-            except ComputeError as exc:
-                QMessageBox.warning(self, "Settings", str(exc))
-                self.compute.setFocus()
-                return
-        super().accept()
 
     def project_settings(self) -> ProjectSettings | None:
         if self._project is None or self.strategy is None:
@@ -185,4 +212,7 @@ class SettingsDialog(QDialog):
             if self.overlap_fraction is not None
             else self._project.overlap_fraction,
             compute=self.compute.text() if self.compute is not None else self._project.compute,
+            tracking=self.tracking.text().strip()
+            if self.tracking is not None
+            else self._project.tracking,
         )

@@ -41,6 +41,9 @@ class DriftResult:
     n_batch: int
     feature: str | None = None  # PSI: the feature with the largest significant shift
     per_feature: dict[str, float] = field(default_factory=dict)
+    # the scores at which this check alarms, its sampling floor included (None: unknown)
+    moderate_at: float | None = None
+    strong_at: float | None = None
 
     def line(self) -> str:
         """``drift: moderate (AUC 0.71)``, ``drift: strong (PSI 0.41, feature 'age')``."""
@@ -90,13 +93,14 @@ def psi_drift(
     }
     scale = 1.0 / n_ref + 1.0 / n_new
     critical = chi2.ppf(1 - ALPHA / max(1, len(per)), bins - 1) * scale
+    at = (round(max(PSI_MODERATE, critical), 4), round(max(PSI_STRONG, critical), 4))
     significant = {k: v for k, v in per.items() if v >= critical}
     if not significant:
         top = max(per.values(), default=0.0)
-        return DriftResult("none", "psi", round(top, 4), n_ref, n_new, None, per)
+        return DriftResult("none", "psi", round(top, 4), n_ref, n_new, None, per, *at)
     feature, score = max(significant.items(), key=lambda kv: kv[1])
     level = "strong" if score >= PSI_STRONG else "moderate" if score >= PSI_MODERATE else "none"
-    return DriftResult(level, "psi", round(score, 4), n_ref, n_new, feature, per)
+    return DriftResult(level, "psi", round(score, 4), n_ref, n_new, feature, per, *at)
 
 
 def domain_auc(reference: Any, batch: Any, seed: int = 0) -> float:
@@ -133,7 +137,9 @@ def auc_drift(reference: Any, batch: Any, seed: int = 0) -> DriftResult:
         level = "strong"
     elif significant and auc >= AUC_MODERATE:
         level = "moderate"
-    return DriftResult(level, "domain-auc", round(auc, 4), n_ref, n_new)
+    floor = 0.5 + 3 * se
+    at = (round(max(AUC_MODERATE, floor), 4), round(max(AUC_STRONG, floor), 4))
+    return DriftResult(level, "domain-auc", round(auc, 4), n_ref, n_new, None, {}, *at)
 
 
 def check_drift(

@@ -10,6 +10,11 @@ The worker ends itself when this process dies, even mid-fit (see ``labeler.learn
   every label given meanwhile).
 * ``on_started`` and ``on_result`` are called from the background thread (a GUI forwards them
   through queued signals). ``on_started`` fires when the worker has begun the retrain.
+* After a retrain's result is delivered (and :attr:`is_running` is False again), the worker
+  tracks the run in MLflow and checks unchecked import batches for drift
+  (:func:`labeler.learning.after_run.after_retrain`); ``on_after`` gets its
+  :class:`~labeler.learning.after_run.AfterRun` (warnings included). A request meanwhile
+  starts its retrain right after; :meth:`wait_idle` waits for this follow-up too.
 * A failed retrain (one class, NaN, an estimator error, the worker process killed) arrives as
   ``RetrainResult(ok=False, error=...)``; the failed run is recorded and the previous model and
   queue stay in use. After a crash the next request starts a new worker process.
@@ -33,6 +38,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from labeler.errors import Cancelled
+from labeler.learning.after_run import AfterRun, after_retrain
 from labeler.learning.settings import TrainSettings
 from labeler.learning.training import default_trainer, train_once
 from labeler.learning.worker import WorkerGone, WorkerProcess
@@ -70,6 +76,7 @@ class RetrainScheduler:
         on_result: Callable[[RetrainResult], None],
         on_started: Callable[[], None] | None = None,
         on_progress: Callable[[int, int | None], None] | None = None,
+        on_after: Callable[[AfterRun], None] | None = None,
         synchronous: bool = False,
         trainer: str | None = None,
     ) -> None:
@@ -80,10 +87,12 @@ class RetrainScheduler:
         self._on_result = on_result
         self._on_started = on_started
         self._on_progress = on_progress
+        self._on_after = on_after
         self.synchronous = synchronous
         self._cond = threading.Condition()
         self._pending = False
         self._running = False
+        self._following = False  # the run is delivered; its tracking and drift checks run
         self._closed = False
         self._job_id = 0
         self._worker_pid: int | None = None
@@ -135,7 +144,9 @@ class RetrainScheduler:
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Wait until no retrain runs or is pending. False if ``timeout`` passed first."""
         with self._cond:
-            return self._cond.wait_for(lambda: not self._running and not self._pending, timeout)
+            return self._cond.wait_for(
+                lambda: not self._running and not self._pending and not self._following, timeout
+            )
 
     def close(self) -> None:
         """Drop pending requests, kill a retrain in progress, stop the thread and the worker.
@@ -203,7 +214,9 @@ class RetrainScheduler:
             return None
         except Exception as exc:  # noqa: BLE001 - reported, never raised into the caller
             return self._record_failure(f"{type(exc).__name__}: {exc}")
-        return _result(run)
+        self._delivered(_result(run))
+        self._deliver_after(after_retrain(self.location, self._settings(), run))
+        return None
 
     def _loop(self) -> None:
         try:
@@ -231,6 +244,7 @@ class RetrainScheduler:
             self._deliver(result)
         with self._cond:
             self._running = False
+            self._following = False
             self._worker_pid = None
             self._cond.notify_all()
             return not self._closed
@@ -270,21 +284,29 @@ class RetrainScheduler:
         except WorkerGone:
             self._stop_worker()
             return self._record_failure("worker process crashed before the retrain started")
+        delivered = False  # the result went out; the worker tracks the run and checks drift
         while True:
             try:
                 events = worker.receive(POLL_SECONDS)
             except WorkerGone:
                 self._stop_worker()
-                if self._closed_now():
-                    return None
+                if self._closed_now() or delivered:
+                    return None  # (a crash after the result loses only its follow-up)
                 return self._record_failure("worker process crashed during the retrain")
             for kind, jid, payload in events:
                 if self._closed_now():
                     break
-                if jid == job_id:
-                    outcome = self._handle(kind, payload)
-                    if outcome is not None:
-                        return outcome
+                if jid != job_id:
+                    continue
+                if kind == "after":
+                    self._deliver_after(payload)  # type: ignore[arg-type]
+                    return None
+                outcome = self._handle(kind, payload)
+                if outcome is not None and kind == "done":
+                    self._delivered(outcome)
+                    delivered = True
+                elif outcome is not None:
+                    return outcome
             if self._closed_now():
                 return None  # close() killed the worker; _loop reaps it
 
@@ -326,6 +348,31 @@ class RetrainScheduler:
         except Exception as exc:  # noqa: BLE001 - the report must still reach the caller
             error = f"{error} (and recording the failure failed: {exc})"
         return RetrainResult(ok=False, run=run, error=error, label_count=label_count)
+
+    def _delivered(self, result: RetrainResult) -> None:
+        """Deliver a finished retrain's result; from here on only its follow-up runs, which
+        does not count as a retrain running (the model and ranking are in the store)."""
+        with self._cond:
+            if not self.synchronous:  # (synchronous: request() owns the flag and its loop)
+                self._running = False
+                self._worker_pid = None
+            self._following = True
+            self._cond.notify_all()
+        if not self._closed_now():
+            self._deliver(result)
+
+    def _deliver_after(self, after: AfterRun) -> None:
+        with self._cond:
+            self._following = False
+            self._cond.notify_all()
+        if self._on_after is None or self._closed_now():
+            return
+        try:
+            self._on_after(after)
+        except Exception:  # noqa: BLE001, S110 - a faulty callback must not kill the scheduler
+            import traceback
+
+            traceback.print_exc()
 
     def _deliver(self, result: RetrainResult) -> None:
         try:

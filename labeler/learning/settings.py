@@ -30,6 +30,8 @@ class TrainSettings:
     partition_rows: int = 100_000  # Dask: samples per partition (a multiple of 20,000)
     compute_timeout_s: float = 3600.0  # Dask: the retrain fails when the cluster takes longer
     features: FeatureSettings = field(default_factory=FeatureSettings)
+    # ``mlflow:<tracking uri>``: every retrain logs an MLflow run (labeler.learning.tracking)
+    tracking: str = ""
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> TrainSettings:

@@ -2,7 +2,8 @@
 
 One spawned process runs retrains one after another. Two one-way pipes join it to the parent:
 jobs (parent -> worker) and events (worker -> parent: ``started``, ``progress``, then ``done``
-with the run record, or ``error``).
+with the run record followed by ``after`` (:func:`labeler.learning.after_run.after_retrain`:
+MLflow tracking and drift checks, done after the app has the new model), or ``error``).
 
 The worker never outlives its parent. A watchdog thread in the worker reads the jobs pipe,
 whose only write end the parent holds: end-of-file (the parent closed it, exited or was
@@ -56,6 +57,7 @@ def _watch_parent(jobs: mpc.Connection, parent_pid: int, work: queue.SimpleQueue
 
 def worker_main(jobs: mpc.Connection, events: mpc.Connection, parent_pid: int) -> None:
     """Entry point of the worker process (spawned; see the module docstring)."""
+    from labeler.learning.after_run import after_retrain
     from labeler.learning.training import train_once
 
     work: queue.SimpleQueue = queue.SimpleQueue()
@@ -83,7 +85,8 @@ def worker_main(jobs: mpc.Connection, events: mpc.Connection, parent_pid: int) -
         except Exception as exc:  # noqa: BLE001 - reported to the parent, which records it
             send(("error", job_id, f"{type(exc).__name__}: {exc}"))
         else:
-            send(("done", job_id, run))
+            send(("done", job_id, run))  # the app takes the new model now; then, off its path:
+            send(("after", job_id, after_retrain(location, settings, run)))
 
 
 # -- in the parent ---------------------------------------------------------------------------

@@ -124,13 +124,14 @@ def run_history(runs: Sequence[Any]) -> pd.DataFrame:
                 "score": score[1] if score else None,
                 "seconds": seconds,
                 "error": r.error,
+                "mlflow_run_id": getattr(r, "mlflow_run_id", None),
             }
         )
     return pd.DataFrame(
         rows,
         columns=[
             "run", "model_version", "status", "started_at", "labels", "strategy", "metric",
-            "score", "seconds", "error",
+            "score", "seconds", "error", "mlflow_run_id",
         ],
     )  # fmt: skip
 

@@ -54,6 +54,7 @@ class RunRecord:
     artifact: str | None  # model file, relative to the project folder (older runs: absolute)
     error: str | None
     artifact_sha256: str | None = None  # recorded when the file was saved (older runs: None)
+    mlflow_run_id: str | None = None  # the run logged in the project's tracking experiment
 
 
 @dataclass(frozen=True)
@@ -336,4 +337,5 @@ def _to_run(r: sa.Row) -> RunRecord:
         artifact=r.artifact,
         error=r.error,
         artifact_sha256=r.artifact_sha256,
+        mlflow_run_id=r.mlflow_run_id,
     )

@@ -126,6 +126,8 @@ model_run = sa.Table(
     sa.Column("error", sa.Text, nullable=True),
     # migration 0008: the model file's SHA-256, taken when it was saved
     sa.Column("artifact_sha256", sa.String(64), nullable=True),
+    # migration 0009c: the MLflow run this retrain logged (projects with a tracking URI)
+    sa.Column("mlflow_run_id", sa.String(64), nullable=True),
     sa.Index("ix_model_run_version", "project_id", "model_version"),
 )
 
@@ -269,4 +271,31 @@ suspected_error = sa.Table(
     sa.Column("p_suggested", sa.Float, nullable=False),
     sa.Column("score", sa.Float, nullable=False),  # p_suggested - p_given, higher = clearer
     sa.Index("ix_suspected_error_score", "project_id", "score"),
+)
+
+# --- drift per import batch (migration 0009c) ----------------------------------------------
+
+batch_drift = sa.Table(
+    "batch_drift",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("project_id", BigId, sa.ForeignKey("project.id", ondelete="CASCADE"), nullable=False),
+    sa.Column(
+        "import_batch_id",
+        BigId,
+        sa.ForeignKey("import_batch.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("checked_at", sa.DateTime, nullable=False),
+    sa.Column("level", sa.String(20), nullable=False),  # none | moderate | strong | unknown | n/a
+    sa.Column("method", sa.String(20), nullable=True),  # psi | domain-auc
+    sa.Column("score", sa.Float, nullable=True),  # the largest significant PSI, or the AUC
+    sa.Column("n_reference", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("n_batch", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("feature", sa.Text, nullable=True),  # PSI: the most shifted feature
+    # the newest label event when checked: the reference (labeled earlier samples) it saw
+    sa.Column("reference_event", BigId, nullable=True),
+    sa.Column("line", sa.Text, nullable=False),  # "drift: strong (AUC 0.81)"
+    sa.Column("details", sa.Text, nullable=False, server_default="{}"),  # JSON: per feature
+    sa.Index("ix_batch_drift_batch", "project_id", "import_batch_id"),
 )

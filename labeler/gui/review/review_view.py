@@ -1,6 +1,6 @@
 """Review mode: every labeled sample in a lazy table (filters and sorting in the query), a
 detail panel with the audit trail and the model's opinion, relabel and adjudicate, agreement,
-suspected errors, plots, the audit queue and the run history; export a dataset snapshot and
+suspected errors, plots, the audit queue, the run history and drift per import batch; export a dataset snapshot and
 push the model to a registry.
 
 Table queries, the detail panel and edits run on the view's own database worker
@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 from labeler.gui.dialogs import Reporter
 from labeler.gui.file_dialogs import file_dialog
 from labeler.gui.review.detail_panel import DetailPanel, SampleDetail
+from labeler.gui.review.drift_panel import DriftPanel
 from labeler.gui.review.filters import FilterBar
 from labeler.gui.review.publish import Publisher
 from labeler.gui.review.review_keys import KEY_HELP, ReviewKeys
@@ -55,6 +56,7 @@ from labeler.progress import CancelToken
 from labeler.review.service import ReviewSummary, save_plots
 from labeler.review.stats_job import ReviewStats
 from labeler.store import Store
+from labeler.store.drift_records import drift_by_batch
 from labeler.store.review_suspects import suspects
 from labeler.store.review_table import ReviewFilter, review_ids
 
@@ -171,6 +173,8 @@ class ReviewView(QWidget):
         self.tabs.addTab(self.audit, "Audit queue")
         self.tabs.addTab(self.runs, "Run history")
         self.team = TeamTabs(store, self.jobs, self.db, self.tabs, lambda: self.reviewer, self)
+        self.drift = DriftPanel()
+        self.tabs.addTab(self.drift, "Drift")
         self.suspects.sampleActivated.connect(self.show_sample)
         self.audit.sampleActivated.connect(self.show_sample)
         self.plots.saveRequested.connect(self._ask_save_plots)
@@ -360,6 +364,7 @@ class ReviewView(QWidget):
         self.plots.show_pngs(stats.pngs)
         self.audit.show_rows(stats.audit)
         self.runs.show_summary(summary)
+        self.db.submit(drift_by_batch, self.store, on_done=self.drift.show_records)
         self.filters.set_annotators(stats.annotators)
         self.model.refresh_rows()  # suspect scores may have changed
         self.statsLoaded.emit()

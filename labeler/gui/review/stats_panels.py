@@ -237,9 +237,13 @@ class RunsPanel(QWidget):
         layout = QVBoxLayout(self)
         self.table = make_table(
             ["run", "model", "status", "started (UTC)", "labels", "strategy", "score", "seconds",
-             "error"],
+             "MLflow run", "error"],
             "runsTable",
         )  # fmt: skip
+        for column in (3, 8):  # started, MLflow run id: shown whole
+            self.table.horizontalHeader().setSectionResizeMode(
+                column, QHeaderView.ResizeMode.ResizeToContents
+            )
         layout.addWidget(self.table)
 
     def show_summary(self, summary: ReviewSummary) -> None:
@@ -258,6 +262,7 @@ class RunsPanel(QWidget):
                     r.strategy or "",
                     "" if r.score is None or r.score != r.score else f"{r.metric} {r.score:.3f}",
                     "" if r.seconds is None or r.seconds != r.seconds else f"{r.seconds:.1f}",
+                    r.mlflow_run_id or "",
                     r.error or "",
                 )  # fmt: skip
                 for r in h.itertuples()
