@@ -18,6 +18,7 @@ from labeler.store.database import utcnow
 from labeler.store.derive import EventView, SampleState, cancelled_ids, derive_state
 from labeler.store.label_cut import append_events
 from labeler.store.records import LabelEvent, Provenance, dumps, loads_labels
+from labeler.store.undo_scan import latest_redoable, latest_undoable
 
 if TYPE_CHECKING:
     from labeler.store.project_store import Store
@@ -388,44 +389,17 @@ class LabelLog:
             )
         )
 
-    def _annotator_events(self, conn: sa.Connection, annotator: str) -> list[LabelEvent]:
-        rows = conn.execute(
-            sa.select(t.label_event)
-            .where(
-                t.label_event.c.project_id == self._store.project_id,
-                t.label_event.c.annotator == annotator,
-            )
-            .order_by(t.label_event.c.id)
-        ).all()
-        return [_to_event(r) for r in rows]
-
     def _latest_undoable(self, conn: sa.Connection, annotator: str) -> LabelEvent | None:
-        events = self._annotator_events(conn, annotator)
-        cancelled = cancelled_ids([_view(e) for e in events])
-        for ev in reversed(events):
-            if ev.action in UNDOABLE and ev.id not in cancelled:
-                return ev
-        return None
+        row = latest_undoable(conn, self._store.project_id, annotator, UNDOABLE)
+        return None if row is None else _to_event(row)
 
     def _latest_redoable(self, conn: sa.Connection, annotator: str) -> LabelEvent | None:
-        events = self._annotator_events(conn, annotator)
-        cancelled = cancelled_ids([_view(e) for e in events])
-        for ev in reversed(events):
-            if ev.id in cancelled:
-                continue
-            if ev.action == "undo":
-                return ev
-            if ev.action in UNDOABLE:
-                return None  # something new was done after the last undo
-        return None
+        row = latest_redoable(conn, self._store.project_id, annotator, UNDOABLE)
+        return None if row is None else _to_event(row)
 
     def _event(self, conn: sa.Connection, event_id: int) -> LabelEvent:
         row = conn.execute(sa.select(t.label_event).where(t.label_event.c.id == event_id)).one()
         return _to_event(row)
-
-
-def _view(e: LabelEvent) -> EventView:
-    return EventView(e.id, e.action, e.annotator, e.labels, e.target_event_id)
 
 
 def _to_event(r: sa.Row) -> LabelEvent:
