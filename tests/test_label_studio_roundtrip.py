@@ -218,3 +218,26 @@ def test_an_image_fixture_is_what_label_studio_served(tmp_path):
     frame = read_tasks(FIXTURES / "image-ls-min.json", document_root=root)
     assert sorted(Path(p).name for p in frame["image"]) == ["a.png", "b.png", "c.png", "d.png"]
     assert all(Path(p).is_file() for p in frame["image"])
+
+
+def test_the_cli_export_keeps_the_document_root_for_the_import(tmp_path, capsys):
+    from labeler.cli import main
+
+    store = Store.create(tmp_path / "p", modality="image", labels=["dark", "light"])
+    source = tmp_path / "images.csv"
+    source.write_text(f"id,image\na,{FIXTURES / 'img' / 'a.png'}\n", encoding="utf-8")
+    with store:
+        import_file(store, source)
+        store.labels.add(store.samples.ids()[0], ["dark"], "alice")
+    out = tmp_path / "tasks.json"
+    code = main(
+        ["export", str(tmp_path / "p"), "--format", "label-studio", "--out", str(out),
+         "--document-root", str(FIXTURES)]
+    )  # fmt: skip
+    assert code == 0
+    task = json.loads(out.read_text(encoding="utf-8"))[0]
+    assert task["data"]["image"] == "/data/local-files/?d=img/a.png"
+    with Store.open(tmp_path / "p") as store:
+        assert store.info.settings["label_studio"]["document_root"] == str(FIXTURES)
+        frame = read_tasks(out, store.info.settings["label_studio"]["document_root"])
+    assert Path(frame["image"][0]) == FIXTURES / "img" / "a.png"
