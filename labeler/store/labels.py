@@ -19,6 +19,7 @@ from labeler.store.derive import EventView, SampleState, cancelled_ids, derive_s
 from labeler.store.label_cut import append_events
 from labeler.store.records import LabelEvent, Provenance, dumps, loads_labels
 from labeler.store.undo_scan import latest_redoable, latest_undoable
+from labeler.store.unlabeled import UnlabeledCursor
 
 if TYPE_CHECKING:
     from labeler.store.project_store import Store
@@ -37,6 +38,7 @@ class Reverted:
 class LabelLog:
     def __init__(self, store: Store) -> None:
         self._store = store
+        self._unlabeled = UnlabeledCursor()
 
     # -- appending -----------------------------------------------------------------------
 
@@ -217,23 +219,11 @@ class LabelLog:
         )
 
     def unlabeled_ids(self, limit: int | None = None, exclude_skipped: bool = False) -> list[int]:
-        """Sample ids without a current label, ascending (skipped ones last unless excluded)."""
-        st = t.sample_state
-        q = (
-            sa.select(t.sample.c.id, st.c.status)
-            .select_from(t.sample.outerjoin(st, st.c.sample_id == t.sample.c.id))
-            .where(
-                t.sample.c.project_id == self._store.project_id,
-                sa.or_(st.c.status.is_(None), st.c.status != "labeled"),
-            )
-            .order_by(sa.case((st.c.status == "skipped", 1), else_=0), t.sample.c.id)
-        )
-        if exclude_skipped:
-            q = q.where(sa.or_(st.c.status.is_(None), st.c.status != "skipped"))
-        if limit is not None:
-            q = q.limit(limit)
+        """Sample ids without a current label, ascending (skipped ones last unless excluded).
+        With ``limit``, read from where the previous answer began when enough unlabeled
+        samples follow it (:mod:`labeler.store.unlabeled`)."""
         with self._store.read() as conn:
-            return [r.id for r in conn.execute(q).all()]
+            return self._unlabeled.ids(conn, self._store.project_id, limit, exclude_skipped)
 
     def rebuild_states(self) -> int:
         """Recompute every sample's derived state from the events. Returns samples touched."""
