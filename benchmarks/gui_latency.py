@@ -12,7 +12,15 @@ first paint event of the sample view after the new sample is set. The same run a
 the store's commits alone (``store_commit_only``), the floor the disk sets. Writes ``benchmarks/results/gui_latency.json``
 with p50/p95/p99/max per phase and the ratios retraining/baseline.
 
+Counts at scale (``--scale-samples``, default 1M, with ``--scale-labeled`` 500k labels by
+the annotator at the keyboard): the same key presses with an undo (Ctrl+Z) after every third
+label, on a small project and on the large one, in this run; each keypress is timed to the
+next (or, after an undo, the undone) sample painted. Undo and the counts refreshed after it
+must cost the same at 500k labels as at a few hundred: the ratio large/small is reported
+with the goal p99 <= 16 ms. ``--scale-samples 0`` skips it.
+
     python benchmarks/gui_latency.py [--samples 100000] [--labels 300] [--every 10] [--pace-ms 150]
+        [--scale-samples 1000000] [--scale-labeled 500000] [--scale-keys 300] [--only-scale]
 """
 
 from __future__ import annotations
@@ -63,23 +71,31 @@ WORDS = [
 ]
 GOAL_P50_MS = 16.0
 GOAL_P99_MS = 50.0
+GOAL_SCALE_P99_MS = 16.0
 
 
-def make_project(folder: Path, n: int) -> None:
+def make_project(folder: Path, n: int, labeled: int = 0, annotator: str = "") -> None:
+    """A text project of ``n`` reviews; the first ``labeled`` of them labeled by
+    ``annotator`` (label events and states, written as an import writes them)."""
     import numpy as np
 
     from labeler.store import Store
 
     store = Store.create(folder, modality="text", labels=["positive", "negative", "neutral"])
+    names = store.info.label_names
     rng = np.random.default_rng(0)
-    rows = []
-    for i in range(n):
-        words = rng.choice(WORDS, size=int(rng.integers(8, 40)))
-        text = f"Review {i}: " + " ".join(words)
-        rows.append((f"r{i}", hashlib.sha256(text.encode()).hexdigest(), text, None, None, None))
     with store.samples.bulk_import("benchmark", "0" * 64) as batch:
         for start in range(0, n, 20_000):
-            batch.add_samples(rows[start : start + 20_000])
+            rows = []
+            for i in range(start, min(n, start + 20_000)):
+                words = rng.choice(WORDS, size=int(rng.integers(8, 40)))
+                text = f"Review {i}: " + " ".join(words)
+                digest = hashlib.sha256(text.encode()).hexdigest()
+                rows.append((f"r{i}", digest, text, None, None, None))
+            ids = batch.add_samples(rows)
+            take = ids[: max(0, labeled - start)]
+            if take:
+                batch.add_labels(take, [(names[i % 3],) for i in range(len(take))], annotator)
     store.close()
 
 
@@ -115,7 +131,10 @@ def commit_floor(project: Path, labels: int) -> dict:
     return percentiles(times)
 
 
-def run_phase(project: Path, labels: int, every: int, pace_ms: int, retrain: bool) -> dict:
+def run_phase(
+    project: Path, labels: int, every: int, pace_ms: int, retrain: bool, undo_every: int = 0
+) -> dict:
+    """``labels`` key presses; with ``undo_every`` = k, every (k+1)-th press is Ctrl+Z."""
     from PySide6.QtCore import QEvent, QEventLoop, QObject, Qt, QTimer
     from PySide6.QtTest import QTest
 
@@ -186,14 +205,19 @@ def run_phase(project: Path, labels: int, every: int, pace_ms: int, retrain: boo
     view.shownItem.connect(lambda item: shown.__setitem__("id", item.sample_id if item else None))
 
     latencies: list[float] = []
+    undo_latencies: list[float] = []
     keys = "123"
     for i in range(labels):
         before = controller.current.sample_id if controller.current else None
         if before is None:
             break
+        undo = undo_every > 0 and i % (undo_every + 1) == undo_every
         probe.armed = True
         t0 = time.perf_counter()
-        QTest.keyClick(view, keys[i % 3], Qt.KeyboardModifier.NoModifier)
+        if undo:
+            QTest.keyClick(view, "z", Qt.KeyboardModifier.ControlModifier)
+        else:
+            QTest.keyClick(view, keys[i % 3], Qt.KeyboardModifier.NoModifier)
         guard = QTimer()
         guard.setSingleShot(True)
         guard.timeout.connect(loop.quit)
@@ -204,7 +228,7 @@ def run_phase(project: Path, labels: int, every: int, pace_ms: int, retrain: boo
             raise SystemExit(f"label {i}: the next sample was not painted within 30 s")
         if shown["id"] == before:
             raise SystemExit(f"label {i}: the same sample is still shown")
-        latencies.append(1000 * (probe.painted_at - t0))
+        (undo_latencies if undo else latencies).append(1000 * (probe.painted_at - t0))
         # the annotator reads the next sample (the event loop runs: retrain results arrive)
         QTimer.singleShot(pace_ms, loop.quit)
         loop.exec()
@@ -217,7 +241,50 @@ def run_phase(project: Path, labels: int, every: int, pace_ms: int, retrain: boo
             loop.exec()
     window.close()
     app.processEvents()
-    return {"latency": percentiles(latencies), "retrains": retrains}
+    out = {"latency": percentiles(latencies), "retrains": retrains}
+    if undo_latencies:
+        out["undo_latency"] = percentiles(undo_latencies)
+        out["all_keys"] = percentiles(latencies + undo_latencies)
+    return out
+
+
+def scale_run(work: Path, args: argparse.Namespace) -> dict:
+    """Label and undo on a small project, then on the large one (see the module doc)."""
+    from labeler.app_settings import UserSettings
+
+    me = UserSettings().annotator  # the annotator the window labels as
+    small_n = max(2 * args.scale_keys, 2000)
+    small_labeled = small_n // 2
+    runs = {}
+    for name, n, labeled in (
+        ("small", small_n, small_labeled),
+        ("large", args.scale_samples, args.scale_labeled),
+    ):
+        proj = work / f"scale-{name}" / "proj"
+        t0 = time.perf_counter()
+        make_project(proj, n, labeled, me)
+        setup = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        phase = run_phase(proj, args.scale_keys, 0, args.pace_ms, retrain=False, undo_every=3)
+        runs[name] = {
+            "samples": n,
+            "labeled_before": labeled,
+            "setup_seconds": round(setup, 1),
+            "phase_seconds": round(time.perf_counter() - t0, 1),
+            "label_keys": phase["latency"],
+            "undo_keys": phase["undo_latency"],
+            "all_keys": phase["all_keys"],
+        }
+        shutil.rmtree(proj.parent, ignore_errors=True)
+    small, large = runs["small"]["all_keys"], runs["large"]["all_keys"]
+    return {
+        **runs,
+        "undo_every": 3,
+        "ratio_p50_large_small": round(large["p50_ms"] / small["p50_ms"], 3),
+        "ratio_p99_large_small": round(large["p99_ms"] / small["p99_ms"], 3),
+        "goal": {"p99_ms": GOAL_SCALE_P99_MS},
+        "goal_met": large["p99_ms"] <= GOAL_SCALE_P99_MS,
+    }
 
 
 def main() -> None:
@@ -226,13 +293,22 @@ def main() -> None:
     parser.add_argument("--labels", type=int, default=300)
     parser.add_argument("--every", type=int, default=10)
     parser.add_argument("--pace-ms", type=int, default=150)
+    parser.add_argument("--scale-samples", type=int, default=1_000_000)
+    parser.add_argument("--scale-labeled", type=int, default=500_000)
+    parser.add_argument("--scale-keys", type=int, default=300)
+    parser.add_argument(
+        "--only-scale", action="store_true", help="run only the counts-at-scale comparison"
+    )
     parser.add_argument("--out", default=str(RESULTS / "gui_latency.json"))
     args = parser.parse_args()
+    if args.only_scale:
+        return write_scale_only(args)
 
     work = Path(
         tempfile.mkdtemp(prefix="labeler-gui-latency-", dir=os.environ.get("LABELER_BENCH_DIR"))
     )
     os.environ.setdefault("LABELER_CONFIG_DIR", str(work / "config"))
+    scale = None
     try:
         t0 = time.perf_counter()
         base_proj, retrain_proj = work / "baseline" / "proj", work / "retraining" / "proj"
@@ -242,6 +318,10 @@ def main() -> None:
         floor = commit_floor(base_proj, args.labels)
         baseline = run_phase(base_proj, args.labels, 0, args.pace_ms, retrain=False)
         retraining = run_phase(retrain_proj, args.labels, args.every, args.pace_ms, retrain=True)
+        shutil.rmtree(base_proj.parent, ignore_errors=True)
+        shutil.rmtree(retrain_proj.parent, ignore_errors=True)
+        if args.scale_samples:
+            scale = scale_run(work, args)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -263,6 +343,7 @@ def main() -> None:
         "ratio_p99": round(r["p99_ms"] / b["p99_ms"], 3) if b["p99_ms"] else None,
         "goal": {"p50_ms": GOAL_P50_MS, "p99_ms": GOAL_P99_MS},
         "goal_met": r["p50_ms"] <= GOAL_P50_MS and r["p99_ms"] <= GOAL_P99_MS,
+        "counts_at_scale": scale,
         "platform": {
             "python": platform.python_version(),
             "machine": platform.machine(),
@@ -274,6 +355,29 @@ def main() -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(result, indent=2))
+
+
+def write_scale_only(args: argparse.Namespace) -> None:
+    """``--only-scale``: the counts-at-scale comparison alone, merged into the results file."""
+    work = Path(
+        tempfile.mkdtemp(prefix="labeler-gui-latency-", dir=os.environ.get("LABELER_BENCH_DIR"))
+    )
+    os.environ.setdefault("LABELER_CONFIG_DIR", str(work / "config"))
+    try:
+        scale = scale_run(work, args)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    out = Path(args.out)
+    result = json.loads(out.read_text(encoding="utf-8")) if out.exists() else {}
+    result["counts_at_scale"] = scale
+    result["counts_at_scale_platform"] = {
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "load_average_1m": round(os.getloadavg()[0], 2),
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(scale, indent=2))
 
 
 if __name__ == "__main__":

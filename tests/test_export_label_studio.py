@@ -30,7 +30,9 @@ def write(tmp_path, tasks) -> str:
     return str(path)
 
 
-def test_labels_come_from_ground_truth_else_the_latest_live_annotation(tmp_path):
+def test_the_label_is_the_newest_live_annotation_ground_truth_or_not(tmp_path):
+    """Label Studio marks imported annotations ground truth; a correction made there is a
+    newer annotation and must win (it was lost when ground truth was preferred)."""
     tasks = [
         {"id": 7, "data": {"text": "first"}, "annotations": [choice("pos"), choice("neg")]},
         {
@@ -47,7 +49,15 @@ def test_labels_come_from_ground_truth_else_the_latest_live_annotation(tmp_path)
     frame = read_tasks(write(tmp_path, tasks))
     assert list(frame["id"]) == ["7", "x-2", "3", "4", "m-5"]
     assert list(frame["text"]) == ["first", "second", "third", "fourth", "fifth"]
-    assert list(frame["label"]) == ["neg", "neg", "pos", None, None]
+    assert list(frame["label"]) == ["neg", "pos", "pos", None, None]
+    anns = list(frame["__label_studio_annotations__"])
+    assert [[a.labels for a in row] for row in anns] == [
+        [("pos",), ("neg",)],
+        [("neg",), ("pos",)],
+        [("pos",)],
+        [],
+        [],
+    ]
 
 
 def test_several_choices_make_every_label_a_list(tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 from labeler.cli.output import print_json, progress_bar
@@ -22,6 +23,13 @@ def register(sub: Any) -> None:
         default="latest",
         choices=list(POLICIES),
         help="which label to take when several annotators labeled a sample (default: latest)",
+    )
+    p.add_argument(
+        "--document-root",
+        metavar="DIR",
+        help="label-studio: image URLs are /data/local-files/?d=<path under DIR> (Label "
+        "Studio's LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT); kept as the project's setting, "
+        "so imports map them back (default: /)",
     )
     p.add_argument("--json", action="store_true", help="print the manifest as JSON")
     p.set_defaults(func=cmd_export)
@@ -45,6 +53,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     from labeler.export import export_dataset
 
     with Store.open(args.project) as store:
+        if args.document_root:
+            root = str(Path(args.document_root).expanduser().resolve())
+            store.update_settings(label_studio={"document_root": root})
         update, close = progress_bar("export")
         try:
             result = export_dataset(

@@ -25,6 +25,7 @@ from labeler.errors import DataImportError
 from labeler.hashing import file_sha256
 from labeler.progress import CancelToken, ProgressFn, no_progress
 from labeler.store import Store
+from labeler.store.label_studio_events import append_given, find_samples
 from labeler.store.samples import ExternalIdTaken, ImportBatch
 
 __all__ = ["ColumnMapping", "ImportReport", "count_rows", "source_sha256", "import_file"]
@@ -138,11 +139,14 @@ def import_file(
                         row=first_row + i,
                         column=state.mapping.id_column if state.mapping else None,
                     ) from None
-                labeled = [
-                    (sid, lab) for sid, lab in zip(ids, labels, strict=True) if lab is not None
-                ]
-                if labeled:
-                    batch.add_labels([s for s, _ in labeled], [lab for _, lab in labeled])
+                if built.given is not None:
+                    _add_given(store, batch, built, keep, ids)
+                else:
+                    labeled = [
+                        (sid, lab) for sid, lab in zip(ids, labels, strict=True) if lab is not None
+                    ]
+                    if labeled:
+                        batch.add_labels([s for s, _ in labeled], [lab for _, lab in labeled])
                 done += n_rows
                 progress(done, total)
             if cancel is not None:
@@ -160,6 +164,30 @@ def import_file(
                 duplicate_labels=batch.duplicate_labels,
             )
     return report
+
+
+def _add_given(
+    store: Store, batch: ImportBatch, built: Built, keep: list[int] | None, ids: list[int]
+) -> None:
+    """Label Studio annotations as label events: on the new samples, and on samples the
+    project already holds (a round trip; see :mod:`labeler.store.label_studio_events`)."""
+    given = built.given or []
+    rows = range(len(given)) if keep is None else keep
+    new = [(sid, given[i]) for sid, i in zip(ids, rows, strict=True) if given[i]]
+    added = append_given(batch.conn, store.project_id, new, existing=False)
+    kept = set(rows)
+    dupes = [i for i in range(len(given)) if i not in kept and given[i]]
+    if dupes:
+        found = find_samples(
+            batch.conn,
+            store.project_id,
+            [built.external_ids[i] for i in dupes],
+            [built.hashes[i] for i in dupes],
+        )
+        old = [(sid, given[i]) for sid, i in zip(found, dupes, strict=True) if sid is not None]
+        added += append_given(batch.conn, store.project_id, old, existing=True)
+        batch.duplicate_labels -= sum(1 for i in dupes if built.labels[i] is not None)
+    batch.labels_added += added
 
 
 def _new_rows(batch: ImportBatch, built: Built) -> list[int] | None:

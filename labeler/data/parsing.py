@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from labeler.data.label_studio import ANNOTATIONS, Annotation
 from labeler.data.payloads import Built, PayloadBuilder
 from labeler.data.readers import csv_header, read_chunks
 from labeler.errors import DataImportError
@@ -118,12 +119,50 @@ class ParseState:
             if header:
                 builder = self._resolve(header, None)
                 string_columns = set(header) - set(self.mapping.feature_columns or [])  # type: ignore[union-attr]
-        for first_row, frame in read_chunks(self.path, chunk_rows, string_columns):
+        root = label_studio_root(self.info)
+        for first_row, frame in read_chunks(self.path, chunk_rows, string_columns, root):
             if cancel is not None and cancel.cancelled:
                 return
+            given = None
+            if ANNOTATIONS in frame.columns:  # a Label Studio export: every annotation
+                given = list(frame.pop(ANNOTATIONS))
             if builder is None:
                 builder = self._resolve([str(c) for c in frame.columns], frame)
-            yield first_row, len(frame), builder.build(frame, first_row)
+            built = builder.build(frame, first_row)
+            if given is not None:
+                built.given = self._checked(given, first_row)
+            yield first_row, len(frame), built
+
+    def _checked(self, given: list[list[Annotation]], first_row: int) -> list[list[Annotation]]:
+        """Every annotation's labels are labels of the project (and one, unless multi-label)."""
+        names = set(self.info.label_names)
+        for i, anns in enumerate(given):
+            for ann in anns:
+                bad = [x for x in ann.labels if x not in names]
+                if bad:
+                    raise DataImportError(
+                        f"unknown label {bad[0]!r} (annotation by {ann.annotator}); the labels "
+                        f"are {', '.join(self.info.label_names)}",
+                        file=str(self.path),
+                        row=first_row + i,
+                        column="annotations",
+                    )
+                if not self.info.multi_label and len(ann.labels) != 1:
+                    raise DataImportError(
+                        f"{len(ann.labels)} labels in one annotation (by {ann.annotator}); "
+                        f"a {self.info.task_type} project takes one",
+                        file=str(self.path),
+                        row=first_row + i,
+                        column="annotations",
+                    )
+        return given
+
+
+def label_studio_root(info: ProjectInfo) -> str:
+    """The folder Label Studio's local-files URLs of this project's exports are relative to
+    (project setting ``label_studio.document_root``; ``/`` when unset)."""
+    value = (info.settings.get("label_studio") or {}).get("document_root")
+    return str(value) if isinstance(value, str) and value else "/"
 
 
 def _image_folder_mapping(

@@ -23,6 +23,7 @@ from labeler.store.records import ProjectInfo
 
 if TYPE_CHECKING:
     from labeler.data.importer import ColumnMapping
+    from labeler.data.label_studio import Annotation
 
 MULTI_LABEL_SEPARATORS = ("|", ";")
 MAX_ID_LENGTH = 300  # the external_id column's size
@@ -61,6 +62,8 @@ class Built:
     # content hashes in the row format of projects imported before row format 2 (see
     # labeler.data.json_rows.legacy_json_lines), when the project holds such rows
     legacy_hashes: list[str] | None = None
+    # Label Studio imports: per row, every annotation as (annotator, labels, time)
+    given: list[list[Annotation]] | None = None
 
     def columns(self, keep: list[int] | None = None) -> tuple[list[Any], ...]:
         """The stored columns (external id, hash, text, file, data, vector), optionally only

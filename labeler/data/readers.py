@@ -18,6 +18,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from labeler.data.label_studio import (
+    ANNOTATIONS,
+    is_label_studio_csv,
+    read_csv_export,
+    read_tasks,
+)
 from labeler.errors import DataImportError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
@@ -54,7 +60,8 @@ MISSING_MARKERS = [
 
 
 def file_kind(path: Path) -> str:
-    """``csv``, ``tsv``, ``parquet``, ``jsonl``, ``json``, ``excel`` or ``images`` (a folder)."""
+    """``csv``, ``tsv``, ``parquet``, ``jsonl``, ``json`` (Label Studio JSON or JSON_MIN),
+    ``label-studio-csv`` (a Label Studio CSV export), ``excel`` or ``images`` (a folder)."""
     if path.is_dir():
         return "images"
     suffix = path.suffix.lower()
@@ -76,17 +83,23 @@ def file_kind(path: Path) -> str:
             "Excel, Label Studio JSON or a folder of images",
             file=str(path),
         )
+    if kinds[suffix] == "csv" and is_label_studio_csv(path):
+        return "label-studio-csv"
     return kinds[suffix]
 
 
 def read_chunks(
-    path: Path, chunk_rows: int = 50_000, string_columns: set[str] | None = None
+    path: Path,
+    chunk_rows: int = 50_000,
+    string_columns: set[str] | None = None,
+    document_root: str = "/",
 ) -> Chunks:
     """Stream a file as chunks; see the module docstring.
 
     For CSV/TSV, columns in ``string_columns`` are read verbatim as strings (only an empty
     cell is missing); the others get pandas' type inference and its usual missing-value
     markers (NA, nan, null, ...). Without ``string_columns`` every column is a string.
+    ``document_root``: where Label Studio local-files URLs point (Label Studio exports).
     """
     if not path.exists():
         raise DataImportError("no such file or folder", file=str(path))
@@ -98,7 +111,9 @@ def read_chunks(
     if kind == "jsonl":
         return _jsonl_chunks(path, chunk_rows)
     if kind == "json":
-        return _label_studio_chunks(path)
+        return _label_studio_chunks(path, document_root)
+    if kind == "label-studio-csv":
+        return _label_studio_csv_chunks(path, document_root)
     if kind == "excel":
         return _excel_chunks(path)
     return _image_folder_chunks(path)
@@ -107,6 +122,7 @@ def read_chunks(
 def preview(path: str | Path, n: int = 20) -> pd.DataFrame:
     """The first ``n`` rows of a file (for the new-project wizard)."""
     for _, frame in read_chunks(Path(path), chunk_rows=n):
+        frame = frame.drop(columns=[ANNOTATIONS], errors="ignore")
         return frame.head(n).reset_index(drop=True)
     return pd.DataFrame()
 
@@ -298,15 +314,12 @@ def _object_frame(rows: list[dict]) -> pd.DataFrame:
 # -- Label Studio JSON --------------------------------------------------------------------
 
 
-def _label_studio_chunks(path: Path) -> Chunks:
-    try:
-        from labeler.export.label_studio import read_tasks
-    except ImportError:
-        raise DataImportError(
-            "JSON import reads Label Studio task files; that reader is not available",
-            file=str(path),
-        ) from None
-    yield 1, read_tasks(path)
+def _label_studio_chunks(path: Path, document_root: str) -> Chunks:
+    yield 1, read_tasks(path, document_root)
+
+
+def _label_studio_csv_chunks(path: Path, document_root: str) -> Chunks:
+    yield 1, read_csv_export(path, document_root)
 
 
 # -- Excel -------------------------------------------------------------------------------

@@ -21,10 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from labeler.data.parsing import label_studio_root
 from labeler.errors import Cancelled
 from labeler.export.atomic import atomic_path, write_text_atomic
 from labeler.export.errors import ExportError
-from labeler.export.label_studio import TaskWriter
+from labeler.export.label_studio import TaskWriter, label_config
 from labeler.export.policy import POLICIES, choose, needs_annotator_labels
 from labeler.export.rows import payload_columns, to_record
 from labeler.export.writers import CsvWriter, JsonlWriter, ParquetWriter
@@ -41,6 +42,7 @@ from labeler.store.export_queries import (
     reserve_snapshot,
 )
 from labeler.store.label_cut import LabelSetHash, label_watermark
+from labeler.store.label_studio_events import label_times
 from labeler.store.overlap import OverlapSettings
 
 FORMATS = {"csv": ".csv", "parquet": ".parquet", "jsonl": ".jsonl", "label-studio": ".json"}
@@ -148,6 +150,7 @@ def _export(
     overlap = OverlapSettings.from_settings(info.settings)
     total = store.labels.labeled_count()
     progress(0, total)
+    root = label_studio_root(info)
 
     class_counts: Counter[str] = Counter({name: 0 for name in info.label_names})
     annotators: Counter[str] = Counter()
@@ -163,7 +166,7 @@ def _export(
                         cancel.check()
                     if columns is None:
                         columns = payload_columns(info, chunk)
-                        writer = _open(fmt, tmp, columns, info.multi_label, info.modality)
+                        writer = _open(fmt, tmp, columns, info.multi_label, info.modality, root)
                     per_annotator = (
                         annotator_labels(
                             store, [r.sample_id for r in chunk if r.n_annotators > 1], as_of
@@ -171,7 +174,7 @@ def _export(
                         if needs_annotator_labels(policy)
                         else {}
                     )
-                    records, who = [], []
+                    records, who, kept = [], [], []
                     for r in chunk:
                         labels = choose(
                             policy,
@@ -185,13 +188,15 @@ def _export(
                             excluded += 1
                             continue
                         records.append(to_record(info, r, labels, columns))
+                        kept.append(r.sample_id)
                         label_set.update(r.sample_id, labels)
                         who.append(r.annotator)
                         class_counts.update(labels)
                         if r.annotator:
                             annotators[r.annotator] += 1
                     if fmt == "label-studio":
-                        writer.write_tasks(records, who)
+                        times = given_times(store, [r.sample_id for r in chunk])
+                        writer.write_tasks(records, who, [times.get(s, (None, None)) for s in kept])
                     else:
                         writer.write(records)
                     rows += len(records)
@@ -201,7 +206,7 @@ def _export(
                     cancel.check()
                 if writer is None:
                     columns = payload_columns(info, [])
-                    writer = _open(fmt, tmp, columns, info.multi_label, info.modality)
+                    writer = _open(fmt, tmp, columns, info.multi_label, info.modality, root)
             finally:
                 if writer is not None:
                     writer.close()
@@ -235,6 +240,8 @@ def _export(
         "bytes": size,
         "created_at": utcnow().isoformat(timespec="seconds") + "Z",
     }
+    if fmt == "label-studio":  # how to show the tasks in Label Studio, and where images are
+        manifest["label_studio"] = {"document_root": root, "label_config": label_config(info)}
     write_text_atomic(manifest_file, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
     for path in (out, manifest_file):
         os.chmod(path, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
@@ -242,14 +249,22 @@ def _export(
     return ExportResult(out, manifest_file, manifest)
 
 
-def _open(fmt: str, path: Path, columns: list[str], multi_label: bool, modality: str) -> Any:
+def _open(
+    fmt: str, path: Path, columns: list[str], multi_label: bool, modality: str, root: str
+) -> Any:
     if fmt == "csv":
         return CsvWriter(path, columns)
     if fmt == "jsonl":
         return JsonlWriter(path)
     if fmt == "parquet":
         return ParquetWriter(path, columns, multi_label)
-    return TaskWriter(path, modality)
+    return TaskWriter(path, modality, root)
+
+
+def given_times(store: Store, sample_ids: list[int]) -> dict[int, tuple[Any, int | None]]:
+    """When each sample's current label was given and how long it took."""
+    with store.read() as conn:
+        return label_times(conn, store.project_id, sample_ids)
 
 
 def verify_snapshot(path: str | Path) -> dict[str, Any]:

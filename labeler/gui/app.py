@@ -6,10 +6,12 @@ import sys
 from pathlib import Path
 
 from PySide6.QtCore import QTimer
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from labeler.gui.main_window import MainWindow
 
+ICON = Path(__file__).resolve().parents[1] / "assets" / "labeler.svg"
 SCREENSHOT_SIZE = (1280, 800)
 SCREENSHOT_TIMEOUT_MS = 120_000
 
@@ -20,6 +22,9 @@ def ensure_app() -> QApplication:
         app = QApplication(sys.argv[:1])
         app.setApplicationName("Labeler")
         app.setOrganizationName("Labeler")
+        app.setDesktopFileName("labeler")  # matches packaging/labeler.desktop
+    if app.windowIcon().isNull():  # type: ignore[union-attr]
+        app.setWindowIcon(QIcon(str(ICON)))  # type: ignore[union-attr]
     return app  # type: ignore[return-value]
 
 

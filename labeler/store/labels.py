@@ -18,6 +18,8 @@ from labeler.store.database import utcnow
 from labeler.store.derive import EventView, SampleState, cancelled_ids, derive_state
 from labeler.store.label_cut import append_events
 from labeler.store.records import LabelEvent, Provenance, dumps, loads_labels
+from labeler.store.undo_scan import latest_redoable, latest_undoable
+from labeler.store.unlabeled import UnlabeledCursor
 
 if TYPE_CHECKING:
     from labeler.store.project_store import Store
@@ -36,6 +38,7 @@ class Reverted:
 class LabelLog:
     def __init__(self, store: Store) -> None:
         self._store = store
+        self._unlabeled = UnlabeledCursor()
 
     # -- appending -----------------------------------------------------------------------
 
@@ -216,23 +219,11 @@ class LabelLog:
         )
 
     def unlabeled_ids(self, limit: int | None = None, exclude_skipped: bool = False) -> list[int]:
-        """Sample ids without a current label, ascending (skipped ones last unless excluded)."""
-        st = t.sample_state
-        q = (
-            sa.select(t.sample.c.id, st.c.status)
-            .select_from(t.sample.outerjoin(st, st.c.sample_id == t.sample.c.id))
-            .where(
-                t.sample.c.project_id == self._store.project_id,
-                sa.or_(st.c.status.is_(None), st.c.status != "labeled"),
-            )
-            .order_by(sa.case((st.c.status == "skipped", 1), else_=0), t.sample.c.id)
-        )
-        if exclude_skipped:
-            q = q.where(sa.or_(st.c.status.is_(None), st.c.status != "skipped"))
-        if limit is not None:
-            q = q.limit(limit)
+        """Sample ids without a current label, ascending (skipped ones last unless excluded).
+        With ``limit``, read from where the previous answer began when enough unlabeled
+        samples follow it (:mod:`labeler.store.unlabeled`)."""
         with self._store.read() as conn:
-            return [r.id for r in conn.execute(q).all()]
+            return self._unlabeled.ids(conn, self._store.project_id, limit, exclude_skipped)
 
     def rebuild_states(self) -> int:
         """Recompute every sample's derived state from the events. Returns samples touched."""
@@ -388,44 +379,17 @@ class LabelLog:
             )
         )
 
-    def _annotator_events(self, conn: sa.Connection, annotator: str) -> list[LabelEvent]:
-        rows = conn.execute(
-            sa.select(t.label_event)
-            .where(
-                t.label_event.c.project_id == self._store.project_id,
-                t.label_event.c.annotator == annotator,
-            )
-            .order_by(t.label_event.c.id)
-        ).all()
-        return [_to_event(r) for r in rows]
-
     def _latest_undoable(self, conn: sa.Connection, annotator: str) -> LabelEvent | None:
-        events = self._annotator_events(conn, annotator)
-        cancelled = cancelled_ids([_view(e) for e in events])
-        for ev in reversed(events):
-            if ev.action in UNDOABLE and ev.id not in cancelled:
-                return ev
-        return None
+        row = latest_undoable(conn, self._store.project_id, annotator, UNDOABLE)
+        return None if row is None else _to_event(row)
 
     def _latest_redoable(self, conn: sa.Connection, annotator: str) -> LabelEvent | None:
-        events = self._annotator_events(conn, annotator)
-        cancelled = cancelled_ids([_view(e) for e in events])
-        for ev in reversed(events):
-            if ev.id in cancelled:
-                continue
-            if ev.action == "undo":
-                return ev
-            if ev.action in UNDOABLE:
-                return None  # something new was done after the last undo
-        return None
+        row = latest_redoable(conn, self._store.project_id, annotator, UNDOABLE)
+        return None if row is None else _to_event(row)
 
     def _event(self, conn: sa.Connection, event_id: int) -> LabelEvent:
         row = conn.execute(sa.select(t.label_event).where(t.label_event.c.id == event_id)).one()
         return _to_event(row)
-
-
-def _view(e: LabelEvent) -> EventView:
-    return EventView(e.id, e.action, e.annotator, e.labels, e.target_event_id)
 
 
 def _to_event(r: sa.Row) -> LabelEvent:

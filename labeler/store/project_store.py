@@ -35,6 +35,7 @@ from labeler.store.location import (
     write_pointer,
 )
 from labeler.store.records import MODALITIES, TASK_TYPES, LabelDef, ProjectInfo, dumps
+from labeler.store.tally import ProjectCounts, labels_per_annotator, project_counts
 
 DEFAULT_SHORTCUTS = "123456789abcdefghijklmnopqrstuvwxyz"
 _NAME_RE = re.compile(r"^[^\s,][^,]*$")
@@ -284,28 +285,17 @@ class Store:
 
     # -- summaries -----------------------------------------------------------------------
 
+    def counts(self) -> ProjectCounts:
+        """Samples, labeled, skipped, flagged and per-class counts: a read of a few rows
+        (kept by the database, :mod:`labeler.store.tally`), the same at 1M labels as at 100."""
+        return project_counts(self)
+
     def summary(self) -> dict[str, Any]:
-        """Counts for ``labeler info``: samples, labeled, per class, per annotator, batches."""
+        """Counts for ``labeler info``: samples, labeled, per class, per annotator, batches.
+        Every figure is counted in the database (none loads the label events)."""
         pid = self.project_id
+        counts = self.counts()
         with self.read() as conn:
-            n_samples = conn.execute(
-                sa.select(sa.func.count()).select_from(t.sample).where(t.sample.c.project_id == pid)
-            ).scalar_one()
-            status_rows = conn.execute(
-                sa.select(t.sample_state.c.status, sa.func.count())
-                .where(t.sample_state.c.project_id == pid)
-                .group_by(t.sample_state.c.status)
-            ).all()
-            label_rows = conn.execute(
-                sa.select(t.sample_state.c.labels, sa.func.count())
-                .where(t.sample_state.c.project_id == pid, t.sample_state.c.status == "labeled")
-                .group_by(t.sample_state.c.labels)
-            ).all()
-            flagged = conn.execute(
-                sa.select(sa.func.count())
-                .select_from(t.sample_state)
-                .where(t.sample_state.c.project_id == pid, t.sample_state.c.flagged.is_(True))
-            ).scalar_one()
             batches = conn.execute(
                 sa.select(t.import_batch)
                 .where(t.import_batch.c.project_id == pid)
@@ -316,15 +306,7 @@ class Store:
                 .select_from(t.label_event)
                 .where(t.label_event.c.project_id == pid)
             ).scalar_one()
-        status = dict(status_rows)
-        by_annotator = self.labels.by_annotator()
-        per_annotator = {
-            str(a): int(n) for a, n in by_annotator.groupby("annotator").size().sort_index().items()
-        }
-        per_class = {name: 0 for name in self.info.label_names}
-        for labels_json, count in label_rows:
-            for name in json.loads(labels_json or "[]"):
-                per_class[name] = per_class.get(name, 0) + count
+        per_annotator = labels_per_annotator(self)
         info = self.info
         return {
             "project": info.name,
@@ -333,13 +315,13 @@ class Store:
             "modality": info.modality,
             "task_type": info.task_type,
             "labels": [{"name": lab.name, "shortcut": lab.shortcut} for lab in info.labels],
-            "samples": n_samples,
-            "labeled": status.get("labeled", 0),
-            "skipped": status.get("skipped", 0),
-            "unlabeled": n_samples - status.get("labeled", 0),
-            "flagged": flagged,
+            "samples": counts.samples,
+            "labeled": counts.labeled,
+            "skipped": counts.skipped,
+            "unlabeled": counts.unlabeled,
+            "flagged": counts.flagged,
             "label_events": n_events,
-            "per_class": per_class,
+            "per_class": counts.per_class,
             "per_annotator": per_annotator,
             "import_batches": [
                 {

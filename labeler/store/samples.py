@@ -64,6 +64,11 @@ class ImportBatch:
             else set()
         )
 
+    @property
+    def conn(self) -> sa.Connection:
+        """The import's one transaction (for writers that add to the same import)."""
+        return self._conn
+
     def add_samples(self, rows: Sequence[Sequence[Any]]) -> list[int]:
         """Insert rows of ``(external_id, content_hash, text, file_ref, data_json, vector_bytes)``."""
         if not rows:

@@ -299,3 +299,23 @@ batch_drift = sa.Table(
     sa.Column("details", sa.Text, nullable=False, server_default="{}"),  # JSON: per feature
     sa.Index("ix_batch_drift_batch", "project_id", "import_batch_id"),
 )
+
+# --- counts at scale (migration 0009) ---------------------------------------------------------
+
+# How many samples of a project are in each (status, labels, flagged) state, kept by database
+# triggers on ``sample_state`` in the transaction that changes it: the counts the annotate
+# view shows cost a read of a few rows, whatever the size of the project. SQLite keeps one
+# row per state; PostgreSQL appends signed delta rows (no row is shared between concurrent
+# writers, so they never wait on each other) that readers sum and now and then fold
+# (:mod:`labeler.store.tally`).
+state_tally = sa.Table(
+    "state_tally",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("project_id", BigId, sa.ForeignKey("project.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("labels", sa.Text, nullable=False),  # sample_state.labels, '' for none
+    sa.Column("flagged", sa.Boolean, nullable=False),
+    sa.Column("n", sa.BigInteger, nullable=False),
+    sa.Index("ix_state_tally_project", "project_id", "status", "labels", "flagged"),
+)
