@@ -122,6 +122,7 @@ class AnnotateView(QWidget):
         controller.progressChanged.connect(self.refresh_progress)
         controller.modelChanged.connect(self._model_changed)
         controller.retrainingChanged.connect(self.panel.set_retraining)
+        controller.retrainProgress.connect(self.panel.show_retrain_progress)
         controller.flagChanged.connect(self._flag_changed)
         self.set_font_size(font_size)
         self.display.show_message("Loading samples…")

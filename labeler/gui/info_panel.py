@@ -14,7 +14,9 @@ from PySide6.QtWidgets import (
 )
 
 from labeler.gui.session import Counts, Item, ModelStatus
+from labeler.learning.retrain_phases import RetrainProgress
 
+STARTING = "Retraining: starting…"
 SCORE_NAMES = {"macro_f1": "CV macro-F1", "accuracy": "CV accuracy"}
 
 
@@ -113,11 +115,8 @@ class InfoPanel(QWidget):
         self.progress_bar.setTextVisible(True)
         self.progress = _label("progress")
         self.model = _label("modelStatus")
-        self.retraining = QProgressBar()
-        self.retraining.setRange(0, 0)  # busy indicator
-        self.retraining.setFormat("retraining…")
+        self.retraining = QProgressBar(objectName="retrainBar")
         self.retraining.setTextVisible(True)
-        self.retraining.setMaximumHeight(14)
         self.retraining.setVisible(False)
 
         for title, widgets in (
@@ -154,4 +153,16 @@ class InfoPanel(QWidget):
         self.model.setText(model_text(model, labeled, cold_start))
 
     def set_retraining(self, running: bool) -> None:
+        """On from a retrain's start to its end; "starting" until its first phase arrives."""
+        if running and not self.retraining.isVisible():
+            self.retraining.setRange(0, 0)  # busy until the worker reports a phase
+            self.retraining.setFormat(STARTING)
         self.retraining.setVisible(running)
+
+    def show_retrain_progress(self, progress: RetrainProgress) -> None:
+        """The running retrain's phase and percent (from the worker's progress events)."""
+        bar = self.retraining
+        bar.setRange(0, 100)
+        bar.setValue(progress.percent)
+        bar.setFormat(progress.text)
+        bar.setVisible(True)

@@ -13,18 +13,29 @@ from typing import Any
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 
 from labeler.app_settings import ProjectSettings
+from labeler.learning.retrain_phases import RetrainProgress, progress_of
 from labeler.store import ProjectLocation
 
 log = logging.getLogger(__name__)
 
 
 class RetrainBridge(QObject):
-    """Owns one ``RetrainScheduler``; ``started`` and ``finished(result)`` fire on the GUI thread."""
+    """Owns one ``RetrainScheduler``; ``started``, ``progress(RetrainProgress)`` and
+    ``finished(result)`` fire on the GUI thread, in the order the scheduler reported them.
+
+    Each retrain is ``started``, any number of ``progress``, then ``finished``; a retrain
+    deferred to a colleague is a ``finished`` alone. Whether a retrain is running is read
+    from these events, never from the scheduler's flag: the scheduler reports a result
+    before it clears that flag, so the flag read in a ``finished`` handler may still say
+    "running" when nothing runs.
+    """
 
     started = Signal()
+    progress = Signal(object)  # labeler.learning.retrain_phases.RetrainProgress
     finished = Signal(object)  # RetrainResult(ok, run, error, label_count)
     _result = Signal(object)
     _began = Signal()
+    _progressed = Signal(object)
 
     def __init__(
         self,
@@ -40,12 +51,15 @@ class RetrainBridge(QObject):
             from labeler.learning.jobs import RetrainScheduler as scheduler_cls
         self._result.connect(self._deliver_result, Qt.ConnectionType.QueuedConnection)
         self._began.connect(self._deliver_started, Qt.ConnectionType.QueuedConnection)
+        self._progressed.connect(self._deliver_progress, Qt.ConnectionType.QueuedConnection)
+        self.running = False  # between a delivered ``started`` and its ``finished``
         self._closed = False
         self._scheduler = scheduler_cls(
             location,
             settings,
             on_result=self._from_worker_result,
             on_started=self._from_worker_started,
+            on_progress=self._from_worker_progress,
             synchronous=synchronous,
         )
 
@@ -74,15 +88,26 @@ class RetrainBridge(QObject):
         if not self._closed:
             self._began.emit()
 
+    def _from_worker_progress(self, done: int, total: int | None) -> None:
+        if not self._closed:
+            self._progressed.emit(progress_of(done, total))
+
     @Slot(object)
     def _deliver_result(self, result: Any) -> None:
         if not self._closed:
+            self.running = False
             self.finished.emit(result)
 
     @Slot()
     def _deliver_started(self) -> None:
         if not self._closed:
+            self.running = True
             self.started.emit()
+
+    @Slot(object)
+    def _deliver_progress(self, progress: RetrainProgress) -> None:
+        if not self._closed and self.running:
+            self.progress.emit(progress)
 
     @property
     def trainer(self) -> str:
@@ -99,6 +124,8 @@ class RetrainBridge(QObject):
 
     @property
     def is_running(self) -> bool:
+        """The scheduler's own flag (a retrain running or about to deliver its result);
+        the GUI's "retraining" state is :attr:`running`, from the delivered events."""
         return bool(self._scheduler.is_running)
 
     @property
