@@ -9,6 +9,7 @@ Y / N                 accept / reject (binary projects)
 Enter                 confirm the toggled labels (multi-label)
 Space                 skip
 Ctrl+F                flag with a comment
+/                     find samples: matches of some words come next
 Ctrl+Z, Ctrl+Shift+Z  undo, redo (also Ctrl+Y)
 Ctrl+R                retrain now
 + / - / * or Ctrl+0    zoom in / out / fit (images; label keys come first)
@@ -34,6 +35,7 @@ from PySide6.QtWidgets import (
 
 from labeler.gui.annotation_ops import ProjectOverview
 from labeler.gui.controller import AnnotationController
+from labeler.gui.find_samples import FindDialog, SampleFinder
 from labeler.gui.info_panel import InfoPanel
 from labeler.gui.label_bar import LabelBar
 from labeler.gui.sample_views import SampleDisplay
@@ -80,15 +82,19 @@ class AnnotateView(QWidget):
         self.label_bar = LabelBar(overview.info)
         self.panel = InfoPanel()
         self.flag_dialog: FlagDialog | None = None
+        self.find_dialog: FindDialog | None = None
+        self.finder = SampleFinder(controller, self)
 
         self.skip_button = QPushButton("Skip   [Space]")
         self.flag_button = QPushButton("Flag…   [Ctrl+F]")
         self.undo_button = QPushButton("Undo   [Ctrl+Z]")
-        for b in (self.skip_button, self.flag_button, self.undo_button):
+        self.find_button = QPushButton("Find samples…   [/]")
+        for b in (self.skip_button, self.flag_button, self.undo_button, self.find_button):
             b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.skip_button.clicked.connect(controller.skip)
         self.flag_button.clicked.connect(self.ask_flag)
         self.undo_button.clicked.connect(controller.undo)
+        self.find_button.clicked.connect(self.ask_find)
 
         title = QLabel(
             f"{overview.info.name}  ·  {overview.info.modality}  ·  {overview.info.task_type}"
@@ -106,6 +112,7 @@ class AnnotateView(QWidget):
         actions.addWidget(self.skip_button)
         actions.addWidget(self.flag_button)
         actions.addWidget(self.undo_button)
+        actions.addWidget(self.find_button)
         actions.addStretch(1)
         actions.addWidget(hints)
         left.addLayout(actions)
@@ -189,6 +196,22 @@ class AnnotateView(QWidget):
         self.flag_dialog = dialog
         dialog.open()
 
+    def ask_find(self) -> None:
+        """Ask for words (or a regular expression); the unlabeled matches come next."""
+        dialog = FindDialog(self)
+        dialog.accepted.connect(
+            lambda: self.finder.find(dialog.query.text(), dialog.regex.isChecked())
+        )
+        dialog.finished.connect(self._find_closed)
+        self.find_dialog = dialog
+        dialog.open()
+
+    def _find_closed(self, _result: int) -> None:
+        if self.find_dialog is not None:
+            self.find_dialog.deleteLater()
+        self.find_dialog = None
+        self.setFocus()
+
     def _flag_closed(self, _result: int) -> None:
         if self.flag_dialog is not None:
             self.flag_dialog.deleteLater()
@@ -222,6 +245,8 @@ class AnnotateView(QWidget):
             return False
         elif key == Qt.Key.Key_Space:
             c.skip()
+        elif event.text() == "/":
+            self.ask_find()
         elif key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.label_bar.mode == "multi":
             self.confirm()
         elif (name := self.label_bar.label_for_key(event.text())) is not None:
@@ -245,6 +270,7 @@ class AnnotateView(QWidget):
         return {
             "skip": self.controller.skip,
             "flag": self.ask_flag,
+            "find": self.ask_find,
             "undo": self.controller.undo,
             "redo": self.controller.redo,
             "retrain": self.controller.retrain_now,

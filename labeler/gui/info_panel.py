@@ -42,6 +42,9 @@ def why_text(item: Item | None) -> str:
     prov = item.provenance
     if prov.strategy is None:
         return "Shown in import order: there is no ranked queue yet."
+    if prov.strategy == "search":
+        matches = f" ({prov.score:g} matches)" if prov.score is not None else ""
+        return f"You searched for it (Find samples, /){matches}."
     parts = [f"Strategy: {prov.strategy}"]
     if prov.score is not None:
         parts.append(f"Score: {prov.score:.3f}")
