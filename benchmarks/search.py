@@ -184,9 +184,7 @@ def questions(store, repeats: int, rows: int) -> dict[str, object]:  # type: ign
     out["review_first_page_ms"] = ms
     ms, ids = median_ms(lambda: review_ids(store, flt), repeats)
     out["review_ids"] = {"query": RARE, "rows": len(ids), "ms": ms}  # type: ignore[arg-type]
-    ms, found = median_ms(
-        lambda: search_samples(store, RARE, 50, unlabeled_only=True), repeats
-    )
+    ms, found = median_ms(lambda: search_samples(store, RARE, 50, unlabeled_only=True), repeats)
     out["find_samples"] = {"query": RARE, "found": len(found), "ms": ms}  # type: ignore[arg-type]
     return out
 

@@ -11,6 +11,7 @@ Space                 skip
 Ctrl+F                flag with a comment
 /                     find samples: matches of some words come next
 Ctrl+Z, Ctrl+Shift+Z  undo, redo (also Ctrl+Y)
+Ctrl+H                the history: arrows, Enter shows a decision again, Escape back
 Ctrl+R                retrain now
 + / - / * or Ctrl+0    zoom in / out / fit (images; label keys come first)
 ====================  ===============================================
@@ -36,10 +37,12 @@ from PySide6.QtWidgets import (
 from labeler.gui.annotation_ops import ProjectOverview
 from labeler.gui.controller import AnnotationController
 from labeler.gui.find_samples import FindDialog, SampleFinder
+from labeler.gui.history_panel import History, HistoryPanel, local_time
 from labeler.gui.info_panel import InfoPanel
 from labeler.gui.label_bar import LabelBar
 from labeler.gui.sample_views import SampleDisplay
 from labeler.gui.session import Item, ModelStatus
+from labeler.store.history import Decision
 
 HINTS = "Redo Ctrl+Shift+Z  ·  Retrain now Ctrl+R"
 
@@ -81,6 +84,14 @@ class AnnotateView(QWidget):
         self.display.modality = overview.info.modality
         self.label_bar = LabelBar(overview.info)
         self.panel = InfoPanel()
+        self.history_panel = HistoryPanel()
+        self.history = History(controller, self.history_panel, self)
+        self.history_panel.leave.connect(self.setFocus)
+        self.history.revisited.connect(self._revisited)
+        self.decision_note = QLabel("", objectName="decisionNote")
+        self.decision_note.setWordWrap(True)
+        self.decision_note.setVisible(False)
+        self._noted: int | None = None  # the sample the note is about
         self.flag_dialog: FlagDialog | None = None
         self.find_dialog: FindDialog | None = None
         self.finder = SampleFinder(controller, self)
@@ -107,6 +118,7 @@ class AnnotateView(QWidget):
         left = QVBoxLayout()
         left.addWidget(title)
         left.addWidget(self.display, 1)
+        left.addWidget(self.decision_note)
         left.addWidget(self.label_bar)
         actions = QHBoxLayout()
         actions.addWidget(self.skip_button)
@@ -121,7 +133,10 @@ class AnnotateView(QWidget):
         root.setContentsMargins(16, 12, 16, 12)
         root.setSpacing(16)
         root.addLayout(left, 1)
-        root.addWidget(self.panel)
+        side = QVBoxLayout()
+        side.addWidget(self.panel, 3)
+        side.addWidget(self.history_panel, 2)
+        root.addLayout(side)
 
         self.label_bar.labelChosen.connect(self._choose)
         self.label_bar.confirmRequested.connect(self.confirm)
@@ -131,6 +146,7 @@ class AnnotateView(QWidget):
         controller.retrainingChanged.connect(self.panel.set_retraining)
         controller.retrainProgress.connect(self.panel.show_retrain_progress)
         controller.flagChanged.connect(self._flag_changed)
+        controller.undone.connect(self._undone)
         self.set_font_size(font_size)
         self.display.show_message("Loading samples…")
         self.refresh_progress()
@@ -149,12 +165,39 @@ class AnnotateView(QWidget):
             )
             self.display.show_message(text)
         else:
+            if item.sample_id != self._noted:
+                self._note(None, "")
             self.display.show_sample(item.sample)
             prediction = item.prediction.labels if item.prediction else ()
             self.label_bar.set_suggestion(tuple(prediction))
             self.label_bar.reset()
         self.panel.show_item(item)
         self.shownItem.emit(item)
+
+    def _note(self, sample_id: int | None, text: str) -> None:
+        """A line above the label keys about the sample on screen (undone or revisited)."""
+        self._noted = sample_id
+        self.decision_note.setText(text)
+        self.decision_note.setVisible(bool(text))
+
+    def _undone(self, sample_id: int, action: str, labels: tuple[str, ...]) -> None:
+        if action == "label":
+            given = ", ".join(labels)
+            self._note(
+                sample_id, f"↶ Undone: you had labeled this “{given}”. A label key labels it again."
+            )
+        elif action == "skip":
+            self._note(sample_id, "↶ Undone: you had skipped this.")
+
+    def _revisited(self, decision: Decision) -> None:
+        given = (
+            f"labeled this “{', '.join(decision.labels)}”"
+            if decision.action == "label"
+            else "skipped this"
+        )
+        when = local_time(decision.at)
+        self._note(decision.sample_id, f"You {given} at {when}. A label key changes it.")
+        self.setFocus()  # the label keys act on it at once
 
     def refresh_progress(self) -> None:
         session = self.controller.session
@@ -239,6 +282,8 @@ class AnnotateView(QWidget):
             self.ask_flag()
         elif mods == ctrl and key == Qt.Key.Key_R:
             c.retrain_now()
+        elif mods == ctrl and key == Qt.Key.Key_H:
+            self.history_panel.focus()
         elif mods == ctrl and key == Qt.Key.Key_0 and self.info.modality == "image":
             self.display.image_view.zoom_fit()
         elif mods & ctrl:

@@ -51,6 +51,7 @@ class AnnotationController(QObject):
     retrainProgress = Signal(object)  # RetrainProgress: the running retrain's phase
     queueSwapped = Signal(int)  # model version of the new ranking
     flagChanged = Signal(int, bool, str)  # sample id, flagged, comment
+    undone = Signal(int, str, object)  # sample id, action undone, its labels (tuple)
     message = Signal(str)  # transient status-bar text
     failure = Signal(str, str)  # one line, details (status bar, click for details)
     failureResolved = Signal(str)  # the failure with this one line is over (a later success)
@@ -376,6 +377,7 @@ class AnnotationController(QObject):
         target = result.reverted.target
         if what == "undo":
             session.record_undo(target.action, result.counts)
+            self.undone.emit(target.sample_id, target.action, tuple(target.labels or ()))
             if target.action == "flag":
                 self.flagChanged.emit(target.sample_id, False, "")
             elif result.item is not None:
