@@ -19,9 +19,10 @@ Ctrl+R                retrain now
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
@@ -42,9 +43,20 @@ from labeler.gui.info_panel import InfoPanel
 from labeler.gui.label_bar import LabelBar
 from labeler.gui.sample_views import SampleDisplay
 from labeler.gui.session import Item, ModelStatus
+from labeler.gui.wrap_label import WrapLabel
+from labeler.store import ProjectInfo
 from labeler.store.history import Decision
 
 HINTS = "Redo Ctrl+Shift+Z  ·  Retrain now Ctrl+R"
+
+
+def project_title(info: ProjectInfo) -> str:
+    """ "name · modality · task", without repeating a word the name already says (a demo
+    is named by its kind: "text demo · single-label", not "text · text · single-label")."""
+    demo = info.settings.get("demo")
+    name = f"{demo} demo" if demo else info.name
+    parts = [name, *(p for p in (info.modality, info.task_type) if p not in name.split())]
+    return "  ·  ".join(parts)
 
 
 class FlagDialog(QDialog):
@@ -88,10 +100,19 @@ class AnnotateView(QWidget):
         self.history = History(controller, self.history_panel, self)
         self.history_panel.leave.connect(self.setFocus)
         self.history.revisited.connect(self._revisited)
-        self.decision_note = QLabel("", objectName="decisionNote")
-        self.decision_note.setWordWrap(True)
+        self.decision_note = WrapLabel("")
+        self.decision_note.setObjectName("decisionNote")
         self.decision_note.setVisible(False)
         self._noted: int | None = None  # the sample the note is about
+        # A key labels only the sample that was painted when it was pressed: the one shown
+        # is "pending" until its view has painted it (see eventFilter), and a key pressed
+        # before that moment (by its timestamp) was meant for the sample before.
+        self._pending: int | None = None
+        self.painted: int | None = None
+        self._painted_at = 0.0  # time.monotonic() of that paint
+        self._clock_offset: float | None = None  # monotonic minus key timestamps (seconds)
+        for view in (self.display.text_view, self.display.image_view, self.display.table_view):
+            view.viewport().installEventFilter(self)
         self.flag_dialog: FlagDialog | None = None
         self.find_dialog: FindDialog | None = None
         self.finder = SampleFinder(controller, self)
@@ -107,9 +128,7 @@ class AnnotateView(QWidget):
         self.undo_button.clicked.connect(controller.undo)
         self.find_button.clicked.connect(self.ask_find)
 
-        title = QLabel(
-            f"{overview.info.name}  ·  {overview.info.modality}  ·  {overview.info.task_type}"
-        )
+        title = QLabel(project_title(overview.info))
         title.setObjectName("projectTitle")
         zoom = "Zoom + / − / *  ·  " if overview.info.modality == "image" else ""
         hints = QLabel(zoom + HINTS)
@@ -167,11 +186,13 @@ class AnnotateView(QWidget):
         else:
             if item.sample_id != self._noted:
                 self._note(None, "")
+            self._pending = item.sample_id
             self.display.show_sample(item.sample)
             prediction = item.prediction.labels if item.prediction else ()
             self.label_bar.set_suggestion(tuple(prediction))
             self.label_bar.reset()
         self.panel.show_item(item)
+        self.refresh_progress()  # the model note says where this sample came from
         self.shownItem.emit(item)
 
     def _note(self, sample_id: int | None, text: str) -> None:
@@ -206,8 +227,10 @@ class AnnotateView(QWidget):
         self.panel.show_progress(
             session.counts, session.stats.labels_per_minute(), session.stats.labels
         )
+        current = session.current
+        seeds = current is not None and current.provenance.strategy == "cold-start"
         self.panel.show_model(
-            self.controller.model, session.counts.labeled, self.controller.cold_start
+            self.controller.model, session.counts.labeled, self.controller.cold_start, seeds
         )
 
     def _model_changed(self, model: ModelStatus) -> None:
@@ -261,6 +284,35 @@ class AnnotateView(QWidget):
         self.flag_dialog = None
         self.setFocus()
 
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        if event.type() == QEvent.Type.Paint and self._pending is not None:
+            self.painted, self._pending = self._pending, None
+            self._painted_at = time.monotonic()
+        return False
+
+    def _pressed_at(self, event: QKeyEvent) -> float:
+        """When the key was pressed, on the monotonic clock: the window system's timestamp
+        mapped with the smallest offset seen so far (the delivery delay is never negative);
+        the time of delivery when the event has no timestamp."""
+        now = time.monotonic()
+        stamp = event.timestamp()
+        if not stamp:
+            return now
+        offset = now - stamp / 1000.0
+        if self._clock_offset is None or offset < self._clock_offset:
+            self._clock_offset = offset
+        return stamp / 1000.0 + self._clock_offset
+
+    def _on_screen(self, event: QKeyEvent) -> bool:
+        """Whether the current sample was painted before the key was pressed; if not, the
+        key is refused (it was meant for the sample before, which is saved already)."""
+        current = self.controller.current
+        pressed = self._pressed_at(event)
+        if current is None or (current.sample_id == self.painted and pressed >= self._painted_at):
+            return True
+        self.controller.refused.emit("The next sample was not on screen yet: press the key again")
+        return False
+
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override
         if not self.handle_key(event):
             super().keyPressEvent(event)
@@ -289,13 +341,17 @@ class AnnotateView(QWidget):
         elif mods & ctrl:
             return False
         elif key == Qt.Key.Key_Space:
-            c.skip()
+            if self._on_screen(event):
+                c.skip()
         elif event.text() == "/":
             self.ask_find()
         elif key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.label_bar.mode == "multi":
-            self.confirm()
+            if self._on_screen(event):
+                self.confirm()
         elif (name := self.label_bar.label_for_key(event.text())) is not None:
-            if self.label_bar.mode == "multi":
+            if not self._on_screen(event):
+                pass
+            elif self.label_bar.mode == "multi":
                 if c.current is not None:
                     self.label_bar.toggle(name)
             else:

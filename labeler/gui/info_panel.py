@@ -4,7 +4,6 @@ progress, and the model's status. It only displays what it is given.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QGroupBox,
     QLabel,
@@ -14,6 +13,7 @@ from PySide6.QtWidgets import (
 )
 
 from labeler.gui.session import Counts, Item, ModelStatus
+from labeler.gui.wrap_label import WrapLabel
 from labeler.learning.retrain_phases import RetrainProgress
 
 STARTING = "Retraining: starting…"
@@ -21,10 +21,8 @@ SCORE_NAMES = {"macro_f1": "CV macro-F1", "accuracy": "CV accuracy"}
 
 
 def _label(object_name: str) -> QLabel:
-    w = QLabel()
+    w = WrapLabel()
     w.setObjectName(object_name)
-    w.setWordWrap(True)
-    w.setTextFormat(Qt.TextFormat.PlainText)
     return w
 
 
@@ -60,11 +58,19 @@ def progress_text(counts: Counts, labels_per_minute: float, session_labels: int)
     return "\n".join(lines)
 
 
-def model_text(model: ModelStatus | None, labeled: int, cold_start: bool = False) -> str:
+def model_text(
+    model: ModelStatus | None, labeled: int, cold_start: bool = False, seeds: bool = False
+) -> str:
+    """``seeds``: the sample on screen came from the diverse seed queue (not import order)."""
     if model is None:
         return ""
     if model.version is None and cold_start:
-        return "No model yet: it trains once two classes have labels.\nMeanwhile diverse seed samples are shown."
+        meanwhile = (
+            "Meanwhile diverse seed samples are shown."
+            if seeds
+            else "Meanwhile samples come in import order until the seed samples are ready."
+        )
+        return f"No model yet: it trains once two classes have labels.\n{meanwhile}"
     if model.version is None:
         text = "No model yet"
     else:
@@ -152,8 +158,10 @@ class InfoPanel(QWidget):
         self.progress_bar.setFormat(f"{counts.labeled} / {counts.total} labeled")
         self.progress.setText(progress_text(counts, labels_per_minute, session_labels))
 
-    def show_model(self, model: ModelStatus | None, labeled: int, cold_start: bool = False) -> None:
-        self.model.setText(model_text(model, labeled, cold_start))
+    def show_model(
+        self, model: ModelStatus | None, labeled: int, cold_start: bool = False, seeds: bool = False
+    ) -> None:
+        self.model.setText(model_text(model, labeled, cold_start, seeds))
 
     def set_retraining(self, running: bool) -> None:
         """On from a retrain's start to its end; "starting" until its first phase arrives."""

@@ -9,7 +9,7 @@ import re
 import pytest
 from PySide6.QtCore import Qt
 
-from tests.gui.gui_helpers import open_and_wait, press
+from tests.gui.gui_helpers import open_and_wait, press, wait_painted
 
 pytestmark = pytest.mark.gui
 
@@ -54,6 +54,7 @@ def test_history_lists_revisits_and_changes_decisions(qtbot, window, text_projec
     assert "You labeled this “neg” at" in view.decision_note.text()
     assert view.decision_note.isVisible()
     assert window.focusWidget() is view
+    wait_painted(qtbot, view)
     # a label key changes the decision; counts stay right (a change, not a new label)
     press(qtbot, view, "3")
     assert store.labels.state(s1).labels == ("neutral",)
@@ -88,3 +89,57 @@ def test_after_undo_the_screen_names_the_label_taken_back(qtbot, window, text_pr
     press(qtbot, view, "1")
     assert not view.decision_note.isVisible()
     assert store.labels.state(shown.sample_id).labels == ("pos",)
+
+
+def key(view, text: str, stamp_ms: int) -> None:  # type: ignore[no-untyped-def]
+    """A real key press and release carrying the window system's timestamp."""
+    from PySide6.QtCore import QEvent
+    from PySide6.QtGui import QKeyEvent
+    from PySide6.QtWidgets import QApplication
+
+    code = Qt.Key(ord(text.upper()))
+    for kind in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
+        event = QKeyEvent(kind, code, Qt.KeyboardModifier.NoModifier, text)
+        event.setTimestamp(stamp_ms)
+        QApplication.sendEvent(view, event)
+
+
+def test_a_key_labels_only_the_sample_that_was_painted(qtbot, window, text_project) -> None:
+    """Two presses in quick succession (here in the same millisecond, so the test does not
+    depend on how fast the commit is): the second was pressed before the next sample was
+    painted and reaches the view after the first label is saved: refused."""
+    import time
+
+    store = text_project(6)
+    view = open_and_wait(qtbot, window, store)
+    c = view.controller
+    refused: list[str] = []
+    c.refused.connect(refused.append)
+    first = c.current.sample_id
+    t0, start = 1_000_000, time.monotonic()
+    with qtbot.waitSignal(view.shownItem, timeout=10_000):
+        key(view, "1", t0)
+    wait_painted(qtbot, view)
+    unseen = c.current.sample_id
+    assert unseen != first
+    key(view, "1", t0)  # pressed with the first, delivered only now
+    assert not c.busy  # nothing was sent to the store
+    assert refused and "not on screen yet" in refused[-1]
+    assert store.labels.labeled_count() == 1
+    # pressed now, after the paint: it labels the sample on screen
+    later = t0 + int((time.monotonic() - start) * 1000) + 50
+    with qtbot.waitSignal(view.shownItem, timeout=10_000):
+        key(view, "2", later)
+    assert store.labels.state(first).labels == ("pos",)
+    assert store.labels.state(unseen).labels == ("neg",)
+    assert store.labels.labeled_count() == 2
+
+
+def test_a_demo_title_does_not_repeat_itself() -> None:
+    from labeler.gui.annotate_view import project_title
+    from labeler.store.records import ProjectInfo
+
+    demo = ProjectInfo(1, "text", "text", "single-label", (), {"demo": "text"})
+    assert project_title(demo) == "text demo  ·  single-label"
+    plain = ProjectInfo(1, "reviews", "text", "single-label", ())
+    assert project_title(plain) == "reviews  ·  text  ·  single-label"
