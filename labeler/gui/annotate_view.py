@@ -131,7 +131,7 @@ class AnnotateView(QWidget):
         title = QLabel(project_title(overview.info))
         title.setObjectName("projectTitle")
         zoom = "Zoom + / − / *  ·  " if overview.info.modality == "image" else ""
-        hints = QLabel(zoom + HINTS)
+        hints = WrapLabel(zoom + HINTS)
         hints.setObjectName("hints")
 
         left = QVBoxLayout()
@@ -145,8 +145,8 @@ class AnnotateView(QWidget):
         actions.addWidget(self.undo_button)
         actions.addWidget(self.find_button)
         actions.addStretch(1)
-        actions.addWidget(hints)
         left.addLayout(actions)
+        left.addWidget(hints)  # its own line: the buttons alone fit a 1000 px window
 
         root = QHBoxLayout(self)
         root.setContentsMargins(16, 12, 16, 12)

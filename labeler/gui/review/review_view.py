@@ -190,12 +190,14 @@ class ReviewView(QWidget):
         bar = QHBoxLayout()
         title = QLabel(f"Review · {info.name}", objectName="reviewTitle")
         title.setStyleSheet("font-size: 14pt; font-weight: 600;")
+        title.setMinimumWidth(120)  # a long project name is cut, the window is not widened
         self.status = QLabel("", objectName="reviewStatus")
         self.publish = Publisher(store, self.jobs, self.reporter, self, self.status.setText)
         self.publish.exportFinished.connect(self.exportFinished)
         self.publish.pushFinished.connect(self.pushFinished)
         self.stats_progress = QProgressBar(objectName="statsProgress")
-        self.stats_progress.setFixedWidth(260)
+        self.stats_progress.setMinimumWidth(120)  # not a fixed 260: the review fits 1000 px
+        self.stats_progress.setMaximumWidth(260)
         self.stats_progress.setVisible(False)
         self.statsProgress.connect(self._on_stats_progress)
         # Buttons never take keyboard focus, so Space or Enter meant for the table (or for the
