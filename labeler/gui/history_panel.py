@@ -58,6 +58,7 @@ class HistoryPanel(QGroupBox):
         self.list = QListWidget(objectName="historyList")
         self.list.setWordWrap(False)
         self.list.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.list.setToolTip("Click or Enter: show the sample again to change its label")
         self.list.itemClicked.connect(self._chosen)
         self.list.itemActivated.connect(self._chosen)

@@ -41,8 +41,11 @@ def why_text(item: Item | None) -> str:
     if prov.strategy is None:
         return "Shown in import order: there is no ranked queue yet."
     if prov.strategy == "search":
-        matches = f" ({prov.score:g} matches)" if prov.score is not None else ""
+        n = prov.score
+        matches = f": {n:g} match{'es' if n != 1 else ''}" if n is not None else ""
         return f"You searched for it (Find samples, /){matches}."
+    if prov.strategy == "history":
+        return "You chose it from the history (Ctrl+H) to change its decision."
     parts = [f"Strategy: {prov.strategy}"]
     if prov.score is not None:
         parts.append(f"Score: {prov.score:.3f}")
