@@ -229,6 +229,11 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--pg-url", default=None)
     parser.add_argument("--pg-rows", type=int, default=1_000_000)
+    parser.add_argument(
+        "--pg-project",
+        default=None,
+        help="URL#NAME of a project this script built before (its samples are reused)",
+    )
     args = parser.parse_args()
 
     from labeler.store import Store
@@ -259,19 +264,23 @@ def main() -> None:
         },
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
     }
-    if args.pg_url:
-        pg = Store.create(
-            work / f"search-bench-{uuid.uuid4().hex[:8]}",
-            modality="text",
-            labels=LABELS,
-            database_url=args.pg_url,
-        )
-        pg_build = build(pg, all_texts[: args.pg_rows], all_labels[: args.pg_rows])
-        with pg.write() as conn:
+    if args.pg_url or args.pg_project:
+        if args.pg_project:
+            pg, pg_build = Store.open(args.pg_project), None
+        else:
+            pg = Store.create(
+                work / f"search-bench-{uuid.uuid4().hex[:8]}",
+                modality="text",
+                labels=LABELS,
+                database_url=args.pg_url,
+            )
+            pg_build = build(pg, all_texts[: args.pg_rows], all_labels[: args.pg_rows])
+        with pg.write() as conn:  # what autovacuum does soon after a large import
             conn.exec_driver_sql("ANALYZE sample")
+            conn.exec_driver_sql("ANALYZE sample_state")
         result["postgresql"] = {
             "rows": args.pg_rows,
-            "build_seconds": round(pg_build, 1),
+            "build_seconds": None if pg_build is None else round(pg_build, 1),
             **questions(pg, args.repeats, args.pg_rows),
         }
         pg.close()

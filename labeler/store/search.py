@@ -204,12 +204,22 @@ def _pg_condition(s: sa.Table, query: SearchQuery) -> Any:
 
 
 def sample_ids_matching(store: Store, query: SearchQuery) -> sa.Select:
-    """``SELECT sample.id`` of the project's samples matching ``query`` (a subquery for
-    other queries, e.g. the review table's filter; run it inside :func:`bounded`)."""
+    """``SELECT id`` of the project's samples matching ``query``, for other queries' ``IN``
+    (e.g. the review table's filter; run it inside :func:`bounded`).
+
+    The matches are a materialized CTE: the database finds them first through the index and
+    joins the few ids, instead of testing the search row by row while it walks another
+    table (PostgreSQL's planner does that when its row estimates are off, e.g. right after
+    a large import: 7 s instead of 0.1 s at 1M samples).
+    """
     s = t.sample
-    return sa.select(s.c.id).where(
-        s.c.project_id == store.project_id, sample_condition(store, query)
+    matches = (
+        sa.select(s.c.id)
+        .where(s.c.project_id == store.project_id, sample_condition(store, query))
+        .cte("search_matches")
+        .prefix_with("MATERIALIZED", dialect="postgresql")
     )
+    return sa.select(matches.c.id)
 
 
 # -- running it ----------------------------------------------------------------------------------
@@ -275,11 +285,9 @@ def search_ids(
     select = sa.select(s.c.id).where(
         s.c.project_id == store.project_id, sample_condition(store, query)
     )
-    if unlabeled_only:
-        labeled = sa.select(st.c.sample_id).where(
-            st.c.project_id == store.project_id, st.c.status == "labeled"
-        )
-        select = select.where(s.c.id.not_in(labeled))
+    if unlabeled_only:  # an anti-join (NOT IN would read every labeled id first)
+        labeled = sa.exists().where(st.c.sample_id == s.c.id, st.c.status == "labeled")
+        select = select.where(~labeled)
     select = select.order_by(s.c.id)
     if limit is not None:
         select = select.limit(limit)
