@@ -48,6 +48,7 @@ from labeler.store import ProjectInfo
 from labeler.store.history import Decision
 
 HINTS = "Redo Ctrl+Shift+Z  ·  Retrain now Ctrl+R"
+PAINT_GRACE_S = 0.15  # a sample whose paint was not seen counts as on screen after this
 
 
 def project_title(info: ProjectInfo) -> str:
@@ -110,9 +111,11 @@ class AnnotateView(QWidget):
         self._pending: int | None = None
         self.painted: int | None = None
         self._painted_at = 0.0  # time.monotonic() of that paint
+        self._shown: int | None = None  # the sample last set on the display, and when
+        self._shown_at = 0.0
         self._clock_offset: float | None = None  # monotonic minus key timestamps (seconds)
-        for view in (self.display.text_view, self.display.image_view, self.display.table_view):
-            view.viewport().installEventFilter(self)
+        for widget in self.display.findChildren(QWidget):  # whatever paints the sample
+            widget.installEventFilter(self)
         self.flag_dialog: FlagDialog | None = None
         self.find_dialog: FindDialog | None = None
         self.finder = SampleFinder(controller, self)
@@ -186,7 +189,8 @@ class AnnotateView(QWidget):
         else:
             if item.sample_id != self._noted:
                 self._note(None, "")
-            self._pending = item.sample_id
+            self._pending = self._shown = item.sample_id
+            self._shown_at = time.monotonic()
             self.display.show_sample(item.sample)
             prediction = item.prediction.labels if item.prediction else ()
             self.label_bar.set_suggestion(tuple(prediction))
@@ -303,12 +307,26 @@ class AnnotateView(QWidget):
             self._clock_offset = offset
         return stamp / 1000.0 + self._clock_offset
 
+    def visible_since(self) -> float | None:
+        """Since when (``time.monotonic()``) the current sample is on screen: its first
+        paint, or (if no paint was seen, e.g. the window is covered) a moment after it was
+        set; None when another sample is being shown."""
+        current = self.controller.current
+        if current is None:
+            return None
+        if current.sample_id == self.painted:
+            return self._painted_at
+        if current.sample_id == self._shown:
+            return self._shown_at + PAINT_GRACE_S
+        return None
+
     def _on_screen(self, event: QKeyEvent) -> bool:
-        """Whether the current sample was painted before the key was pressed; if not, the
+        """Whether the current sample was on screen before the key was pressed; if not, the
         key is refused (it was meant for the sample before, which is saved already)."""
         current = self.controller.current
         pressed = self._pressed_at(event)
-        if current is None or (current.sample_id == self.painted and pressed >= self._painted_at):
+        since = self.visible_since()
+        if current is None or (since is not None and pressed >= since):
             return True
         self.controller.refused.emit("The next sample was not on screen yet: press the key again")
         return False
