@@ -17,6 +17,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import shiboken6
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -140,7 +141,7 @@ class SampleFinder(QObject):
 
     def _found(self, found: Found) -> None:
         c = self.controller
-        if c.session is None:
+        if c.session is None or not shiboken6.isValid(self):  # the view closed meanwhile
             return
         added = c.session.put_first(found.items)
         if not added:
@@ -154,6 +155,8 @@ class SampleFinder(QObject):
         self.done.emit()
 
     def _failed(self, exc: BaseException) -> None:
+        if not shiboken6.isValid(self):
+            return
         if isinstance(exc, LabelerError):  # the query itself (empty, not a regex, too slow)
             self.controller.message.emit(f"Find samples: {exc}")
         else:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+import shiboken6
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QGroupBox, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
@@ -132,7 +133,13 @@ class History(QObject):
             on_error=lambda exc: None,  # the list stays as it was; the next change retries
         )
 
+    def _gone(self) -> bool:
+        """The view (and this panel) was closed while a store call was on its way."""
+        return not shiboken6.isValid(self.panel) or not shiboken6.isValid(self)
+
     def _loaded(self, decisions: list[Decision]) -> None:
+        if self._gone():
+            return
         self.panel.show_decisions(decisions)
         self.loaded.emit()
 
@@ -156,7 +163,7 @@ class History(QObject):
 
     def _show(self, item: Item, decision: Decision) -> None:
         c = self.controller
-        if c.session is None:
+        if c.session is None or self._gone():
             return
         c.session.show_again(item)
         self._revisited.add(item.sample_id)
@@ -172,6 +179,6 @@ class History(QObject):
 
     def _counted(self, counts: Counts) -> None:
         c = self.controller
-        if c.session is not None:
+        if c.session is not None and not self._gone():
             c.session.counts = counts
             c.progressChanged.emit()
