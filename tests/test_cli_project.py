@@ -134,6 +134,13 @@ def test_demo_creates_project(tmp_path, kind, samples, modality):
     else:
         assert info["samples"] > 500
     assert (tmp_path / kind / "truth.csv").exists()
+    if kind == "text":  # the id shown to the annotator does not name the library (the answer)
+        import pandas as pd
+
+        truth = pd.read_csv(tmp_path / kind / "truth.csv")
+        assert truth["id"].str.fullmatch(r"doc-\d{5}").all()
+        assert not any(lib in i for i in truth["id"] for lib in truth["label"].unique())
+        assert truth["source"].str.contains(".", regex=False).all()  # where it came from
     # running the demo again reopens the same project
     again = run_cli("demo", "--kind", kind, "--dir", str(tmp_path / kind), "--no-gui")
     assert again.returncode == 0

@@ -123,7 +123,7 @@ def fetch(
         skip.update(sid for sid, _, _ in chosen)  # won or lost: not asked for again
         if len(got) >= n:
             break
-    return Fetched(_items(store, got), exhausted)
+    return Fetched(items_for(store, got), exhausted)
 
 
 def fetch_items(
@@ -158,7 +158,7 @@ def hand_over_claims(store: Store, old: str, new: str, session: str | None = Non
     return store.claims.rename(old, new, session=session)
 
 
-def _items(store: Store, chosen: Sequence[tuple[int, Provenance, int | None]]) -> list[Item]:
+def items_for(store: Store, chosen: Sequence[tuple[int, Provenance, int | None]]) -> list[Item]:
     ids = [sid for sid, _, _ in chosen]
     samples = {s.id: s for s in store.samples.get_many(ids)}
     predictions = store.models.predictions(ids) if ids else {}
@@ -220,7 +220,7 @@ def _reversal(store: Store, reverted: Reverted | None) -> Reversal:
     if reverted is not None:
         ev = reverted.target  # the event carries the provenance it was given under
         prov = Provenance(ev.model_version, ev.strategy, ev.score)
-        found = _items(store, [(ev.sample_id, prov, None)])
+        found = items_for(store, [(ev.sample_id, prov, None)])
         item = found[0] if found else None
     return Reversal(reverted, item, counts(store))
 

@@ -48,10 +48,13 @@ class AnnotationController(QObject):
     progressChanged = Signal()
     modelChanged = Signal(object)  # ModelStatus
     retrainingChanged = Signal(bool)
+    retrainProgress = Signal(object)  # RetrainProgress: the running retrain's phase
     queueSwapped = Signal(int)  # model version of the new ranking
     flagChanged = Signal(int, bool, str)  # sample id, flagged, comment
+    undone = Signal(int, str, object)  # sample id, action undone, its labels (tuple)
     message = Signal(str)  # transient status-bar text
     failure = Signal(str, str)  # one line, details (status bar, click for details)
+    failureResolved = Signal(str)  # the failure with this one line is over (a later success)
     refused = Signal(str)  # a key arrived while the previous command was being saved
     storeHazard = Signal(str)  # SQLite's locks were lost in this process: close and reopen
     storeDamaged = Signal(str, str)  # database path, what is wrong: stop and offer a backup
@@ -122,6 +125,8 @@ class AnnotationController(QObject):
         )
         self.watch.modelChanged.connect(self.modelChanged)
         self.watch.retrainingChanged.connect(self.retrainingChanged)
+        self.watch.retrainProgress.connect(self.retrainProgress)
+        self.watch.failureResolved.connect(self.failureResolved)
         self.watch.newRanking.connect(self._new_ranking)
         self.watch.message.connect(self.message)
         self.watch.failure.connect(self.failure)
@@ -178,8 +183,8 @@ class AnnotationController(QObject):
         self.retrainer = factory(self.overview.location, settings, self)
         if self.retrainer is not None:
             self.retrainer.trainer = self.annotator  # recorded with its models
-            self.retrainer.started.connect(lambda: self.retrainingChanged.emit(True))
-            self.retrainer.finished.connect(self._retrain_finished)
+            if self.watch is not None:
+                self.watch.follow(self.retrainer)  # the bar and messages, from its events
             self.retrainer.followedUp.connect(self._retrain_followed_up)
             if self.guard is not None:
                 self.retrainer.finished.connect(self.guard.check_result)
@@ -373,6 +378,7 @@ class AnnotationController(QObject):
         target = result.reverted.target
         if what == "undo":
             session.record_undo(target.action, result.counts)
+            self.undone.emit(target.sample_id, target.action, tuple(target.labels or ()))
             if target.action == "flag":
                 self.flagChanged.emit(target.sample_id, False, "")
             elif result.item is not None:
@@ -440,12 +446,6 @@ class AnnotationController(QObject):
             return False
         self._labels_since_retrain = 0
         return self.request_retrain()
-
-    def _retrain_finished(self, result: Any) -> None:
-        if self.watch is not None:
-            self.watch.retrain_finished(
-                result, self.retrainer is not None and self.retrainer.is_running
-            )
 
     def _retrain_followed_up(self, after: Any) -> None:
         """A retrain's MLflow tracking and drift checks ended: a failure is one warning."""

@@ -4,7 +4,6 @@ progress, and the model's status. It only displays what it is given.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QGroupBox,
     QLabel,
@@ -14,15 +13,16 @@ from PySide6.QtWidgets import (
 )
 
 from labeler.gui.session import Counts, Item, ModelStatus
+from labeler.gui.wrap_label import WrapLabel
+from labeler.learning.retrain_phases import RetrainProgress
 
+STARTING = "Retraining: starting…"
 SCORE_NAMES = {"macro_f1": "CV macro-F1", "accuracy": "CV accuracy"}
 
 
 def _label(object_name: str) -> QLabel:
-    w = QLabel()
+    w = WrapLabel()
     w.setObjectName(object_name)
-    w.setWordWrap(True)
-    w.setTextFormat(Qt.TextFormat.PlainText)
     return w
 
 
@@ -40,6 +40,12 @@ def why_text(item: Item | None) -> str:
     prov = item.provenance
     if prov.strategy is None:
         return "Shown in import order: there is no ranked queue yet."
+    if prov.strategy == "search":
+        n = prov.score
+        matches = f": {n:g} match{'es' if n != 1 else ''}" if n is not None else ""
+        return f"You searched for it (Find samples, /){matches}."
+    if prov.strategy == "history":
+        return "You chose it from the history (Ctrl+H) to change its decision."
     parts = [f"Strategy: {prov.strategy}"]
     if prov.score is not None:
         parts.append(f"Score: {prov.score:.3f}")
@@ -55,11 +61,19 @@ def progress_text(counts: Counts, labels_per_minute: float, session_labels: int)
     return "\n".join(lines)
 
 
-def model_text(model: ModelStatus | None, labeled: int, cold_start: bool = False) -> str:
+def model_text(
+    model: ModelStatus | None, labeled: int, cold_start: bool = False, seeds: bool = False
+) -> str:
+    """``seeds``: the sample on screen came from the diverse seed queue (not import order)."""
     if model is None:
         return ""
     if model.version is None and cold_start:
-        return "No model yet: it trains once two classes have labels.\nMeanwhile diverse seed samples are shown."
+        meanwhile = (
+            "Meanwhile diverse seed samples are shown."
+            if seeds
+            else "Meanwhile samples come in import order until the seed samples are ready."
+        )
+        return f"No model yet: it trains once two classes have labels.\n{meanwhile}"
     if model.version is None:
         text = "No model yet"
     else:
@@ -113,11 +127,8 @@ class InfoPanel(QWidget):
         self.progress_bar.setTextVisible(True)
         self.progress = _label("progress")
         self.model = _label("modelStatus")
-        self.retraining = QProgressBar()
-        self.retraining.setRange(0, 0)  # busy indicator
-        self.retraining.setFormat("retraining…")
+        self.retraining = QProgressBar(objectName="retrainBar")
         self.retraining.setTextVisible(True)
-        self.retraining.setMaximumHeight(14)
         self.retraining.setVisible(False)
 
         for title, widgets in (
@@ -150,8 +161,22 @@ class InfoPanel(QWidget):
         self.progress_bar.setFormat(f"{counts.labeled} / {counts.total} labeled")
         self.progress.setText(progress_text(counts, labels_per_minute, session_labels))
 
-    def show_model(self, model: ModelStatus | None, labeled: int, cold_start: bool = False) -> None:
-        self.model.setText(model_text(model, labeled, cold_start))
+    def show_model(
+        self, model: ModelStatus | None, labeled: int, cold_start: bool = False, seeds: bool = False
+    ) -> None:
+        self.model.setText(model_text(model, labeled, cold_start, seeds))
 
     def set_retraining(self, running: bool) -> None:
+        """On from a retrain's start to its end; "starting" until its first phase arrives."""
+        if running and not self.retraining.isVisible():
+            self.retraining.setRange(0, 0)  # busy until the worker reports a phase
+            self.retraining.setFormat(STARTING)
         self.retraining.setVisible(running)
+
+    def show_retrain_progress(self, progress: RetrainProgress) -> None:
+        """The running retrain's phase and percent (from the worker's progress events)."""
+        bar = self.retraining
+        bar.setRange(0, 100)
+        bar.setValue(progress.percent)
+        bar.setFormat(progress.text)
+        bar.setVisible(True)

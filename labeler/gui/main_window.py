@@ -171,6 +171,7 @@ class MainWindow(QMainWindow):
         c.message.connect(self.show_status)
         c.refused.connect(self.show_status)
         c.failure.connect(self.show_failure)
+        c.failureResolved.connect(self.resolve_failure)
         c.storeHazard.connect(lambda message: self.rescue.hazard(project, message))
         c.storeDamaged.connect(lambda db, what: self.rescue.damaged(project, db, what))
         c.open(project)
@@ -364,6 +365,12 @@ class MainWindow(QMainWindow):
         self.failure_button.setText(f"⚠ {message}  (details…)")
         self.failure_button.setVisible(True)
         self._failure_details = details or message
+
+    def resolve_failure(self, message: str) -> None:
+        """The failure ``message`` is over (e.g. a retrain succeeded since): hide it, unless
+        the status bar shows another failure meanwhile."""
+        if self.failure_button.text() == f"⚠ {message}  (details…)":
+            self.failure_button.setVisible(False)
 
     def show_failure_details(self) -> None:
         self.reporter.error(

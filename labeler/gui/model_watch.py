@@ -18,15 +18,18 @@ from PySide6.QtCore import QObject, Signal
 from labeler.gui import annotation_ops as ops
 from labeler.gui.session import ModelStatus
 from labeler.gui.tasks import TaskRunner
+from labeler.learning.retrain_phases import cannot_fit_yet
 from labeler.store import Store
 
 
 class ModelWatch(QObject):
     modelChanged = Signal(object)  # ModelStatus
     retrainingChanged = Signal(bool)
+    retrainProgress = Signal(object)  # RetrainProgress: the running retrain's phase
     newRanking = Signal()  # a new ranking (or seed queue) is in the store
     message = Signal(str)
     failure = Signal(str, str)
+    failureResolved = Signal(str)  # a failure shown earlier is over (its one-line text)
 
     def __init__(
         self,
@@ -43,6 +46,7 @@ class ModelWatch(QObject):
         self._classes_labeled = classes_labeled
         self._seen_run = model.run_id
         self._polling = False
+        self._failure_shown: str | None = None  # the retrain failure on screen, if any
 
     def close(self) -> None:
         self._store = None
@@ -54,11 +58,20 @@ class ModelWatch(QObject):
 
     # -- this app's retrains ---------------------------------------------------------------
 
+    def follow(self, retrainer: Any) -> None:
+        """Show ``retrainer``'s retrains (a :class:`~labeler.gui.retrain.RetrainBridge`):
+        the bar is on from its ``started`` to its ``finished``, with the phase between."""
+        retrainer.started.connect(self.retrain_started)
+        retrainer.progress.connect(self.retrainProgress)
+        retrainer.finished.connect(self.retrain_finished)
+
     def retrain_started(self) -> None:
         self.retrainingChanged.emit(True)
 
-    def retrain_finished(self, result: Any, running: bool) -> None:
-        self.retrainingChanged.emit(running)
+    def retrain_finished(self, result: Any) -> None:
+        """A retrain of this app ended (its result was delivered): the bar goes off; a
+        coalesced next retrain turns it on again with its own ``started``."""
+        self.retrainingChanged.emit(False)
         if self._store is None:
             return
         deferred = getattr(result, "deferred_to", None)
@@ -68,17 +81,21 @@ class ModelWatch(QObject):
             )
             return
         ok = bool(getattr(result, "ok", False))
-        cold = self.cold_start
-        if not ok:
-            error = str(getattr(result, "error", None) or "retraining failed")
-            if cold:
-                # expected until two classes have labels: the engine queued diverse seed
-                # samples instead of fitting; say so without raising an alarm
-                self.message.emit(
-                    f"No model yet: label samples of two classes ({error.splitlines()[0]})"
-                )
-            else:
-                self.failure.emit(f"Retraining failed: {error.splitlines()[0]}", error)
+        error = str(getattr(result, "error", None) or "retraining failed")
+        # a cold start (no model, too few classes) is expected, also when the second class
+        # was labeled while this run was fitting: the engine queued diverse seed samples
+        # instead of fitting; say so without raising an alarm
+        cold = self.cold_start or (not ok and self.model.version is None and cannot_fit_yet(error))
+        if ok:
+            self._resolve()
+        elif cold:
+            self.message.emit(
+                f"No model yet: label samples of two classes ({error.splitlines()[0]})"
+            )
+        else:
+            self._resolve()
+            self._failure_shown = f"Retraining failed: {error.splitlines()[0]}"
+            self.failure.emit(self._failure_shown, error)
         run = getattr(result, "run", None)
         if run is not None:
             self._seen_run = max(self._seen_run, int(run.id))
@@ -120,7 +137,15 @@ class ModelWatch(QObject):
         if self._store is not None:
             self._runner.submit(ops.current_model, self._store, on_done=self._loaded)
 
+    def _resolve(self) -> None:
+        """A retrain succeeded (or failed anew): the earlier failure is no longer news."""
+        if self._failure_shown is not None:
+            self.failureResolved.emit(self._failure_shown)
+            self._failure_shown = None
+
     def _loaded(self, model: ModelStatus) -> None:
+        if model.version is not None and model.version != self.model.version:
+            self._resolve()  # a colleague's model trained since: our failure is stale
         self.model = model
         self._seen_run = max(self._seen_run, model.run_id)
         self.modelChanged.emit(model)

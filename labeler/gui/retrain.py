@@ -13,22 +13,33 @@ from typing import Any
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 
 from labeler.app_settings import ProjectSettings
+from labeler.learning.retrain_phases import RetrainProgress, progress_of
 from labeler.store import ProjectLocation
 
 log = logging.getLogger(__name__)
 
 
 class RetrainBridge(QObject):
-    """Owns one ``RetrainScheduler``; ``started``, ``finished(result)`` and, after a
-    retrain's MLflow tracking and drift checks in the worker, ``followedUp(after)`` fire on
-    the GUI thread."""
+    """Owns one ``RetrainScheduler``; ``started``, ``progress(RetrainProgress)``,
+    ``finished(result)`` and, after a retrain's MLflow tracking and drift checks in the
+    worker, ``followedUp(after)`` fire on the GUI thread, in the order the scheduler reported
+    them.
+
+    Each retrain is ``started``, any number of ``progress``, then ``finished``; a retrain
+    deferred to a colleague is a ``finished`` alone. Whether a retrain is running is read
+    from these events, never from the scheduler's flag: the scheduler reports a result
+    before it clears that flag, so the flag read in a ``finished`` handler may still say
+    "running" when nothing runs.
+    """
 
     started = Signal()
+    progress = Signal(object)  # labeler.learning.retrain_phases.RetrainProgress
     finished = Signal(object)  # RetrainResult(ok, run, error, label_count)
     followedUp = Signal(object)  # AfterRun: the run's MLflow tracking and drift checks
     _result = Signal(object)
     _began = Signal()
     _after = Signal(object)
+    _progressed = Signal(object)
 
     def __init__(
         self,
@@ -45,6 +56,8 @@ class RetrainBridge(QObject):
         self._result.connect(self._deliver_result, Qt.ConnectionType.QueuedConnection)
         self._began.connect(self._deliver_started, Qt.ConnectionType.QueuedConnection)
         self._after.connect(self._deliver_after, Qt.ConnectionType.QueuedConnection)
+        self._progressed.connect(self._deliver_progress, Qt.ConnectionType.QueuedConnection)
+        self.running = False  # between a delivered ``started`` and its ``finished``
         self._closed = False
         self._scheduler = scheduler_cls(
             location,
@@ -52,6 +65,7 @@ class RetrainBridge(QObject):
             on_result=self._from_worker_result,
             on_started=self._from_worker_started,
             on_after=self._from_worker_after,
+            on_progress=self._from_worker_progress,
             synchronous=synchronous,
         )
 
@@ -89,15 +103,26 @@ class RetrainBridge(QObject):
         if not self._closed:
             self.followedUp.emit(after)
 
+    def _from_worker_progress(self, done: int, total: int | None) -> None:
+        if not self._closed:
+            self._progressed.emit(progress_of(done, total))
+
     @Slot(object)
     def _deliver_result(self, result: Any) -> None:
         if not self._closed:
+            self.running = False
             self.finished.emit(result)
 
     @Slot()
     def _deliver_started(self) -> None:
         if not self._closed:
+            self.running = True
             self.started.emit()
+
+    @Slot(object)
+    def _deliver_progress(self, progress: RetrainProgress) -> None:
+        if not self._closed and self.running:
+            self.progress.emit(progress)
 
     @property
     def trainer(self) -> str:
@@ -114,6 +139,8 @@ class RetrainBridge(QObject):
 
     @property
     def is_running(self) -> bool:
+        """The scheduler's own flag (a retrain running or about to deliver its result);
+        the GUI's "retraining" state is :attr:`running`, from the delivered events."""
         return bool(self._scheduler.is_running)
 
     @property

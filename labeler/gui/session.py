@@ -149,13 +149,27 @@ class AnnotationSession:
                 added += 1
         return added
 
+    def put_first(self, items: Iterable[Item]) -> int:
+        """Put ``items`` next (after the sample on screen), in order, ahead of the queue; ones
+        on screen or done are left out. Returns how many are now first."""
+        first = [
+            i
+            for i in items
+            if i.sample_id not in self.done_ids
+            and (self.current is None or i.sample_id != self.current.sample_id)
+        ]
+        ids = {i.sample_id for i in first}
+        self.upcoming = deque([*first, *(i for i in self.upcoming if i.sample_id not in ids)])
+        return len(first)
+
     def replace_upcoming(self, items: Sequence[Item]) -> None:
-        """Swap in a re-ranked queue at once; the current sample stays where it is."""
+        """Swap in a re-ranked queue at once; the current sample stays where it is, and
+        samples the annotator searched for (provenance "search") stay first."""
         excluded = set(self.done_ids)
         if self.current is not None:
             excluded.add(self.current.sample_id)
-        fresh: deque[Item] = deque()
-        seen: set[int] = set()
+        fresh: deque[Item] = deque(i for i in self.upcoming if i.provenance.strategy == "search")
+        seen: set[int] = {i.sample_id for i in fresh}
         for item in items:
             if item.sample_id not in excluded and item.sample_id not in seen:
                 fresh.append(item)

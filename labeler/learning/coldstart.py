@@ -4,9 +4,11 @@
   (fitted on a sample of the pool), then greedy k-center picks, each as far as possible from
   everything chosen or labeled so far. With labels of one class only, the centres farthest
   from the labeled samples come first, to find the other classes sooner.
-* :func:`search_samples`: keyword search over texts (all words, case-insensitive), a pandas
-  query over tabular data (``"age > 60 and colour == 'red'"``), or a substring of an image's
-  file name: for a person hunting a rare class by hand.
+* :func:`search_samples`: keyword search over texts and ids (all words, case-insensitive, or
+  a regular expression; run in SQL on the project's trigram index), a pandas query over
+  tabular data (``"age > 60 and colour == 'red'"``), or a substring of an image's file name
+  or id: for a person hunting a rare class by hand. The annotate view's "Find samples" (``/``)
+  puts the unlabeled matches next in the annotator's queue.
 """
 
 from __future__ import annotations
@@ -24,11 +26,14 @@ from sklearn.metrics.pairwise import euclidean_distances
 
 from labeler.errors import LabelerError
 from labeler.progress import CancelToken
+from labeler.store.search import SearchError as StoreSearchError
+from labeler.store.search import SearchQuery, search_ids
 
 if TYPE_CHECKING:
     from labeler.store.project_store import Store
 
 Matrix = np.ndarray | sp.csr_matrix
+CANDIDATES = 10  # samples read per wanted hit, to rank them by how often they match
 
 
 class SearchError(LabelerError):
@@ -87,49 +92,68 @@ def diverse_seeds(
     return sub_idx[np.asarray(picks, dtype=np.int64)], np.asarray(scores)
 
 
-def search_samples(store: Store, query: str, limit: int = 200) -> list[tuple[int, float]]:
-    """Samples matching ``query`` as ``(sample_id, matches)``, most matches first."""
-    query = query.strip()
-    if not query:
-        raise SearchError("the search query is empty")
+def search_samples(
+    store: Store,
+    query: str,
+    limit: int = 200,
+    *,
+    regex: bool = False,
+    unlabeled_only: bool = False,
+) -> list[tuple[int, float]]:
+    """Samples matching ``query`` as ``(sample_id, matches)``, most matches first.
+
+    Texts and ids: every word of ``query`` (or, with ``regex``, the regular expression),
+    case-insensitive, found in SQL through the project's trigram index
+    (:mod:`labeler.store.search`); the candidates are then ranked by how often they match.
+    Tabular: a pandas condition over the data columns. Images: a substring of the file name
+    or id. ``unlabeled_only`` leaves out samples that have a current label.
+    """
     modality = store.info.modality
-    found: list[tuple[int, float]] = []
-    if modality == "text":
-        words = [re.escape(w) for w in query.lower().split()]
-        patterns = [re.compile(w) for w in words]
-        for frame in store.samples.iter_frames(50_000, columns=("text",)):
-            for sid, text in zip(frame["id"], frame["text"], strict=True):
-                low = (text or "").lower()
-                counts = [len(p.findall(low)) for p in patterns]
-                if all(counts):
-                    found.append((int(sid), float(sum(counts))))
-    elif modality == "tabular":
-        for frame in store.samples.iter_frames(50_000, columns=("data",)):
-            data = pd.DataFrame.from_records([json.loads(d) if d else {} for d in frame["data"]])
-            try:
-                hit = data.eval(query)
-            except Exception as exc:  # noqa: BLE001 - pandas raises many kinds; one line out
-                raise SearchError(f"cannot evaluate {query!r} on the data: {exc}") from None
-            if not isinstance(hit, pd.Series) or hit.dtype != bool:
-                raise SearchError(f"{query!r} is not a true/false condition on the data columns")
-            found.extend((int(s), 1.0) for s in frame["id"][hit.to_numpy()])
+    if modality == "tabular" and not regex:
+        return _search_tabular(store, query, limit, unlabeled_only)
+    try:
+        wanted = SearchQuery(query, regex=regex, words=not regex)
+    except StoreSearchError as exc:
+        raise SearchError(str(exc)) from None
+    try:
+        ids = search_ids(store, wanted, unlabeled_only=unlabeled_only, limit=CANDIDATES * limit)
+    except StoreSearchError as exc:
+        raise SearchError(str(exc)) from None
+    if regex:
+        patterns = [re.compile(wanted.text, re.IGNORECASE)]
     else:
-        needle = query.lower()
-        for frame in store.samples.iter_frames(50_000, columns=("file_ref", "external_id")):
-            for sid, ref, ext in zip(
-                frame["id"], frame["file_ref"], frame["external_id"], strict=True
-            ):
-                if needle in f"{ref or ''} {ext or ''}".lower():
-                    found.append((int(sid), 1.0))
+        patterns = [re.compile(re.escape(w), re.IGNORECASE) for w in wanted.text.split()]
+    found = []
+    for sample in store.samples.get_many(ids):
+        where = f"{sample.text or sample.file_ref or ''}\n{sample.external_id}"
+        found.append((int(sample.id), float(sum(len(p.findall(where)) for p in patterns))))
     found.sort(key=lambda item: (-item[1], item[0]))
     return found[:limit]
 
 
-def queue_search(store: Store, query: str, limit: int = 200) -> int:
+def _search_tabular(
+    store: Store, query: str, limit: int, unlabeled_only: bool
+) -> list[tuple[int, float]]:
+    query = query.strip()
+    if not query:
+        raise SearchError("the search query is empty")
+    labeled = set(store.labels.current()["sample_id"].tolist()) if unlabeled_only else set()
+    found: list[tuple[int, float]] = []
+    for frame in store.samples.iter_frames(50_000, columns=("data",)):
+        data = pd.DataFrame.from_records([json.loads(d) if d else {} for d in frame["data"]])
+        try:
+            hit = data.eval(query)
+        except Exception as exc:  # noqa: BLE001 - pandas raises many kinds; one line out
+            raise SearchError(f"cannot evaluate {query!r} on the data: {exc}") from None
+        if not isinstance(hit, pd.Series) or hit.dtype != bool:
+            raise SearchError(f"{query!r} is not a true/false condition on the data columns")
+        found.extend((int(s), 1.0) for s in frame["id"][hit.to_numpy()] if int(s) not in labeled)
+    return found[:limit]
+
+
+def queue_search(store: Store, query: str, limit: int = 200, *, regex: bool = False) -> int:
     """Put the unlabeled samples matching ``query`` at the head of the queue. Returns how many."""
-    matches = search_samples(store, query, limit=10 * limit)
-    labeled = set(store.labels.current()["sample_id"].tolist())
-    hits = [(sid, score) for sid, score in matches if sid not in labeled][:limit]
+    hits = search_samples(store, query, limit, regex=regex, unlabeled_only=True)
     if not hits:
         return 0
     latest = store.models.latest_ok()

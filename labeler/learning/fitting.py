@@ -20,6 +20,7 @@ from sklearn.utils import resample
 
 from labeler.errors import LabelerError
 from labeler.learning.compact_fit import fit_compact
+from labeler.learning.retrain_phases import NO_VARYING_LABEL, TOO_FEW_CLASSES
 
 
 class TrainError(LabelerError):
@@ -52,13 +53,11 @@ def check_trainable(targets: Targets) -> None:
         Y = targets.y
         varying = [n for j, n in enumerate(targets.classes) if 0 < Y[:, j].sum() < len(Y)]
         if not varying:
-            raise TrainError(
-                "need at least one label that is both present and absent among labeled samples"
-            )
+            raise TrainError(f"{NO_VARYING_LABEL} among labeled samples")
         return
     if len(targets.classes) < 2:
         have = ", ".join(targets.classes) or "none"
-        raise TrainError(f"need labels of at least two classes to train (have: {have})")
+        raise TrainError(f"{TOO_FEW_CLASSES} to train (have: {have})")
 
 
 def check_finite(X: np.ndarray | sp.csr_matrix, ids: np.ndarray) -> None:

@@ -34,6 +34,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 from labeler.store import schema as t
 from labeler.store.records import dumps, loads_labels
+from labeler.store.search import SearchQuery, bounded, sample_ids_matching
 
 if TYPE_CHECKING:
     from labeler.store.project_store import Store
@@ -66,6 +67,7 @@ class ReviewFilter:
     suspected: bool | None = None
     flagged: bool | None = None
     adjudicated: bool | None = None
+    search: SearchQuery | None = None  # text or id (substring or regex), see store.search
 
     @property
     def needs_prediction(self) -> bool:
@@ -145,6 +147,8 @@ def _conditions(store: Store, flt: ReviewFilter, joined: sa.Table | None = None)
     where: list[Any] = [st.c.project_id == pid, st.c.status == "labeled"]
     if flt.label is not None:
         where.append(_has_label(store, flt.label))
+    if flt.search is not None:
+        where.append(st.c.sample_id.in_(sample_ids_matching(store, flt.search)))
     if flt.annotator is not None:
         where.append(st.c.annotator == flt.annotator)
     if flt.since is not None:
@@ -259,8 +263,9 @@ def review_ids(
         raise ValueError(f"limit must not be negative, got {limit}")
     parts: list[np.ndarray] = []
     got = 0
-    with store.read() as conn:
-        for query in _queries(store, flt or ReviewFilter(), sort, descending, limit is not None):
+    flt = flt or ReviewFilter()
+    with store.read() as conn, bounded(conn, flt.search):
+        for query in _queries(store, flt, sort, descending, limit is not None):
             if limit is not None:
                 if got >= limit:
                     break
@@ -276,7 +281,7 @@ def review_count(store: Store, flt: ReviewFilter | None = None) -> int:
     flt = flt or ReviewFilter()
     st = t.sample_state
     query = sa.select(sa.func.count()).select_from(st).where(*_conditions(store, flt))
-    with store.read() as conn:
+    with store.read() as conn, bounded(conn, flt.search):
         return int(conn.execute(query).scalar_one())
 
 

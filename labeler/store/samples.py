@@ -18,6 +18,7 @@ from labeler.store.database import SQLITE_CACHE_KIB, utcnow
 from labeler.store.ids import reserve_ids
 from labeler.store.label_cut import append_events
 from labeler.store.records import Sample, bytes_to_vector, dumps
+from labeler.store.search import has_fts, index_new_samples
 
 if TYPE_CHECKING:
     from labeler.store.project_store import Store
@@ -54,6 +55,7 @@ class ImportBatch:
         # transaction survives the error (see _insert_sqlite). PostgreSQL aborts a transaction
         # on any error, so there the ids are checked against a set before inserting.
         self._ids_in_memory = conn.dialect.name != "sqlite"
+        self._fts = has_fts(conn)  # SQLite's search index, filled with the samples
         self.existing_external_ids: set[str] = (
             set(
                 conn.execute(
@@ -132,6 +134,8 @@ class ImportBatch:
         cursor.execute("SAVEPOINT add_samples")
         try:
             cursor.executemany(sql, zip(ids, *(col for _, col in present), strict=True))
+            if self._fts:
+                index_new_samples(cursor, list(ids), cols[0], cols[2], cols[3])
         except sqlite3.IntegrityError:
             cursor.execute("ROLLBACK TO add_samples")
             cursor.execute("RELEASE add_samples")

@@ -41,6 +41,7 @@ def open_and_wait(qtbot, window, store: Store) -> object:  # type: ignore[no-unt
     """Open ``store``'s project in ``window`` and wait for its first sample."""
     with qtbot.waitSignal(window.firstItemShown, timeout=20_000):
         window.open_project(project_arg(store))
+    wait_painted(qtbot, window.annotate_view)
     return window.annotate_view
 
 
@@ -51,7 +52,19 @@ def press(qtbot, view, key, modifier=None) -> object:  # type: ignore[no-untyped
     mod = modifier if modifier is not None else Qt.KeyboardModifier.NoModifier
     with qtbot.waitSignal(view.shownItem, timeout=10_000) as blocker:
         qtbot.keyClick(view, key, mod)
+    wait_painted(qtbot, view)
     return blocker.args[0]
+
+
+def wait_painted(qtbot, view) -> None:  # type: ignore[no-untyped-def]
+    """Wait until the sample on screen has been painted: the view refuses a key meant for a
+    sample the annotator could not have seen yet."""
+    qtbot.waitUntil(
+        lambda: (
+            view.controller.current is None or view.painted == view.controller.current.sample_id
+        ),
+        timeout=10_000,
+    )
 
 
 def shown_id(view) -> int | None:  # type: ignore[no-untyped-def]

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QFileSystemModel, QMess
 
 from labeler.store import Store, integrity
 from labeler.store.lock_guard import locks_held
-from tests.gui.gui_helpers import open_and_wait, press, shown_id
+from tests.gui.gui_helpers import open_and_wait, press, shown_id, wait_painted
 
 pytestmark = pytest.mark.gui
 CTRL = Qt.KeyboardModifier.ControlModifier
@@ -104,6 +104,7 @@ def test_lost_locks_are_caught_and_the_project_reopened(qtbot, window, text_proj
     qtbot.waitUntil(lambda: bool(locks_held(shm_of(store))), timeout=20_000)
     view = window.annotate_view
     qtbot.waitUntil(lambda: shown_id(view) is not None, timeout=20_000)
+    wait_painted(qtbot, view)  # a key only labels a sample that is on screen
     press(qtbot, view, "2")  # labeling goes on
     assert "Reopened" in window.status_text.text()
     assert window.rescue.hazards == 1

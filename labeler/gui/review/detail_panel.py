@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from labeler.gui.sample_views import SampleDisplay
+from labeler.gui.wrap_label import WrapLabel
 from labeler.store import LabelEvent, Sample
 from labeler.store.models import Prediction
 from labeler.store.review_suspects import SuspectRow
@@ -56,8 +57,8 @@ class DetailPanel(QWidget):
         layout.addWidget(self.display, 2)
 
         opinion = QGroupBox("Model's opinion")
-        self.opinion = QLabel("no prediction", objectName="detailOpinion")
-        self.opinion.setWordWrap(True)
+        self.opinion = WrapLabel("no prediction")
+        self.opinion.setObjectName("detailOpinion")
         QVBoxLayout(opinion).addWidget(self.opinion)
         layout.addWidget(opinion)
 

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QHBoxLayout,
     QLabel,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -28,8 +29,12 @@ class FilterBar(QWidget):
 
     def __init__(self, labels: list[str], parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
+        # two rows: one row of every filter made the review wider than a laptop screen
+        rows = QVBoxLayout(self)
+        rows.setContentsMargins(0, 0, 0, 0)
+        layout, second = QHBoxLayout(), QHBoxLayout()
+        rows.addLayout(layout)
+        rows.addLayout(second)
         self.label = QComboBox(objectName="filterLabel")
         self.label.addItems([ANY, *labels])
         self.annotator = QComboBox(objectName="filterAnnotator")
@@ -46,15 +51,17 @@ class FilterBar(QWidget):
             ("Label", self.label),
             ("Annotator", self.annotator),
             ("Updated", self.period),
-            ("Confidence", self.min_conf),
-            ("to", self.max_conf),
         ):
             layout.addWidget(QLabel(text))
             layout.addWidget(widget)
-        for box in (self.disagreement, self.suspected, self.flagged):
-            layout.addWidget(box)
-            box.toggled.connect(self.changed)
         layout.addStretch(1)
+        for text, widget in (("Confidence", self.min_conf), ("to", self.max_conf)):
+            second.addWidget(QLabel(text))
+            second.addWidget(widget)
+        for box in (self.disagreement, self.suspected, self.flagged):
+            second.addWidget(box)
+            box.toggled.connect(self.changed)
+        second.addStretch(1)
         for combo in (self.label, self.annotator, self.period):
             combo.currentIndexChanged.connect(self.changed)
 

@@ -6,6 +6,7 @@
 | a label's key | relabel the selected sample (multi-label: toggle that label) |
 | Enter | adjudicate: make the selected sample's current label(s) final |
 | ``n`` / ``p`` | next / previous disagreement or suspected error |
+| ``/`` | search the text and ids (Enter or Escape comes back to the table) |
 
 Label keys win over the letter keys above when a project gives a label that key.
 """
@@ -20,7 +21,7 @@ from PySide6.QtWidgets import QTableView
 
 KEY_HELP = (
     "Keys: ↑↓ or j/k move · label keys relabel · Enter adjudicates · n/p next/previous "
-    "disagreement or suspect · Ctrl+E export · Ctrl+Shift+E push"
+    "disagreement or suspect · / search · Ctrl+E export · Ctrl+Shift+E push"
 )
 
 
@@ -35,6 +36,7 @@ class ReviewKeys(QObject):
         relabel: Callable[[str], None],
         adjudicate: Callable[[], None],
         jump: Callable[[int], None],
+        find: Callable[[], None] | None = None,
     ) -> None:
         super().__init__(table)
         self.table = table
@@ -42,6 +44,7 @@ class ReviewKeys(QObject):
         self._relabel = relabel
         self._adjudicate = adjudicate
         self._jump = jump
+        self._find = find
         table.installEventFilter(self)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
@@ -63,6 +66,8 @@ class ReviewKeys(QObject):
             self._move(1 if text == "j" else -1)
         elif text in ("n", "p"):
             self._jump(1 if text == "n" else -1)
+        elif text == "/" and self._find is not None:
+            self._find()
         else:
             return False
         return True

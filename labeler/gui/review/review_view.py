@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import getpass
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,7 @@ from labeler.gui.review.drift_panel import DriftPanel
 from labeler.gui.review.filters import FilterBar
 from labeler.gui.review.publish import Publisher
 from labeler.gui.review.review_keys import KEY_HELP, ReviewKeys
+from labeler.gui.review.search_box import SearchBox
 from labeler.gui.review.stats_panels import (
     AgreementPanel,
     AuditPanel,
@@ -128,6 +130,9 @@ class ReviewView(QWidget):
         self.loader.firstRowsShown.connect(self._start_stats)
         self.filters = FilterBar(info.label_names)
         self.filters.changed.connect(self.reload_ids)
+        self.search = SearchBox()
+        self.search.changed.connect(self.reload_ids)
+        self.loader.searchFailed.connect(self.search.show_error)
         self.table = QTableView(objectName="reviewTable")
         self.table.setModel(self.model)
         self.table.setSortingEnabled(True)  # sorts by column 0, before anyone listens
@@ -148,13 +153,18 @@ class ReviewView(QWidget):
             relabel=self.relabel_selected,
             adjudicate=self.adjudicate_selected,
             jump=self.jump,
+            find=self.search.focus,
         )
+        self.search.leave.connect(self.table.setFocus)
+        find = QShortcut(QKeySequence("Ctrl+F"), self, self.search.focus)
+        find.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         key_help = QLabel(KEY_HELP, objectName="reviewKeys")
         key_help.setWordWrap(True)
         key_help.setStyleSheet("color: palette(mid);")
 
         samples_tab = QWidget()
         sl = QVBoxLayout(samples_tab)
+        sl.addWidget(self.search)
         sl.addWidget(self.filters)
         sl.addWidget(self.table, 1)
         sl.addWidget(self.count_label)
@@ -191,12 +201,14 @@ class ReviewView(QWidget):
         bar = QHBoxLayout()
         title = QLabel(f"Review · {info.name}", objectName="reviewTitle")
         title.setStyleSheet("font-size: 14pt; font-weight: 600;")
+        title.setMinimumWidth(120)  # a long project name is cut, the window is not widened
         self.status = QLabel("", objectName="reviewStatus")
         self.publish = Publisher(store, self.jobs, self.reporter, self, self.status.setText)
         self.publish.exportFinished.connect(self.exportFinished)
         self.publish.pushFinished.connect(self.pushFinished)
         self.stats_progress = QProgressBar(objectName="statsProgress")
-        self.stats_progress.setFixedWidth(260)
+        self.stats_progress.setMinimumWidth(120)  # not a fixed 260: the review fits 1000 px
+        self.stats_progress.setMaximumWidth(260)
         self.stats_progress.setVisible(False)
         self.statsProgress.connect(self._on_stats_progress)
         # Buttons never take keyboard focus, so Space or Enter meant for the table (or for the
@@ -246,7 +258,8 @@ class ReviewView(QWidget):
         shows at once, the full id list follows)."""
         sort = COLUMNS[self.model.sort_column][1] or "id"
         descending = self.model.sort_order == Qt.SortOrder.DescendingOrder
-        self.loader.reload(self.filters.current(), sort, descending)
+        flt = replace(self.filters.current(), search=self.search.query())
+        self.loader.reload(flt, sort, descending)
 
     def _start_stats(self, *_: object) -> None:
         """First statistics load, after the first rows are painted (it competes for the CPU)."""

@@ -253,18 +253,28 @@ class RunsPanel(QWidget):
             [
                 (
                     int(r.run),
-                    ""
-                    if r.model_version is None or r.model_version != r.model_version
-                    else f"v{int(r.model_version)}",
-                    r.status,
-                    r.started_at.strftime("%Y-%m-%d %H:%M"),
+                    "" if _missing(r.model_version) else f"v{int(r.model_version)}",
+                    _text(r.status),
+                    r.started_at.strftime("%Y-%m-%d %H:%M:%S"),
                     int(r.labels),
-                    r.strategy or "",
-                    "" if r.score is None or r.score != r.score else f"{r.metric} {r.score:.3f}",
-                    "" if r.seconds is None or r.seconds != r.seconds else f"{r.seconds:.1f}",
-                    r.mlflow_run_id or "",
-                    r.error or "",
-                )  # fmt: skip
+                    _text(r.strategy),
+                    "" if _missing(r.score) else f"{_text(r.metric)} {r.score:.3f}".strip(),
+                    "" if _missing(r.seconds) else f"{r.seconds:.1f}",
+                    _text(r.mlflow_run_id),
+                    _text(r.error),
+                )
                 for r in h.itertuples()
             ],
         )
+        header = self.table.horizontalHeader()
+        for column in range(self.table.columnCount() - 1):  # the error takes the rest
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+
+
+def _missing(value: object) -> bool:
+    """None or NaN (pandas stores a missing value of a column as NaN)."""
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _text(value: object) -> str:
+    return "" if _missing(value) else str(value)

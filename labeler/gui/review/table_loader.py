@@ -18,12 +18,14 @@ from labeler.gui.review.table_model import PAGE_SIZE, ReviewTableModel
 from labeler.gui.tasks import TaskRunner
 from labeler.store import Store
 from labeler.store import review_table as rt
+from labeler.store.search import SearchError
 
 
 class TableLoader(QObject):
     firstRowsShown = Signal(int)  # rows of the first page, on screen before the full list
     idsLoaded = Signal(int)  # rows in the table (the full list)
     countText = Signal(str)  # what the count line under the table says
+    searchFailed = Signal(str)  # the table's search could not run (e.g. out of time)
 
     def __init__(
         self, store: Store, model: ReviewTableModel, db: TaskRunner, parent: QObject | None = None
@@ -68,9 +70,18 @@ class TableLoader(QObject):
             self.countText.emit(f"{len(ids):,} labeled samples shown")
             self.idsLoaded.emit(len(ids))
 
+        def failed(exc: BaseException) -> None:
+            if not isinstance(exc, SearchError):
+                self.db.failed.emit(exc)  # reported by the view like any other failure
+                return
+            if not current():
+                return
+            self.countText.emit("search stopped")
+            self.searchFailed.emit(str(exc))
+
         self.countText.emit("loading…")
-        self.db.submit(first, on_done=first_done)
-        self.db.submit(full, on_done=full_done)
+        self.db.submit(first, on_done=first_done, on_error=failed)
+        self.db.submit(full, on_done=full_done, on_error=failed)
 
     def _fetch_page(self, page: int, ids: np.ndarray) -> None:
         generation = self.model.generation
