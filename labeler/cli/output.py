@@ -1,4 +1,5 @@
-"""Small helpers for command output: JSON documents and a progress bar on stderr."""
+"""Small helpers for command output: JSON documents, a progress bar on stderr, and the one
+line said when a command loses its database server."""
 
 from __future__ import annotations
 
@@ -32,3 +33,12 @@ def progress_bar(
         bar.update(done - bar.n)
 
     return update, bar.close
+
+
+def server_error_line(exc: BaseException) -> str | None:
+    """The one line for an error that means the PostgreSQL server was unreachable, went away
+    or stopped answering (naming it as ``host:port``, never a password or driver text);
+    None for any other error."""
+    from labeler.store.database import server_problem  # SQLAlchemy only when needed
+
+    return server_problem(exc)

@@ -98,8 +98,15 @@ class AnnotateView(QWidget):
         hints = QLabel(zoom + HINTS)
         hints.setObjectName("hints")
 
+        # shown while the database server is away (see labeler.gui.connection_state)
+        self.connection_banner = QLabel()
+        self.connection_banner.setObjectName("connectionBanner")
+        self.connection_banner.setWordWrap(True)
+        self.connection_banner.setVisible(False)
+
         left = QVBoxLayout()
         left.addWidget(title)
+        left.addWidget(self.connection_banner)
         left.addWidget(self.display, 1)
         left.addWidget(self.label_bar)
         actions = QHBoxLayout()
@@ -123,6 +130,7 @@ class AnnotateView(QWidget):
         controller.modelChanged.connect(self._model_changed)
         controller.retrainingChanged.connect(self.panel.set_retraining)
         controller.flagChanged.connect(self._flag_changed)
+        controller.connectionChanged.connect(self._connection_changed)
         self.set_font_size(font_size)
         self.display.show_message("Loading samples…")
         self.refresh_progress()
@@ -134,12 +142,7 @@ class AnnotateView(QWidget):
 
     def show_item(self, item: Item | None) -> None:
         if item is None:
-            text = (
-                "Loading samples…"
-                if self.controller.fetching
-                else "Nothing left to label in the queue. 🎉\nRetrain (Ctrl+R) or import more data."
-            )
-            self.display.show_message(text)
+            self.display.show_message(self._empty_text())
         else:
             self.display.show_sample(item.sample)
             prediction = item.prediction.labels if item.prediction else ()
@@ -147,6 +150,19 @@ class AnnotateView(QWidget):
             self.label_bar.reset()
         self.panel.show_item(item)
         self.shownItem.emit(item)
+
+    def _empty_text(self) -> str:
+        if self.controller.reconnecting:
+            return "Waiting for the database server…\nSamples appear as soon as it answers."
+        if self.controller.fetching:
+            return "Loading samples…"
+        return "Nothing left to label in the queue. 🎉\nRetrain (Ctrl+R) or import more data."
+
+    def _connection_changed(self, text: str) -> None:
+        self.connection_banner.setText(f"⚠ {text}" if text else "")
+        self.connection_banner.setVisible(bool(text))
+        if self.controller.current is None:
+            self.display.show_message(self._empty_text())
 
     def refresh_progress(self) -> None:
         session = self.controller.session

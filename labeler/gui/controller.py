@@ -10,6 +10,11 @@ Prefetching, refilling, the swap to each retrain's ranking and the team-mode cla
 a :class:`labeler.gui.queue_feed.QueueFeed` the controller owns (``feed``, made when the
 project is open). A timer polls the store every few seconds (``poll_ms``): the feed refills
 an empty screen when colleagues free samples and renews this session's claims.
+
+Faults (:mod:`labeler.gui.connection_state`): while the database server is away the
+controller says so (``connectionChanged``), a label that could not be saved says "not saved"
+in one line and is saved by the next key press or as soon as the server answers (never
+twice), and the claims it could not give back at close are given back at the next open.
 """
 
 from __future__ import annotations
@@ -24,14 +29,17 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from labeler.app_settings import ProjectSettings
 from labeler.errors import Cancelled
 from labeler.gui import annotation_ops as ops
+from labeler.gui import unreleased_claims
+from labeler.gui.connection_state import ConnectionState, UnsavedLabel, not_saved_line
 from labeler.gui.dialogs import describe
 from labeler.gui.model_watch import ModelWatch
-from labeler.gui.queue_feed import QueueFeed
+from labeler.gui.queue_feed import LOW_WATER, PREFETCH, QueueFeed
 from labeler.gui.retrain import RetrainBridge
 from labeler.gui.session import AnnotationSession, Counts, Item, ModelStatus
 from labeler.gui.store_guard import StoreGuard
 from labeler.gui.tasks import TaskRunner
 from labeler.store import Store
+from labeler.store.database import INTERACTIVE_TIMEOUTS, ServerTimeouts
 from labeler.store.integrity import DamagedProject
 
 log = logging.getLogger(__name__)
@@ -55,6 +63,7 @@ class AnnotationController(QObject):
     refused = Signal(str)  # a key arrived while the previous command was being saved
     storeHazard = Signal(str)  # SQLite's locks were lost in this process: close and reopen
     storeDamaged = Signal(str, str)  # database path, what is wrong: stop and offer a backup
+    connectionChanged = Signal(str)  # "Reconnecting: ..." while the server is away, "" after
 
     def __init__(
         self,
@@ -63,8 +72,15 @@ class AnnotationController(QObject):
         *,
         retrainer_factory: Any = None,
         poll_ms: int = POLL_MS,
+        timeouts: ServerTimeouts = INTERACTIVE_TIMEOUTS,
+        prefetch: int = PREFETCH,
+        low_water: int = LOW_WATER,
     ) -> None:
         super().__init__(parent)
+        self._timeouts = timeouts
+        self._feed_sizes = (prefetch, low_water)
+        self.connection: ConnectionState | None = None  # made when the project is open
+        self._unsaved: UnsavedLabel | None = None  # a label the server did not confirm
         self.annotator = annotator
         self.session_id = uuid.uuid4().hex  # this open app: claims are held per session
         self.runner = TaskRunner(self)
@@ -93,7 +109,7 @@ class AnnotationController(QObject):
         )
 
     def _open_on_worker(self, project: str) -> tuple[Store, ops.ProjectOverview]:
-        store = ops.open_store(project)
+        store = ops.open_store(project, self._timeouts)
         try:
             ops.start_session(store, self.annotator, self.session_id)
             overview = ops.overview(store)
@@ -111,8 +127,21 @@ class AnnotationController(QObject):
         self.store, self.overview = result
         self._start_guard()
         self.session = AnnotationSession(self.overview.counts)
+        store = self.store
+        self.connection = ConnectionState(self.runner, lambda: ops.ping(store), self)
+        self.connection.changed.connect(self.connectionChanged)
+        self.connection.restored.connect(self._save_unsaved)
+        prefetch, low_water = self._feed_sizes
         self.feed = QueueFeed(
-            self.runner, self.store, self.session, self.annotator, self.session_id, self
+            self.runner,
+            self.store,
+            self.session,
+            self.annotator,
+            self.session_id,
+            self,
+            connection=self.connection,
+            prefetch=prefetch,
+            low_water=low_water,
         )
         self.feed.itemShown.connect(self.itemShown)
         self.feed.queueSwapped.connect(self.queueSwapped)
@@ -206,11 +235,22 @@ class AnnotationController(QObject):
             self.retrainer = None
         store, self.store = self.store, None
         if store is not None:
-            # give back the samples this session held, so colleagues get them at once
-            self.runner.submit(
-                ops.release_claims, store, self.annotator, self.session_id, on_error=lambda e: None
-            )
+            # give back the samples this session held, so colleagues get them at once; with
+            # the server away they are noted and given back at the next open (no wait here)
+            if self.connection is not None and self.connection.lost:
+                key = unreleased_claims.project_key(store.location)
+                unreleased_claims.remember(key, self.annotator, self.session_id)
+            else:
+                self.runner.submit(
+                    ops.release_on_close,
+                    store,
+                    self.annotator,
+                    self.session_id,
+                    on_error=lambda e: None,
+                )
             self.runner.submit(store.close)
+        if self.connection is not None:
+            self.connection.close()
         self.runner.shutdown(wait=True)
 
     def set_annotator(self, name: str) -> None:
@@ -228,6 +268,11 @@ class AnnotationController(QObject):
     @property
     def busy(self) -> bool:
         return self._busy
+
+    @property
+    def reconnecting(self) -> str:
+        """One line while the database server is away ("" while it answers)."""
+        return self.connection.message if self.connection is not None else ""
 
     @property
     def fetching(self) -> bool:
@@ -257,23 +302,55 @@ class AnnotationController(QObject):
         if item is None or not labels:
             return False
         assert self.session is not None
+        unsaved = self._unsaved
+        if unsaved is not None and unsaved.item.sample_id == item.sample_id:
+            # the same sample's label did not go through: send it again as a retry
+            self._commit_label(UnsavedLabel(item, tuple(labels), unsaved.time_spent_ms), True)
+        else:
+            self._commit_label(UnsavedLabel(item, tuple(labels), self.session.elapsed_ms()))
+        return True
+
+    def _commit_label(self, attempt: UnsavedLabel, retry: bool = False) -> None:
         self._busy = True
-        chosen = list(labels)
+        self._unsaved = None
+        chosen = list(attempt.labels)
         self.runner.submit(
             ops.commit_label,
             self.store,
-            item,
+            attempt.item,
             chosen,
             self.annotator,
-            self.session.elapsed_ms(),
+            attempt.time_spent_ms,
             self.session_id,
-            on_done=lambda eid: self._labeled(item, chosen, eid),
-            on_error=self._command_failed,
+            retry,
+            on_done=lambda eid: self._labeled(attempt.item, chosen, eid),
+            on_error=lambda exc: self._label_failed(attempt, exc),
         )
-        return True
+
+    def _label_failed(self, attempt: UnsavedLabel, exc: BaseException) -> None:
+        line = not_saved_line("Label", exc)
+        if line is None or self.connection is None:
+            self._command_failed(exc)
+            return
+        self._busy = False
+        self._unsaved = attempt  # saved by the next key press, or when the server is back
+        self.failure.emit(line, describe(exc)[1])
+        self.connection.report(exc)
+
+    def _save_unsaved(self) -> None:
+        """The server answers again: save the label it did not confirm, if still on screen."""
+        unsaved, current = self._unsaved, self.current
+        if unsaved is None or self._busy or self.store is None:
+            return
+        if current is None or current.sample_id != unsaved.item.sample_id:
+            self._unsaved = None  # the annotator moved on (undo, another sample)
+            return
+        self._commit_label(unsaved, retry=True)
 
     def _labeled(self, item: Item, labels: list[str], event_id: int) -> None:
         assert self.session is not None
+        if self.connection is not None:
+            self.connection.succeeded()
         self.session.record_label(item.sample_id, labels)
         self._busy = False
         self.labelSaved.emit(item.sample_id, event_id)
@@ -399,6 +476,11 @@ class AnnotationController(QObject):
 
     def _command_failed(self, exc: BaseException) -> None:
         self._busy = False
+        line = not_saved_line("Change", exc)  # skip, flag, undo, redo: said plainly
+        if line is not None and self.connection is not None:
+            self.failure.emit(line, describe(exc)[1])
+            self.connection.report(exc)
+            return
         self.failure.emit(*describe(exc))
         if self.guard is not None:
             self.guard.check_after_error(str(exc))

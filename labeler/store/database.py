@@ -15,14 +15,28 @@ SQLite settings, chosen for an annotator's desktop:
 
 Write transactions on SQLite start with ``BEGIN IMMEDIATE`` so a writer takes the write lock
 up front (no deadlocking lock upgrade); read transactions stay deferred.
+
+PostgreSQL connections never wait forever (see :class:`ServerTimeouts`): a connection attempt
+gives up after ``connect_timeout`` (libpq's; ``PGCONNECT_TIMEOUT`` overrides the default), TCP
+keepalives notice a peer that vanished, and an engine made for the desktop app also sets the
+server's ``statement_timeout`` and ``lock_timeout`` and drops a connection whose call is not
+answered within ``answer_s`` (a frozen server, which no TCP-level check notices). A dropped
+connection is discarded by the pool, and ``pool_pre_ping`` replaces pooled connections the
+server closed (a restart, a terminated backend) before they are used. :func:`server_problem`
+turns any of these failures into one line naming the server, for the CLI and the GUI.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
 import sqlite3
+import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import command
@@ -42,8 +56,37 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def make_engine(url: str) -> sa.Engine:
-    """Create an engine with the project's connection settings."""
+@dataclass(frozen=True)
+class ServerTimeouts:
+    """How long a PostgreSQL client waits before it gives up (seconds; None: no limit).
+
+    ``connect_s``: libpq ``connect_timeout``, the whole connection set-up (unless the URL or
+    ``PGCONNECT_TIMEOUT`` sets one). ``statement_s`` / ``lock_s``: the server's
+    ``statement_timeout`` and ``lock_timeout``. ``answer_s``: a call (statement, commit,
+    ping) not answered in full within this time has its connection dropped and fails with
+    ``OperationalError``: what tells a frozen server from a slow one, since the kernel of a
+    frozen server still acknowledges TCP. Set it above ``statement_s`` so a live server
+    cancels a slow statement first.
+    """
+
+    connect_s: int = 10
+    statement_s: float | None = None
+    lock_s: float | None = None
+    answer_s: float | None = None
+
+
+# Command-line tools: a frozen or vanished server is noticed when connecting; long imports,
+# exports and training reads are not cut short.
+BATCH_TIMEOUTS = ServerTimeouts()
+# The desktop app: every call of an annotate session is small, and the annotator is told
+# within seconds that the server is gone instead of waiting on it.
+INTERACTIVE_TIMEOUTS = ServerTimeouts(connect_s=5, statement_s=30, lock_s=10, answer_s=35)
+KEEPALIVES = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10}
+
+
+def make_engine(url: str, timeouts: ServerTimeouts | None = None) -> sa.Engine:
+    """Create an engine with the project's connection settings (``timeouts``: PostgreSQL
+    only, :data:`BATCH_TIMEOUTS` by default)."""
     if url.startswith("sqlite"):
         engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
@@ -66,9 +109,149 @@ def make_engine(url: str) -> sa.Engine:
 
         return engine
     try:
-        return sa.create_engine(url, pool_pre_ping=True)
+        engine = sa.create_engine(url, pool_pre_ping=True)
     except (sa.exc.ArgumentError, ImportError) as exc:
         raise ProjectError(f"{url}: cannot use this database URL ({exc})") from None
+    if engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg":
+        _limit_waits(engine, timeouts or BATCH_TIMEOUTS)
+    if engine.dialect.name == "postgresql":
+        server = server_address(url)
+
+        @sa.event.listens_for(engine, "handle_error")
+        def _name_server(ctx: sa.engine.ExceptionContext) -> None:
+            for exc in (ctx.sqlalchemy_exception, ctx.original_exception):
+                if exc is not None:
+                    with contextlib.suppress(AttributeError):
+                        exc.labeler_server = server  # type: ignore[union-attr]
+
+    return engine
+
+
+def _limit_waits(engine: sa.Engine, timeouts: ServerTimeouts) -> None:
+    """Connect through :class:`_AnswerDeadline` connections with the given limits."""
+    options = []
+    if timeouts.statement_s is not None:
+        options.append(f"-c statement_timeout={int(timeouts.statement_s * 1000)}")
+    if timeouts.lock_s is not None:
+        options.append(f"-c lock_timeout={int(timeouts.lock_s * 1000)}")
+
+    @sa.event.listens_for(engine, "do_connect")
+    def _connect(_dialect, _record, cargs, cparams):  # type: ignore[no-untyped-def]
+        if "connect_timeout" not in cparams and not os.environ.get("PGCONNECT_TIMEOUT"):
+            cparams["connect_timeout"] = timeouts.connect_s
+        for key, value in KEEPALIVES.items():
+            cparams.setdefault(key, value)
+        if options:
+            cparams["options"] = " ".join([cparams.get("options", ""), *options]).strip()
+        conn = _answer_deadline_class().connect(*cargs, **cparams)
+        conn.answer_s = timeouts.answer_s
+        return conn
+
+
+_DEADLINE_CLASS: Any = None
+
+
+def _answer_deadline_class() -> Any:
+    """A psycopg connection that drops itself when its server stays silent too long."""
+    global _DEADLINE_CLASS
+    if _DEADLINE_CLASS is not None:
+        return _DEADLINE_CLASS
+    import psycopg
+
+    class _AnswerDeadline(psycopg.Connection):  # type: ignore[type-arg]
+        answer_s: float | None = None
+
+        def wait(self, gen: Any, interval: float = 0.1, timeout: float | None = None) -> Any:
+            limit = self.answer_s
+            if limit is None or timeout is not None:
+                return super().wait(gen, interval=interval, timeout=timeout)
+            started = time.monotonic()
+            try:
+                return super().wait(gen, interval=interval, timeout=limit)
+            except psycopg.OperationalError:
+                if time.monotonic() - started < limit:
+                    raise
+                # the server said nothing for `limit` s: give the connection up (the pool
+                # discards a closed connection) and say why in the error
+                self.pgconn.finish()
+                raise psycopg.OperationalError(
+                    f"no answer from the server within {limit:g} s"
+                ) from None
+
+    _DEADLINE_CLASS = _AnswerDeadline
+    return _DEADLINE_CLASS
+
+
+def server_address(url: str) -> str:
+    """``host:port`` of a PostgreSQL URL (never its user or password)."""
+    try:
+        u = sa.engine.make_url(url)
+    except sa.exc.ArgumentError:
+        return "the database server"
+    host = u.host or u.query.get("host") or "localhost"
+    if isinstance(host, tuple):
+        host = ",".join(host)
+    port = u.port or u.query.get("port") or 5432
+    return f"{host}:{port}" if not str(host).startswith("/") else f"{host} (socket)"
+
+
+# SQLSTATE -> what happened, in words (no driver text reaches the user)
+_SQLSTATE_WORDS = {
+    "57P01": "lost the connection to the database server {server} (it shut down or ended it)",
+    "57P02": "lost the connection to the database server {server} (it crashed)",
+    "57P03": "the database server {server} is starting up or shutting down",
+    "57014": "the database server {server} cancelled a statement that took too long",
+    "55P03": "waited too long for a lock on the database server {server}",
+    "53100": "the database server {server} is out of disk space",
+    "53200": "the database server {server} is out of memory",
+    "53300": "the database server {server} has too many connections",
+    "25006": "the database server {server} is read-only (a standby?)",
+}
+
+
+def server_problem(exc: BaseException) -> str | None:
+    """One line saying that the PostgreSQL server could not be reached, went away, stopped
+    answering or refused work for lack of resources, naming it (``host:port``); None when
+    ``exc`` is not such a failure. Never includes the driver's own text."""
+    seen: set[int] = set()
+    chain: list[BaseException] = []
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        chain.append(cur)
+        cur = getattr(cur, "orig", None) or cur.__cause__ or cur.__context__
+    server = next(
+        (getattr(e, "labeler_server", None) for e in chain if hasattr(e, "labeler_server")), None
+    )
+    if server is None:
+        return None  # not from a PostgreSQL engine made here
+    wrapped = next((e for e in chain if isinstance(e, sa.exc.DBAPIError)), None)
+    driver = next((e for e in chain if type(e).__module__.startswith("psycopg")), None)
+    if driver is None and wrapped is None:
+        return None
+    state = getattr(driver, "sqlstate", None)
+    if state in _SQLSTATE_WORDS:
+        return _SQLSTATE_WORDS[state].format(server=server)
+    if state is not None and state.startswith("08"):
+        return f"lost the connection to the database server {server}"
+    invalidated = wrapped is not None and wrapped.connection_invalidated
+    operational = isinstance(wrapped, sa.exc.OperationalError | sa.exc.InterfaceError) or (
+        driver is not None and type(driver).__name__ in ("OperationalError", "InterfaceError")
+    )
+    if not (invalidated or operational or type(driver).__name__ == "ConnectionTimeout"):
+        return None
+    text = str(driver or wrapped).lower()
+    if "no answer from the server within" in text:
+        return f"the database server {server} stopped answering"
+    if "timeout expired" in text:
+        return f"cannot reach the database server {server} (no answer in time)"
+    if "refused" in text:
+        return f"cannot reach the database server {server} (connection refused)"
+    if "password authentication failed" in text or "authentication" in text:
+        return None  # a wrong password is the user's to fix, said as is
+    if invalidated or "closed" in text or "terminat" in text or "connection" in text:
+        return f"lost the connection to the database server {server}"
+    return None
 
 
 def _alembic_config(conn: sa.Connection) -> Config:
