@@ -68,7 +68,10 @@ class FaultProxy:
     def close(self) -> None:
         self._closed = True
         self.resume()
+        with contextlib.suppress(OSError):  # wakes the accepting thread (Linux)
+            self._listener.shutdown(socket.SHUT_RDWR)
         self._listener.close()
+        self._accepting.join(timeout=5)
         self.drop()
 
     def _track(self, *socks: socket.socket) -> None:

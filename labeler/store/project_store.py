@@ -144,7 +144,7 @@ class Store:
         except sa.exc.OperationalError as exc:
             engine.dispose()
             _remove_new_folder(location.folder, created_folder)
-            raise ProjectError(_cannot_open(location, exc)) from None
+            raise ProjectError(_cannot_open(location, exc, "create")) from None
         except BaseException:
             engine.dispose()
             _remove_new_folder(location.folder, created_folder)
@@ -380,9 +380,11 @@ def _remove_new_folder(folder: Path, created: bool) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _cannot_open(location: ProjectLocation, exc: sa.exc.OperationalError) -> str:
+def _cannot_open(
+    location: ProjectLocation, exc: sa.exc.OperationalError, verb: str = "open"
+) -> str:
     """One line: the server is unreachable (named, no driver text), or the driver's reason."""
     problem = server_problem(exc)
     if problem is not None:
-        return f"cannot open project {location.name!r}: {problem}"
+        return f"cannot {verb} project {location.name!r}: {problem}"
     return f"{redact(location.url)}: cannot open database ({exc.orig})"
