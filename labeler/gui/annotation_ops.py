@@ -163,11 +163,14 @@ def start_session(store: Store, annotator: str, session: str) -> int:
     return n
 
 
-def release_on_close(store: Store, annotator: str, session: str) -> int:
+def release_on_close(store: Store, annotator: str, session: str, server_away: bool = False) -> int:
     """At close: give back what the session holds. The ledger notes the session first, so
-    claims the server did not let go of (it is down) are given back at the next open."""
+    claims the server did not let go of are given back at the next open; with the
+    ``server_away`` they are only noted (closing does not wait on a server that is gone)."""
     key = unreleased_claims.project_key(store.location)
     unreleased_claims.remember(key, annotator, session)
+    if server_away:
+        return 0
     n = store.claims.release(annotator, session=session)
     unreleased_claims.forget(key, annotator, session)
     return n

@@ -6,24 +6,17 @@ fails because the PostgreSQL server is unreachable, gone or frozen
 (``changed``: one line, "Reconnecting: ..."), then probes the server with a cheap query after
 0.5, 1, 2, 4, 8, 10, 10 ... s. The first call that succeeds, a probe or any other, clears the
 state (``changed("")``) and fires ``restored``: the queue feed fetches what it could not, the
-controller saves the label it could not. Nothing is retried by hand, and the screen never says
-"nothing left" while the server is away.
-
-:class:`UnsavedLabel` is the label an annotator gave while the server was away: kept with
-the values of its first attempt, so its retry can tell whether that attempt was committed
-after all (:meth:`labeler.store.labels.LabelLog.add` with ``retry``) and never records it
-twice.
+controller saves the label it could not (:mod:`labeler.gui.label_commits`). Nothing is
+retried by hand, and the screen never says "nothing left" while the server is away.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from labeler.gui.session import Item
 from labeler.gui.tasks import TaskRunner
 from labeler.store.database import server_problem
 
@@ -110,26 +103,3 @@ class ConnectionState(QObject):
         self._probing = False
         if not self._closed and not self.report(exc):
             self._schedule()  # some other error while the server was away: probe again
-
-
-@dataclass(frozen=True)
-class UnsavedLabel:
-    """A label the store did not confirm: the sample, the labels and the time spent that
-    its first attempt sent (the retry sends the same, see the module docstring)."""
-
-    item: Item
-    labels: tuple[str, ...]
-    time_spent_ms: int
-
-
-def not_saved_line(what: str, exc: BaseException) -> str | None:
-    """One line for a command that failed because of the server (None for other errors)."""
-    problem = server_problem(exc)
-    if problem is None:
-        return None
-    return (
-        f"{what} not saved: {problem}. It is saved when the server answers again "
-        "(or press the key again)."
-        if what == "Label"
-        else f"{what} not saved: {problem}. Try again when the server answers."
-    )

@@ -11,10 +11,11 @@ a :class:`labeler.gui.queue_feed.QueueFeed` the controller owns (``feed``, made 
 project is open). A timer polls the store every few seconds (``poll_ms``): the feed refills
 an empty screen when colleagues free samples and renews this session's claims.
 
-Faults (:mod:`labeler.gui.connection_state`): while the database server is away the
-controller says so (``connectionChanged``), a label that could not be saved says "not saved"
-in one line and is saved by the next key press or as soon as the server answers (never
-twice), and the claims it could not give back at close are given back at the next open.
+Faults (:mod:`labeler.gui.connection_state`, :mod:`labeler.gui.label_commits`): while the
+database server is away the controller says so (``connectionChanged``), a label that could
+not be saved says "not saved" in one line and is saved by the next key press or as soon as
+the server answers (never twice), and the claims it could not give back at close are given
+back at the next open.
 """
 
 from __future__ import annotations
@@ -29,9 +30,9 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from labeler.app_settings import ProjectSettings
 from labeler.errors import Cancelled
 from labeler.gui import annotation_ops as ops
-from labeler.gui import unreleased_claims
-from labeler.gui.connection_state import ConnectionState, UnsavedLabel, not_saved_line
+from labeler.gui.connection_state import ConnectionState
 from labeler.gui.dialogs import describe
+from labeler.gui.label_commits import LabelCommits, not_saved_line
 from labeler.gui.model_watch import ModelWatch
 from labeler.gui.queue_feed import LOW_WATER, PREFETCH, QueueFeed
 from labeler.gui.retrain import RetrainBridge
@@ -73,14 +74,13 @@ class AnnotationController(QObject):
         retrainer_factory: Any = None,
         poll_ms: int = POLL_MS,
         timeouts: ServerTimeouts = INTERACTIVE_TIMEOUTS,
-        prefetch: int = PREFETCH,
-        low_water: int = LOW_WATER,
+        feed_sizes: tuple[int, int] = (PREFETCH, LOW_WATER),
     ) -> None:
         super().__init__(parent)
         self._timeouts = timeouts
-        self._feed_sizes = (prefetch, low_water)
+        self._feed_sizes = feed_sizes  # samples fetched ahead, refill below (QueueFeed)
         self.connection: ConnectionState | None = None  # made when the project is open
-        self._unsaved: UnsavedLabel | None = None  # a label the server did not confirm
+        self.commits: LabelCommits | None = None
         self.annotator = annotator
         self.session_id = uuid.uuid4().hex  # this open app: claims are held per session
         self.runner = TaskRunner(self)
@@ -131,18 +131,16 @@ class AnnotationController(QObject):
         self.connection = ConnectionState(self.runner, lambda: ops.ping(store), self)
         self.connection.changed.connect(self.connectionChanged)
         self.connection.restored.connect(self._save_unsaved)
-        prefetch, low_water = self._feed_sizes
-        self.feed = QueueFeed(
-            self.runner,
-            self.store,
-            self.session,
-            self.annotator,
-            self.session_id,
-            self,
-            connection=self.connection,
-            prefetch=prefetch,
-            low_water=low_water,
+        self.commits = LabelCommits(
+            self.runner, store, self.connection, lambda: self.annotator, self.session_id, self
         )
+        self.commits.saved.connect(self._labeled)
+        self.commits.failed.connect(self._command_failed)
+        self.commits.notSaved.connect(self._not_saved)
+        self.feed = QueueFeed(
+            self.runner, store, self.session, self.annotator, self.session_id,
+            self.connection, self._feed_sizes, self,
+        )  # fmt: skip
         self.feed.itemShown.connect(self.itemShown)
         self.feed.queueSwapped.connect(self.queueSwapped)
         self.feed.failure.connect(self.failure)
@@ -235,19 +233,17 @@ class AnnotationController(QObject):
             self.retrainer = None
         store, self.store = self.store, None
         if store is not None:
-            # give back the samples this session held, so colleagues get them at once; with
-            # the server away they are noted and given back at the next open (no wait here)
-            if self.connection is not None and self.connection.lost:
-                key = unreleased_claims.project_key(store.location)
-                unreleased_claims.remember(key, self.annotator, self.session_id)
-            else:
-                self.runner.submit(
-                    ops.release_on_close,
-                    store,
-                    self.annotator,
-                    self.session_id,
-                    on_error=lambda e: None,
-                )
+            # give back the samples this session held, so colleagues get them at once (with
+            # the server away: noted, and given back at the next open, without waiting here)
+            away = self.connection is not None and self.connection.lost
+            self.runner.submit(
+                ops.release_on_close,
+                store,
+                self.annotator,
+                self.session_id,
+                away,
+                on_error=lambda e: None,
+            )
             self.runner.submit(store.close)
         if self.connection is not None:
             self.connection.close()
@@ -301,56 +297,23 @@ class AnnotationController(QObject):
         item = self._ready()
         if item is None or not labels:
             return False
-        assert self.session is not None
-        unsaved = self._unsaved
-        if unsaved is not None and unsaved.item.sample_id == item.sample_id:
-            # the same sample's label did not go through: send it again as a retry
-            self._commit_label(UnsavedLabel(item, tuple(labels), unsaved.time_spent_ms), True)
-        else:
-            self._commit_label(UnsavedLabel(item, tuple(labels), self.session.elapsed_ms()))
+        assert self.session is not None and self.commits is not None
+        self._busy = True
+        self.commits.commit(item, labels, self.session.elapsed_ms())
         return True
 
-    def _commit_label(self, attempt: UnsavedLabel, retry: bool = False) -> None:
-        self._busy = True
-        self._unsaved = None
-        chosen = list(attempt.labels)
-        self.runner.submit(
-            ops.commit_label,
-            self.store,
-            attempt.item,
-            chosen,
-            self.annotator,
-            attempt.time_spent_ms,
-            self.session_id,
-            retry,
-            on_done=lambda eid: self._labeled(attempt.item, chosen, eid),
-            on_error=lambda exc: self._label_failed(attempt, exc),
-        )
-
-    def _label_failed(self, attempt: UnsavedLabel, exc: BaseException) -> None:
-        line = not_saved_line("Label", exc)
-        if line is None or self.connection is None:
-            self._command_failed(exc)
-            return
-        self._busy = False
-        self._unsaved = attempt  # saved by the next key press, or when the server is back
-        self.failure.emit(line, describe(exc)[1])
-        self.connection.report(exc)
+    def _not_saved(self, line: str, details: str) -> None:
+        self._busy = False  # the next key press on this sample sends the label again
+        self.failure.emit(line, details)
 
     def _save_unsaved(self) -> None:
-        """The server answers again: save the label it did not confirm, if still on screen."""
-        unsaved, current = self._unsaved, self.current
-        if unsaved is None or self._busy or self.store is None:
-            return
-        if current is None or current.sample_id != unsaved.item.sample_id:
-            self._unsaved = None  # the annotator moved on (undo, another sample)
-            return
-        self._commit_label(unsaved, retry=True)
+        """The server answers again: save the label it did not confirm, if still shown."""
+        if self.commits is not None and not self._busy and self.commits.retry_due(self.current):
+            self._busy = True
+            self.commits.retry()
 
     def _labeled(self, item: Item, labels: list[str], event_id: int) -> None:
         assert self.session is not None
-        if self.connection is not None:
-            self.connection.succeeded()
         self.session.record_label(item.sample_id, labels)
         self._busy = False
         self.labelSaved.emit(item.sample_id, event_id)

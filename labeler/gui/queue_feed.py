@@ -50,20 +50,18 @@ class QueueFeed(QObject):
         session: AnnotationSession,
         annotator: str,
         session_id: str,
-        parent: QObject | None = None,
-        *,
         connection: ConnectionState | None = None,
-        prefetch: int = PREFETCH,
-        low_water: int = LOW_WATER,
+        sizes: tuple[int, int] = (PREFETCH, LOW_WATER),
+        parent: QObject | None = None,
     ) -> None:
+        """``sizes``: how many samples a fetch asks for, and how few waiting make it refill."""
         super().__init__(parent)
         self._runner = runner
         self._store: Store | None = store
         self.session = session
         self.annotator = annotator
         self.session_id = session_id
-        self.prefetch = prefetch
-        self.low_water = low_water
+        self.prefetch, self.low_water = sizes
         self._fetching = False
         self._generation = 0  # bumped when the queue is swapped; older fetches are dropped
         self._renewed_at = time.monotonic()

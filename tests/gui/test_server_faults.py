@@ -77,7 +77,7 @@ def once(fn: Callable[[], None]) -> Callable[..., None]:
 
 def test_frozen_server_while_the_prefetch_runs_out(qtbot, text_project, proxy) -> None:  # type: ignore[no-untyped-def]
     store = text_project(n=12)
-    s = Session(qtbot, store, proxy, prefetch=2, low_water=1)
+    s = Session(qtbot, store, proxy, feed_sizes=(2, 1))
     c = s.controller
     first = c.current
     assert first is not None
@@ -125,7 +125,7 @@ def test_empty_screen_waits_for_the_server(qtbot, text_project, proxy) -> None: 
     """The last prefetched sample is labeled and the server freezes: the screen says it is
     waiting for the server (never "nothing left") and fills itself when the server is back."""
     store = text_project(n=12)
-    s = Session(qtbot, store, proxy, prefetch=1, low_water=1)
+    s = Session(qtbot, store, proxy, feed_sizes=(1, 1))
     c = s.controller
     first = c.current
     assert first is not None and c.session is not None and not c.session.upcoming
