@@ -8,6 +8,10 @@ fails because the PostgreSQL server is unreachable, gone or frozen
 state (``changed("")``) and fires ``restored``: the queue feed fetches what it could not, the
 controller saves the label it could not (:mod:`labeler.gui.label_commits`). Nothing is
 retried by hand, and the screen never says "nothing left" while the server is away.
+
+Before a call fails (a frozen server is only given up after the connection's answer deadline,
+``labeler.store.database.INTERACTIVE_TIMEOUTS``), a call on the session's database worker that
+has had no answer for ``SLOW_S`` already says so ("Waiting for the database server ...").
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from labeler.gui.tasks import TaskRunner
 from labeler.store.database import server_problem
 
 BACKOFF_S = (0.5, 1.0, 2.0, 4.0, 8.0, 10.0)  # between probes; the last repeats
+SLOW_S = 5.0  # a call unanswered this long is shown as waiting for the server
 
 
 class ConnectionState(QObject):
@@ -33,18 +38,29 @@ class ConnectionState(QObject):
         probe: Callable[[], Any],
         parent: QObject | None = None,
         *,
+        server: str | None = None,
         backoff_s: Sequence[float] = BACKOFF_S,
+        slow_s: float = SLOW_S,
     ) -> None:
+        """``server``: the PostgreSQL server as ``host:port``; with it, a call on ``runner``
+        unanswered for ``slow_s`` is shown as waiting for the server."""
         super().__init__(parent)
         self._runner = runner
         self._probe_fn = probe
         self._backoff = tuple(backoff_s)
         self._attempt = 0
         self._message = ""
+        self._slow = ""  # the waiting line, while a call is slow and the server not lost
         self._probing = False
         self._closed = False
         self._timer = QTimer(self, singleShot=True)
         self._timer.timeout.connect(self._probe)
+        self._server = server
+        self._slow_s = slow_s
+        self._watch = QTimer(self, interval=1000)
+        self._watch.timeout.connect(self._check_slow)
+        if server is not None:
+            self._watch.start()
 
     @property
     def lost(self) -> bool:
@@ -52,7 +68,20 @@ class ConnectionState(QObject):
 
     @property
     def message(self) -> str:
-        return self._message
+        """The line shown: the server is lost, or a call waits for it ("" otherwise)."""
+        return self._message or self._slow
+
+    def _check_slow(self) -> None:
+        waited = self._runner.running_for()
+        slow = (
+            f"Waiting for the database server {self._server}: no answer for {waited:.0f} s…"
+            if waited >= self._slow_s and not self._message and not self._closed
+            else ""
+        )
+        if slow != self._slow:
+            self._slow = slow
+            if not self._message:
+                self.changed.emit(slow)
 
     def report(self, exc: BaseException) -> bool:
         """A store call failed. True (and the state is "reconnecting") when the server is
@@ -61,6 +90,7 @@ class ConnectionState(QObject):
         if problem is None:
             return False
         message = f"Reconnecting: {problem}…"
+        self._slow = ""
         if message != self._message:
             self._message = message
             self.changed.emit(message)
@@ -80,6 +110,7 @@ class ConnectionState(QObject):
     def close(self) -> None:
         self._closed = True
         self._timer.stop()
+        self._watch.stop()
 
     def _schedule(self) -> None:
         if self._closed or self._probing or self._timer.isActive():

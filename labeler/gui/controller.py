@@ -40,7 +40,7 @@ from labeler.gui.session import AnnotationSession, Counts, Item, ModelStatus
 from labeler.gui.store_guard import StoreGuard
 from labeler.gui.tasks import TaskRunner
 from labeler.store import Store
-from labeler.store.database import INTERACTIVE_TIMEOUTS, ServerTimeouts
+from labeler.store.database import INTERACTIVE_TIMEOUTS, ServerTimeouts, server_address
 from labeler.store.integrity import DamagedProject
 
 log = logging.getLogger(__name__)
@@ -128,7 +128,8 @@ class AnnotationController(QObject):
         self._start_guard()
         self.session = AnnotationSession(self.overview.counts)
         store = self.store
-        self.connection = ConnectionState(self.runner, lambda: ops.ping(store), self)
+        server = None if store.location.is_sqlite else server_address(store.location.url)
+        self.connection = ConnectionState(self.runner, lambda: ops.ping(store), self, server=server)
         self.connection.changed.connect(self.connectionChanged)
         self.connection.restored.connect(self._save_unsaved)
         self.commits = LabelCommits(

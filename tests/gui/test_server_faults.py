@@ -41,8 +41,12 @@ class Session:
 
     def __init__(self, qtbot, store: Store, proxy: FaultProxy, **kw: object) -> None:  # type: ignore[no-untyped-def]
         self.proxy = proxy
+        kw.setdefault("timeouts", FAST)
         self.controller = c = AnnotationController(
-            "ann", retrainer_factory=lambda *a: None, poll_ms=3_600_000, timeouts=FAST, **kw
+            "ann",
+            retrainer_factory=lambda *a: None,
+            poll_ms=3_600_000,
+            **kw,  # type: ignore[arg-type]
         )
         self.views: list[AnnotateView] = []
         self.screens: list[str] = []
@@ -84,13 +88,14 @@ def test_frozen_server_while_the_prefetch_runs_out(qtbot, text_project, proxy) -
     # the server freezes right after the label that empties the prefetch is saved, before
     # the refill reaches it
     c.labelSaved.connect(once(proxy.pause))
-    with qtbot.waitSignal(c.connectionChanged, timeout=30_000) as changed:
-        assert c.label(["pos"])
+    assert c.label(["pos"])
+    qtbot.waitUntil(lambda: c.connection is not None and c.connection.lost, timeout=30_000)
     second = c.current
     assert second is not None and second.sample_id != first.sample_id
     assert c.session is not None and not c.session.upcoming  # nothing prefetched any more
-    line = changed.args[0]
+    line = c.reconnecting
     assert line.startswith("Reconnecting: ") and f"127.0.0.1:{proxy.port}" in line
+    assert s.view.connection_banner.text() == f"⚠ {line}"
     assert s.view.connection_banner.isVisibleTo(s.view)
     assert c.fetching  # an empty queue now means "wait", not "done"
 
@@ -140,6 +145,30 @@ def test_empty_screen_waits_for_the_server(qtbot, text_project, proxy) -> None: 
         proxy.resume()
     assert c.current is not None and c.current.sample_id != first.sample_id
     assert not [t for t in s.screens if NOTHING_LEFT in t]
+    c.close()
+
+
+def test_a_slow_answer_is_shown_before_the_server_is_given_up(qtbot, text_project, proxy) -> None:  # type: ignore[no-untyped-def]
+    """A frozen server is given up only after the answer deadline; meanwhile the window
+    already says it is waiting for the server, and clears it when the answer comes."""
+    store = text_project(n=12)
+    patient = ServerTimeouts(connect_s=2, statement_s=20, lock_s=5, answer_s=60)
+    s = Session(qtbot, store, proxy, timeouts=patient)
+    c = s.controller
+    item = c.current
+    assert item is not None
+    proxy.pause()
+    assert c.label(["pos"])
+    qtbot.waitUntil(
+        lambda: c.reconnecting.startswith("Waiting for the database server"), timeout=30_000
+    )
+    assert f"127.0.0.1:{proxy.port}: no answer for" in c.reconnecting
+    assert s.view.connection_banner.isVisibleTo(s.view)
+    with qtbot.waitSignal(c.labelSaved, timeout=30_000):
+        proxy.resume()
+    qtbot.waitUntil(lambda: c.reconnecting == "", timeout=10_000)
+    assert not s.view.connection_banner.isVisibleTo(s.view)
+    assert label_events(store, item.sample_id) == [("pos",)]
     c.close()
 
 
@@ -205,8 +234,8 @@ def test_claims_left_by_a_close_while_down_are_released_at_next_open(
     held = {sid for (sid,) in _claims(store, session_id)}
     assert held  # the prefetch holds samples
     proxy.pause()
-    with qtbot.waitSignal(c.connectionChanged, timeout=30_000):
-        c.label(["pos"])
+    c.label(["pos"])
+    qtbot.waitUntil(lambda: c.connection is not None and c.connection.lost, timeout=30_000)
     c.close()  # the server is away: nothing waits on it; the claims stay
     assert {sid for (sid,) in _claims(store, session_id)} == held
     proxy.resume()
