@@ -138,8 +138,13 @@ def main() -> None:
                     30,
                     "a label",
                 )
-            wait_until(app, lambda: bool(c.reconnecting), 120, "the reconnecting state")
-            noticed = time.monotonic() - frozen_at[0]  # from the freeze itself
+            # from the freeze itself: first the slow call is shown, then the server given up
+            wait_until(app, lambda: bool(c.reconnecting), 120, "the waiting state")
+            waiting = time.monotonic() - frozen_at[0]
+            waiting_line = c.reconnecting
+            wait_until(app, lambda: c.connection.lost, 120, "the reconnecting state")
+            noticed = time.monotonic() - frozen_at[0]
+            reconnecting_line = c.reconnecting
             labels_before = c.session.stats.labels
             shown = c.current
             failures: list[str] = []
@@ -173,7 +178,10 @@ def main() -> None:
                 "server": "frozen (TCP proxy stops forwarding)",
                 "timeouts": INTERACTIVE_TIMEOUTS.__dict__,
                 "labels_before_freeze": labels_before,
-                "noticed_after_s": round(noticed, 2),
+                "shown_waiting_after_s": round(waiting, 2),
+                "waiting_line": waiting_line,
+                "reconnecting_after_s": round(noticed, 2),
+                "reconnecting_line": reconnecting_line,
                 "not_saved_line": failures[0],
                 "after_resume_label_saved_s": round(saved_s, 2),
                 "after_resume_samples_again_s": round(refill_s, 2),

@@ -3,7 +3,8 @@
 :class:`ConnectionState` is an object the controller owns. Any store call of the session that
 fails because the PostgreSQL server is unreachable, gone or frozen
 (:func:`labeler.store.database.server_problem`) is ``report``-ed to it: it says so at once
-(``changed``: one line, "Reconnecting: ..."), then probes the server with a cheap query after
+(``changed``: one line, "Reconnecting: ...", or "Retrying: ..." for a server that answers but
+cannot do the work: out of disk, a timeout), then probes the server with a cheap query after
 0.5, 1, 2, 4, 8, 10, 10 ... s. The first call that succeeds, a probe or any other, clears the
 state (``changed("")``) and fires ``restored``: the queue feed fetches what it could not, the
 controller saves the label it could not (:mod:`labeler.gui.label_commits`). Nothing is
@@ -89,7 +90,10 @@ class ConnectionState(QObject):
         problem = server_problem(exc)
         if problem is None:
             return False
-        message = f"Reconnecting: {problem}…"
+        gone = problem.startswith(("lost the connection", "cannot reach")) or problem.endswith(
+            "stopped answering"
+        )
+        message = f"{'Reconnecting' if gone else 'Retrying'}: {problem}…"
         self._slow = ""
         if message != self._message:
             self._message = message
@@ -97,12 +101,15 @@ class ConnectionState(QObject):
         self._schedule()
         return True
 
-    def succeeded(self) -> None:
-        """A store call went through: the server answers."""
+    def succeeded(self, *, probe: bool = False) -> None:
+        """A store call went through: the server answers. After a mere ``probe`` (a read)
+        the backoff is kept: a server that reads but cannot write (a full disk) is retried
+        less and less often, not every half second."""
+        if not probe:
+            self._attempt = 0
         if not self._message:
             return
         self._message = ""
-        self._attempt = 0
         self._timer.stop()
         self.restored.emit()  # first: the fetches it restarts count when the view redraws
         self.changed.emit("")
@@ -128,7 +135,7 @@ class ConnectionState(QObject):
     def _probed(self, _result: object) -> None:
         self._probing = False
         if not self._closed:
-            self.succeeded()
+            self.succeeded(probe=True)
 
     def _probe_failed(self, exc: BaseException) -> None:
         self._probing = False
