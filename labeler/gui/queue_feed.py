@@ -124,19 +124,22 @@ class QueueFeed(QObject):
         self._connection.succeeded()
 
     def _fetch_failed(self, exc: BaseException) -> None:
-        """A fetch (or swap) failed: fetch again once the server is back, or after a backoff
-        for any other error (shown once per run of failures)."""
         self._fetching = False
+        self._again_later(exc)
+
+    def _swap_failed(self, exc: BaseException) -> None:
+        self._swap_due = True
+        self._again_later(exc)
+
+    def _again_later(self, exc: BaseException) -> None:
+        """A fetch or swap failed: again once the server is back, or after a backoff for any
+        other error (shown once per run of failures)."""
         if self._store is None or self._connection.report(exc):
             return
         if self._failures == 0:
             self.failure.emit(*describe(exc))
         self._retry.start(int(1000 * BACKOFF_S[min(self._failures, len(BACKOFF_S) - 1)]))
         self._failures += 1
-
-    def _swap_failed(self, exc: BaseException) -> None:
-        self._swap_due = True
-        self._fetch_failed(exc)
 
     def _fetch_again(self) -> None:
         if self._store is None:
