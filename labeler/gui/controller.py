@@ -450,6 +450,8 @@ class AnnotationController(QObject):
             self.guard.check_after_error(str(exc))
 
     def _on_task_failed(self, exc: BaseException) -> None:
+        if self.connection is not None and self.connection.report(exc):
+            return  # a read (counts, model) the server did not answer: the banner says so
         self.failure.emit(*describe(exc))
         if self.guard is not None:
             self.guard.check_after_error(str(exc))
@@ -462,7 +464,8 @@ class AnnotationController(QObject):
         """Look at the store for colleagues' changes (the timer calls this)."""
         if self.feed is not None and not self._closed:
             self.feed.poll()
-        if self.watch is not None and not self._closed:
+        away = self.connection is not None and self.connection.lost  # it probes meanwhile
+        if self.watch is not None and not self._closed and not away:
             self.watch.poll()
 
     def reload(self) -> None:

@@ -173,8 +173,9 @@ def test_a_slow_answer_is_shown_before_the_server_is_given_up(qtbot, text_projec
 
 
 def test_commit_whose_answer_is_lost_is_not_recorded_twice(qtbot, text_project, proxy) -> None:  # type: ignore[no-untyped-def]
-    """The server commits the label but its answer never arrives: the app says "not saved"
-    and retries; the retry finds the committed event instead of writing a second one."""
+    """The server commits the label but its answer never arrives: the app says "not saved";
+    the annotator presses the key again, and that retry finds the committed event instead of
+    writing a second one."""
     store = text_project(n=12)
     s = Session(qtbot, store, proxy)
     c = s.controller
@@ -194,8 +195,10 @@ def test_commit_whose_answer_is_lost_is_not_recorded_twice(qtbot, text_project, 
     assert failed.args[0].startswith("Label not saved: ")
     # the server did commit it: this is the case a blind retry would record twice
     assert label_events(store, item.sample_id) == [("neutral",)]
+    assert c.current is item
+    proxy.resume()
     with qtbot.waitSignal(c.labelSaved, timeout=60_000) as saved:
-        proxy.resume()
+        assert c.label(["neutral"])  # the annotator presses the key again
     assert saved.args[0] == item.sample_id
     assert label_events(store, item.sample_id) == [("neutral",)]
     assert c.session is not None and c.session.stats.labels == 1
