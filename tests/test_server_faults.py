@@ -16,7 +16,8 @@ import sqlalchemy as sa
 
 from labeler.cli import main
 from labeler.store import Store
-from labeler.store.database import ServerTimeouts, make_engine, server_problem
+from labeler.store.database import ServerTimeouts, make_engine
+from labeler.store.faults import server_problem, storage_problem
 from tests.fault_proxy import FaultProxy, terminate_backends
 
 PG = [pytest.param("postgres", marks=pytest.mark.postgres)]
@@ -192,3 +193,51 @@ def test_server_problem_leaves_other_errors_alone(tmp_path) -> None:  # type: ig
         engine.dispose()
     assert server_problem(exc.value) is None
     assert server_problem(ValueError("connection")) is None
+
+
+def test_a_full_disk_under_an_sqlite_project_is_one_line(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """SQLite's own "database or disk is full" (the file capped at its size with
+    ``max_page_count``, which SQLite reports exactly as a full disk): ``labeler import``
+    names the file in one line, exits 2, and the project keeps what it had."""
+    project = tmp_path / "proj"
+    assert main(["init", str(project), "--modality", "text", "--labels", "a,b"]) == 0
+    rows = tmp_path / "rows.csv"
+    rows.write_text(
+        "id,text\n" + "".join(f"r{i},{'word ' * 400}{i}\n" for i in range(400)), encoding="utf-8"
+    )
+
+    def cap(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+        pages = dbapi_conn.execute("PRAGMA page_count").fetchone()[0]
+        dbapi_conn.execute(f"PRAGMA max_page_count = {pages + 2}")
+
+    capsys.readouterr()
+    sa.event.listen(sa.pool.Pool, "connect", cap)
+    try:
+        status = main(["import", str(project), str(rows)])
+    finally:
+        sa.event.remove(sa.pool.Pool, "connect", cap)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert status == 2, err
+    assert len(err) == 1 and err[0].startswith("labeler: error: the disk holding "), err
+    assert err[0].endswith(" is full")
+    with Store.open(project) as store:
+        assert store.samples.count() == 0
+
+
+def test_storage_problem_names_the_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "x.db"
+    engine = make_engine(f"sqlite:///{path}")
+
+    @sa.event.listens_for(engine, "connect")
+    def _cap(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+        dbapi_conn.execute("PRAGMA max_page_count = 3")
+
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("CREATE TABLE t (x BLOB)")
+            with pytest.raises(sa.exc.OperationalError) as full:
+                conn.exec_driver_sql("INSERT INTO t VALUES (randomblob(200000))")
+    finally:
+        engine.dispose()
+    assert storage_problem(full.value) == f"the disk holding {path} is full"
+    assert server_problem(full.value) is None

@@ -37,8 +37,9 @@ def progress_bar(
 
 def server_error_line(exc: BaseException) -> str | None:
     """The one line for an error that means the PostgreSQL server was unreachable, went away
-    or stopped answering (naming it as ``host:port``, never a password or driver text);
-    None for any other error."""
-    from labeler.store.database import server_problem  # SQLAlchemy only when needed
+    or stopped answering (naming it as ``host:port``, never a password or driver text), or
+    that an SQLite project's disk is full or failing (naming the file); None for any other
+    error."""
+    from labeler.store.faults import store_problem  # SQLAlchemy only when needed
 
-    return server_problem(exc)
+    return store_problem(exc)

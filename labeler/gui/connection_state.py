@@ -2,7 +2,7 @@
 
 :class:`ConnectionState` is an object the controller owns. Any store call of the session that
 fails because the PostgreSQL server is unreachable, gone or frozen
-(:func:`labeler.store.database.server_problem`) is ``report``-ed to it: it says so at once
+(:func:`labeler.store.faults.server_problem`) is ``report``-ed to it: it says so at once
 (``changed``: one line, "Reconnecting: ...", or "Retrying: ..." for a server that answers but
 cannot do the work: out of disk, a timeout), then probes the server with a cheap query after
 0.5, 1, 2, 4, 8, 10, 10 ... s. The first call that succeeds, a probe or any other, clears the
@@ -23,7 +23,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from labeler.gui.tasks import TaskRunner
-from labeler.store.database import server_problem
+from labeler.store.faults import server_problem
 
 BACKOFF_S = (0.5, 1.0, 2.0, 4.0, 8.0, 10.0)  # between probes; the last repeats
 SLOW_S = 5.0  # a call unanswered this long is shown as waiting for the server

@@ -40,7 +40,8 @@ from labeler.gui.session import AnnotationSession, Counts, Item, ModelStatus
 from labeler.gui.store_guard import StoreGuard
 from labeler.gui.tasks import TaskRunner
 from labeler.store import Store
-from labeler.store.database import INTERACTIVE_TIMEOUTS, ServerTimeouts, server_address
+from labeler.store.database import INTERACTIVE_TIMEOUTS, ServerTimeouts
+from labeler.store.faults import server_address
 from labeler.store.integrity import DamagedProject
 
 log = logging.getLogger(__name__)

@@ -2,7 +2,8 @@
 
 :class:`LabelCommits` is an object the annotate controller owns. ``commit`` sends a label to
 the database worker. When it fails because of the server
-(:func:`labeler.store.database.server_problem`), the label is kept (:class:`UnsavedLabel`),
+(:func:`labeler.store.faults.server_problem`), or the disk of an SQLite project
+(:func:`~labeler.store.faults.storage_problem`), the label is kept (:class:`UnsavedLabel`),
 ``notSaved`` says so in one line without driver text, and the session's
 :class:`~labeler.gui.connection_state.ConnectionState` starts probing. The kept label is sent
 again by the next key press on the same sample, or by the controller as soon as the server
@@ -24,7 +25,7 @@ from labeler.gui.dialogs import describe
 from labeler.gui.session import Item
 from labeler.gui.tasks import TaskRunner
 from labeler.store import Store
-from labeler.store.database import server_problem
+from labeler.store.faults import server_problem, storage_problem
 
 
 @dataclass(frozen=True)
@@ -37,16 +38,20 @@ class UnsavedLabel:
 
 
 def not_saved_line(what: str, exc: BaseException) -> str | None:
-    """One line for a command that failed because of the server (None for other errors)."""
+    """One line for a command that failed because of the server or the disk of an SQLite
+    project (None for other errors)."""
     problem = server_problem(exc)
-    if problem is None:
-        return None
-    if what == "Label":
+    if problem is not None and what == "Label":
         return (
             f"Label not saved: {problem}. It is saved when the server answers again "
             "(or press the key again)."
         )
-    return f"{what} not saved: {problem}. Try again when the server answers."
+    if problem is not None:
+        return f"{what} not saved: {problem}. Try again when the server answers."
+    problem = storage_problem(exc)
+    if problem is not None:
+        return f"{what} not saved: {problem}. Press the key again to retry."
+    return None
 
 
 class LabelCommits(QObject):

@@ -43,7 +43,8 @@ from labeler.learning.selection import select_model
 from labeler.learning.settings import TrainSettings
 from labeler.learning.strategies import check_strategy, rank_pool
 from labeler.progress import CancelToken, ProgressFn, no_progress
-from labeler.store.database import server_problem, utcnow
+from labeler.store.database import utcnow
+from labeler.store.faults import store_problem
 from labeler.store.label_cut import LabelCut, take_cut
 from labeler.store.location import ProjectLocation
 from labeler.store.models import Prediction, RunRecord
@@ -232,7 +233,7 @@ def _train(
 
 
 def _one_line(exc: BaseException) -> str:
-    problem = server_problem(exc)  # the database server went away: say so, without driver text
+    problem = store_problem(exc)  # the database server or disk failed: say so, no driver text
     if problem is not None:
         return problem
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""

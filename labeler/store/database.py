@@ -23,12 +23,12 @@ server's ``statement_timeout`` and ``lock_timeout`` and drops a connection whose
 answered within ``answer_s`` (a frozen server, which no TCP-level check notices). A dropped
 connection is discarded by the pool, and ``pool_pre_ping`` replaces pooled connections the
 server closed (a restart, a terminated backend) before they are used. :func:`server_problem`
-turns any of these failures into one line naming the server, for the CLI and the GUI.
+(:mod:`labeler.store.faults`) turns any of these failures into one line naming the server,
+for the CLI and the GUI.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import sqlite3
@@ -45,6 +45,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from labeler.errors import ProjectError
+from labeler.store.faults import name_errors, server_address
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 SQLITE_PAGE_SIZE = 16384  # bytes; applies when a database file is created (see module doc)
@@ -107,6 +108,7 @@ def make_engine(url: str, timeouts: ServerTimeouts | None = None) -> sa.Engine:
             mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
             conn.exec_driver_sql(f"BEGIN {mode}")
 
+        name_errors(engine, "labeler_db_file", engine.url.database or url)
         return engine
     try:
         engine = sa.create_engine(url, pool_pre_ping=True)
@@ -115,15 +117,7 @@ def make_engine(url: str, timeouts: ServerTimeouts | None = None) -> sa.Engine:
     if engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg":
         _limit_waits(engine, timeouts or BATCH_TIMEOUTS)
     if engine.dialect.name == "postgresql":
-        server = server_address(url)
-
-        @sa.event.listens_for(engine, "handle_error")
-        def _name_server(ctx: sa.engine.ExceptionContext) -> None:
-            for exc in (ctx.sqlalchemy_exception, ctx.original_exception):
-                if exc is not None:
-                    with contextlib.suppress(AttributeError):
-                        exc.labeler_server = server  # type: ignore[union-attr]
-
+        name_errors(engine, "labeler_server", server_address(url))
     return engine
 
 
@@ -180,78 +174,6 @@ def _answer_deadline_class() -> Any:
 
     _DEADLINE_CLASS = _AnswerDeadline
     return _DEADLINE_CLASS
-
-
-def server_address(url: str) -> str:
-    """``host:port`` of a PostgreSQL URL (never its user or password)."""
-    try:
-        u = sa.engine.make_url(url)
-    except sa.exc.ArgumentError:
-        return "the database server"
-    host = u.host or u.query.get("host") or "localhost"
-    if isinstance(host, tuple):
-        host = ",".join(host)
-    port = u.port or u.query.get("port") or 5432
-    return f"{host}:{port}" if not str(host).startswith("/") else f"{host} (socket)"
-
-
-# SQLSTATE -> what happened, in words (no driver text reaches the user)
-_SQLSTATE_WORDS = {
-    "57P01": "lost the connection to the database server {server} (it shut down or ended it)",
-    "57P02": "lost the connection to the database server {server} (it crashed)",
-    "57P03": "the database server {server} is starting up or shutting down",
-    "57014": "the database server {server} cancelled a statement that took too long",
-    "55P03": "waited too long for a lock on the database server {server}",
-    "53100": "the database server {server} is out of disk space",
-    "53200": "the database server {server} is out of memory",
-    "53300": "the database server {server} has too many connections",
-    "25006": "the database server {server} is read-only (a standby?)",
-}
-
-
-def server_problem(exc: BaseException) -> str | None:
-    """One line saying that the PostgreSQL server could not be reached, went away, stopped
-    answering or refused work for lack of resources, naming it (``host:port``); None when
-    ``exc`` is not such a failure. Never includes the driver's own text."""
-    seen: set[int] = set()
-    chain: list[BaseException] = []
-    cur: BaseException | None = exc
-    while cur is not None and id(cur) not in seen:
-        seen.add(id(cur))
-        chain.append(cur)
-        cur = getattr(cur, "orig", None) or cur.__cause__ or cur.__context__
-    server = next(
-        (getattr(e, "labeler_server", None) for e in chain if hasattr(e, "labeler_server")), None
-    )
-    if server is None:
-        return None  # not from a PostgreSQL engine made here
-    wrapped = next((e for e in chain if isinstance(e, sa.exc.DBAPIError)), None)
-    driver = next((e for e in chain if type(e).__module__.startswith("psycopg")), None)
-    if driver is None and wrapped is None:
-        return None
-    state = getattr(driver, "sqlstate", None)
-    if state in _SQLSTATE_WORDS:
-        return _SQLSTATE_WORDS[state].format(server=server)
-    if state is not None and state.startswith("08"):
-        return f"lost the connection to the database server {server}"
-    invalidated = wrapped is not None and wrapped.connection_invalidated
-    operational = isinstance(wrapped, sa.exc.OperationalError | sa.exc.InterfaceError) or (
-        driver is not None and type(driver).__name__ in ("OperationalError", "InterfaceError")
-    )
-    if not (invalidated or operational or type(driver).__name__ == "ConnectionTimeout"):
-        return None
-    text = str(driver or wrapped).lower()
-    if "no answer from the server within" in text:
-        return f"the database server {server} stopped answering"
-    if "timeout expired" in text:
-        return f"cannot reach the database server {server} (no answer in time)"
-    if "refused" in text:
-        return f"cannot reach the database server {server} (connection refused)"
-    if "password authentication failed" in text or "authentication" in text:
-        return None  # a wrong password is the user's to fix, said as is
-    if invalidated or "closed" in text or "terminat" in text or "connection" in text:
-        return f"lost the connection to the database server {server}"
-    return None
 
 
 def _alembic_config(conn: sa.Connection) -> Config:

@@ -30,9 +30,9 @@ from labeler.store.database import (
     make_engine,
     migrate,
     redact,
-    server_problem,
     utcnow,
 )
+from labeler.store.faults import server_problem
 from labeler.store.layout import relocate_legacy
 from labeler.store.location import (
     ProjectLocation,
