@@ -82,7 +82,13 @@ BATCH_TIMEOUTS = ServerTimeouts()
 # The desktop app: every call of an annotate session is small, and the annotator is told
 # within seconds that the server is gone instead of waiting on it.
 INTERACTIVE_TIMEOUTS = ServerTimeouts(connect_s=5, statement_s=30, lock_s=10, answer_s=35)
-KEEPALIVES = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10}
+# a peer that vanished (host down, network cut) is noticed after about a minute of silence
+KEEPALIVES = {
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+}
 
 
 def make_engine(url: str, timeouts: ServerTimeouts | None = None) -> sa.Engine:
@@ -146,7 +152,7 @@ _DEADLINE_CLASS: Any = None
 
 
 def _answer_deadline_class() -> Any:
-    """A psycopg connection that drops itself when its server stays silent too long."""
+    """A psycopg connection that drops itself when a call is not answered in time."""
     global _DEADLINE_CLASS
     if _DEADLINE_CLASS is not None:
         return _DEADLINE_CLASS
@@ -165,8 +171,8 @@ def _answer_deadline_class() -> Any:
             except psycopg.OperationalError:
                 if time.monotonic() - started < limit:
                     raise
-                # the server said nothing for `limit` s: give the connection up (the pool
-                # discards a closed connection) and say why in the error
+                # no full answer within `limit` s: give the connection up (the pool discards
+                # a closed connection) and say why in the error
                 self.pgconn.finish()
                 raise psycopg.OperationalError(
                     f"no answer from the server within {limit:g} s"
