@@ -28,6 +28,28 @@ FAST = ServerTimeouts(connect_s=2, statement_s=1, lock_s=1, answer_s=2)
 NOTHING_LEFT = "Nothing left to label"
 
 
+OPENED: list[AnnotationController] = []
+
+
+def controller(**kw: object) -> AnnotationController:
+    c = AnnotationController(
+        "ann",
+        retrainer_factory=lambda *a: None,
+        poll_ms=3_600_000,
+        **kw,  # type: ignore[arg-type]
+    )
+    OPENED.append(c)
+    return c
+
+
+@pytest.fixture(autouse=True)
+def _close_controllers() -> Iterator[None]:
+    """Every controller is closed, also when a test fails half-way (no worker left behind)."""
+    yield
+    while OPENED:
+        OPENED.pop().close()
+
+
 @pytest.fixture
 def proxy(pg_server_url: str) -> Iterator[FaultProxy]:
     p = FaultProxy.for_url(pg_server_url)
@@ -42,12 +64,7 @@ class Session:
     def __init__(self, qtbot, store: Store, proxy: FaultProxy, **kw: object) -> None:  # type: ignore[no-untyped-def]
         self.proxy = proxy
         kw.setdefault("timeouts", FAST)
-        self.controller = c = AnnotationController(
-            "ann",
-            retrainer_factory=lambda *a: None,
-            poll_ms=3_600_000,
-            **kw,  # type: ignore[arg-type]
-        )
+        self.controller = c = controller(**kw)
         self.views: list[AnnotateView] = []
         self.screens: list[str] = []
         c.projectOpened.connect(lambda ov: self.views.append(AnnotateView(c, ov, 12)))
@@ -209,7 +226,7 @@ def test_terminated_backends_are_replaced_unseen(qtbot, text_project, pg_server_
     """Every backend of the project's database ended by an administrator between two labels:
     the next label and fetch go through on fresh connections, with no message."""
     store = text_project(n=30)
-    c = AnnotationController("ann", retrainer_factory=lambda *a: None, poll_ms=3_600_000)
+    c = controller()
     with qtbot.waitSignal(c.itemShown, timeout=30_000, check_params_cb=bool):
         c.open(f"{store.location.url}#{store.location.name}")
     failures: list[str] = []
@@ -242,7 +259,7 @@ def test_claims_left_by_a_close_while_down_are_released_at_next_open(
     c.close()  # the server is away: nothing waits on it; the claims stay
     assert {sid for (sid,) in _claims(store, session_id)} == held
     proxy.resume()
-    again = AnnotationController("ann", retrainer_factory=lambda *a: None, poll_ms=3_600_000)
+    again = controller()
     with qtbot.waitSignal(again.itemShown, timeout=30_000, check_params_cb=bool):
         again.open(f"{proxy.url(store.location.url)}#{store.location.name}")
     assert _claims(store, session_id) == []
