@@ -176,5 +176,5 @@ def test_unknown_database_is_one_line(tmp_path):
         "--database",
         "postgresql+psycopg://nobody@127.0.0.1:1/none",
     )
-    _assert_one_line_error(proc, "cannot open database")
+    _assert_one_line_error(proc, "cannot create project 'x'", "database server 127.0.0.1:1")
     assert not (tmp_path / "x").exists()

@@ -2,8 +2,10 @@
 
 Each command module exposes ``register(subparsers)``, which adds its sub-commands and sets
 ``func`` (a callable taking the parsed namespace and returning an exit status). Errors that
-are the user's (``LabelerError``) print one line and exit 2; anything else prints one line,
-saves the traceback to a log file and exits 70. A user never sees a traceback.
+are the user's (``LabelerError``) print one line and exit 2, and so does losing the database
+server (unreachable, gone or frozen: one line naming it, see
+:func:`labeler.cli.output.server_error_line`); anything else prints one line, saves the
+traceback to a log file and exits 70. A user never sees a traceback.
 """
 
 from __future__ import annotations
@@ -85,6 +87,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("labeler: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # noqa: BLE001 - last line of defence: one line, details in a log
+        from labeler.cli.output import server_error_line
+
+        problem = server_error_line(exc)
+        if problem is not None:
+            print(f"labeler: error: {problem}", file=sys.stderr)
+            return EXIT_USER_ERROR
         log = error_log_path()
         try:
             log.parent.mkdir(parents=True, exist_ok=True)

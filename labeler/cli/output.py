@@ -1,4 +1,5 @@
-"""Small helpers for command output: JSON documents and a progress bar on stderr."""
+"""Small helpers for command output: JSON documents, a progress bar on stderr, and the one
+line said when a command loses its database server."""
 
 from __future__ import annotations
 
@@ -32,3 +33,13 @@ def progress_bar(
         bar.update(done - bar.n)
 
     return update, bar.close
+
+
+def server_error_line(exc: BaseException) -> str | None:
+    """The one line for an error that means the PostgreSQL server was unreachable, went away
+    or stopped answering (naming it as ``host:port``, never a password or driver text), or
+    that an SQLite project's disk is full or failing (naming the file); None for any other
+    error."""
+    from labeler.store.faults import store_problem  # SQLAlchemy only when needed
+
+    return store_problem(exc)

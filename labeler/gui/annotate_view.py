@@ -137,8 +137,15 @@ class AnnotateView(QWidget):
         hints = WrapLabel(zoom + HINTS)
         hints.setObjectName("hints")
 
+        # shown while the database server is away (see labeler.gui.connection_state)
+        self.connection_banner = QLabel()
+        self.connection_banner.setObjectName("connectionBanner")
+        self.connection_banner.setWordWrap(True)
+        self.connection_banner.setVisible(False)
+
         left = QVBoxLayout()
         left.addWidget(title)
+        left.addWidget(self.connection_banner)
         left.addWidget(self.display, 1)
         left.addWidget(self.decision_note)
         left.addWidget(self.label_bar)
@@ -169,6 +176,7 @@ class AnnotateView(QWidget):
         controller.retrainProgress.connect(self.panel.show_retrain_progress)
         controller.flagChanged.connect(self._flag_changed)
         controller.undone.connect(self._undone)
+        controller.connectionChanged.connect(self._connection_changed)
         self.set_font_size(font_size)
         self.display.show_message("Loading samples…")
         self.refresh_progress()
@@ -180,12 +188,7 @@ class AnnotateView(QWidget):
 
     def show_item(self, item: Item | None) -> None:
         if item is None:
-            text = (
-                "Loading samples…"
-                if self.controller.fetching
-                else "Nothing left to label in the queue. 🎉\nRetrain (Ctrl+R) or import more data."
-            )
-            self.display.show_message(text)
+            self.display.show_message(self._empty_text())
         else:
             if item.sample_id != self._noted:
                 self._note(None, "")
@@ -223,6 +226,19 @@ class AnnotateView(QWidget):
         when = local_time(decision.at)
         self._note(decision.sample_id, f"You {given} at {when}. A label key changes it.")
         self.setFocus()  # the label keys act on it at once
+
+    def _empty_text(self) -> str:
+        if self.controller.reconnecting:
+            return "Waiting for the database server…\nSamples appear as soon as it answers."
+        if self.controller.fetching:
+            return "Loading samples…"
+        return "Nothing left to label in the queue. 🎉\nRetrain (Ctrl+R) or import more data."
+
+    def _connection_changed(self, text: str) -> None:
+        self.connection_banner.setText(f"⚠ {text}" if text else "")
+        self.connection_banner.setVisible(bool(text))
+        if self.controller.current is None:
+            self.display.show_message(self._empty_text())
 
     def refresh_progress(self) -> None:
         session = self.controller.session

@@ -9,9 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from labeler.app_settings import ProjectSettings
+from labeler.gui import unreleased_claims
 from labeler.gui.session import Counts, Item, ModelStatus, model_status
 from labeler.store import ProjectInfo, ProjectLocation, Provenance, Store
 from labeler.store.annotator_queue import candidates
+from labeler.store.database import INTERACTIVE_TIMEOUTS, ServerTimeouts
 from labeler.store.integrity import check_or_raise
 from labeler.store.labels import Reverted
 from labeler.store.location import resolve
@@ -37,14 +39,16 @@ class Reversal:
     counts: Counts
 
 
-def open_store(project: str | Path | ProjectLocation) -> Store:
+def open_store(
+    project: str | Path | ProjectLocation, timeouts: ServerTimeouts = INTERACTIVE_TIMEOUTS
+) -> Store:
     """Open a project; a SQLite database is checked (``PRAGMA quick_check``) first, so a
     damaged one is refused (:class:`~labeler.store.integrity.DamagedProject`) before
-    anything writes to it."""
+    anything writes to it. A PostgreSQL server is waited on for at most ``timeouts``."""
     location = project if isinstance(project, ProjectLocation) else resolve(project)
     if location.db_path is not None:
         check_or_raise(location.db_path)
-    return Store.open(location)
+    return Store.open(location, timeouts=timeouts)
 
 
 def counts(store: Store) -> Counts:
@@ -134,8 +138,34 @@ def fetch_items(
 
 
 def start_session(store: Store, annotator: str, session: str) -> int:
-    """At open: release what this annotator's dead app sessions still hold."""
-    return store.claims.release_dead_sessions(annotator, session)
+    """At open: release what this annotator's dead app sessions still hold, and the claims
+    of sessions of this machine that could not give them back when they closed (the server
+    was down then: :mod:`labeler.gui.unreleased_claims`)."""
+    n = store.claims.release_dead_sessions(annotator, session)
+    key = unreleased_claims.project_key(store.location)
+    for old in unreleased_claims.left_behind(key, annotator):
+        if old != session:
+            n += store.claims.release(annotator, session=old)
+            unreleased_claims.forget(key, annotator, old)
+    return n
+
+
+def release_on_close(store: Store, annotator: str, session: str, server_away: bool = False) -> int:
+    """At close: give back what the session holds. The ledger notes the session first, so
+    claims the server did not let go of are given back at the next open; with the
+    ``server_away`` they are only noted (closing does not wait on a server that is gone)."""
+    key = unreleased_claims.project_key(store.location)
+    unreleased_claims.remember(key, annotator, session)
+    if server_away:
+        return 0
+    n = store.claims.release(annotator, session=session)
+    unreleased_claims.forget(key, annotator, session)
+    return n
+
+
+def ping(store: Store) -> int:
+    """A cheap round trip to the database (is the server back?)."""
+    return store.models.latest_run_id()
 
 
 def renew_claims(store: Store, annotator: str, session: str, keep: Collection[int]) -> int:
@@ -176,8 +206,10 @@ def commit_label(
     annotator: str,
     time_spent_ms: int,
     session: str,
+    retry: bool = False,
 ) -> int:
-    """Append the label event; it is committed when this returns."""
+    """Append the label event; it is committed when this returns. ``retry``: an earlier
+    attempt failed with its outcome unknown; it is not recorded a second time."""
     return store.labels.add(
         item.sample_id,
         list(labels),
@@ -185,6 +217,7 @@ def commit_label(
         time_spent_ms=time_spent_ms,
         provenance=item.provenance,
         session=session,
+        retry=retry,
     )
 
 

@@ -10,6 +10,12 @@ Prefetching, refilling, the swap to each retrain's ranking and the team-mode cla
 a :class:`labeler.gui.queue_feed.QueueFeed` the controller owns (``feed``, made when the
 project is open). A timer polls the store every few seconds (``poll_ms``): the feed refills
 an empty screen when colleagues free samples and renews this session's claims.
+
+Faults (:mod:`labeler.gui.connection_state`, :mod:`labeler.gui.label_commits`): while the
+database server is away the controller says so (``connectionChanged``), a label that could
+not be saved says "not saved" in one line and is saved by the next key press or as soon as
+the server answers (never twice), and the claims it could not give back at close are given
+back at the next open.
 """
 
 from __future__ import annotations
@@ -24,14 +30,18 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from labeler.app_settings import ProjectSettings
 from labeler.errors import Cancelled
 from labeler.gui import annotation_ops as ops
+from labeler.gui.connection_state import ConnectionState
 from labeler.gui.dialogs import describe
+from labeler.gui.label_commits import LabelCommits, not_saved_line
 from labeler.gui.model_watch import ModelWatch
-from labeler.gui.queue_feed import QueueFeed
+from labeler.gui.queue_feed import LOW_WATER, PREFETCH, QueueFeed
 from labeler.gui.retrain import RetrainBridge
 from labeler.gui.session import AnnotationSession, Counts, Item, ModelStatus
 from labeler.gui.store_guard import StoreGuard
 from labeler.gui.tasks import TaskRunner
 from labeler.store import Store
+from labeler.store.database import INTERACTIVE_TIMEOUTS, ServerTimeouts
+from labeler.store.faults import server_address
 from labeler.store.integrity import DamagedProject
 
 log = logging.getLogger(__name__)
@@ -58,6 +68,7 @@ class AnnotationController(QObject):
     refused = Signal(str)  # a key arrived while the previous command was being saved
     storeHazard = Signal(str)  # SQLite's locks were lost in this process: close and reopen
     storeDamaged = Signal(str, str)  # database path, what is wrong: stop and offer a backup
+    connectionChanged = Signal(str)  # "Reconnecting: ..." while the server is away, "" after
 
     def __init__(
         self,
@@ -66,8 +77,14 @@ class AnnotationController(QObject):
         *,
         retrainer_factory: Any = None,
         poll_ms: int = POLL_MS,
+        timeouts: ServerTimeouts = INTERACTIVE_TIMEOUTS,
+        feed_sizes: tuple[int, int] = (PREFETCH, LOW_WATER),
     ) -> None:
         super().__init__(parent)
+        self._timeouts = timeouts
+        self._feed_sizes = feed_sizes  # samples fetched ahead, refill below (QueueFeed)
+        self.connection: ConnectionState | None = None  # made when the project is open
+        self.commits: LabelCommits | None = None
         self.annotator = annotator
         self.session_id = uuid.uuid4().hex  # this open app: claims are held per session
         self.runner = TaskRunner(self)
@@ -96,7 +113,7 @@ class AnnotationController(QObject):
         )
 
     def _open_on_worker(self, project: str) -> tuple[Store, ops.ProjectOverview]:
-        store = ops.open_store(project)
+        store = ops.open_store(project, self._timeouts)
         try:
             ops.start_session(store, self.annotator, self.session_id)
             overview = ops.overview(store)
@@ -114,9 +131,21 @@ class AnnotationController(QObject):
         self.store, self.overview = result
         self._start_guard()
         self.session = AnnotationSession(self.overview.counts)
-        self.feed = QueueFeed(
-            self.runner, self.store, self.session, self.annotator, self.session_id, self
+        store = self.store
+        server = None if store.location.is_sqlite else server_address(store.location.url)
+        self.connection = ConnectionState(self.runner, lambda: ops.ping(store), self, server=server)
+        self.connection.changed.connect(self.connectionChanged)
+        self.connection.restored.connect(self._save_unsaved)
+        self.commits = LabelCommits(
+            self.runner, store, self.connection, lambda: self.annotator, self.session_id, self
         )
+        self.commits.saved.connect(self._labeled)
+        self.commits.failed.connect(self._command_failed)
+        self.commits.notSaved.connect(self._not_saved)
+        self.feed = QueueFeed(
+            self.runner, store, self.session, self.annotator, self.session_id,
+            self.connection, self._feed_sizes, self,
+        )  # fmt: skip
         self.feed.itemShown.connect(self.itemShown)
         self.feed.queueSwapped.connect(self.queueSwapped)
         self.feed.failure.connect(self.failure)
@@ -212,11 +241,20 @@ class AnnotationController(QObject):
             self.retrainer = None
         store, self.store = self.store, None
         if store is not None:
-            # give back the samples this session held, so colleagues get them at once
+            # give back the samples this session held, so colleagues get them at once (with
+            # the server away: noted, and given back at the next open, without waiting here)
+            away = self.connection is not None and self.connection.lost
             self.runner.submit(
-                ops.release_claims, store, self.annotator, self.session_id, on_error=lambda e: None
+                ops.release_on_close,
+                store,
+                self.annotator,
+                self.session_id,
+                away,
+                on_error=lambda e: None,
             )
             self.runner.submit(store.close)
+        if self.connection is not None:
+            self.connection.close()
         self.runner.shutdown(wait=True)
 
     def set_annotator(self, name: str) -> None:
@@ -234,6 +272,11 @@ class AnnotationController(QObject):
     @property
     def busy(self) -> bool:
         return self._busy
+
+    @property
+    def reconnecting(self) -> str:
+        """One line while the database server is away ("" while it answers)."""
+        return self.connection.message if self.connection is not None else ""
 
     @property
     def fetching(self) -> bool:
@@ -262,21 +305,20 @@ class AnnotationController(QObject):
         item = self._ready()
         if item is None or not labels:
             return False
-        assert self.session is not None
+        assert self.session is not None and self.commits is not None
         self._busy = True
-        chosen = list(labels)
-        self.runner.submit(
-            ops.commit_label,
-            self.store,
-            item,
-            chosen,
-            self.annotator,
-            self.session.elapsed_ms(),
-            self.session_id,
-            on_done=lambda eid: self._labeled(item, chosen, eid),
-            on_error=self._command_failed,
-        )
+        self.commits.commit(item, labels, self.session.elapsed_ms())
         return True
+
+    def _not_saved(self, line: str, details: str) -> None:
+        self._busy = False  # the next key press on this sample sends the label again
+        self.failure.emit(line, details)
+
+    def _save_unsaved(self) -> None:
+        """The server answers again: save the label it did not confirm, if still shown."""
+        if self.commits is not None and not self._busy and self.commits.retry_due(self.current):
+            self._busy = True
+            self.commits.retry()
 
     def _labeled(self, item: Item, labels: list[str], event_id: int) -> None:
         assert self.session is not None
@@ -406,11 +448,18 @@ class AnnotationController(QObject):
 
     def _command_failed(self, exc: BaseException) -> None:
         self._busy = False
+        line = not_saved_line("Change", exc)  # skip, flag, undo, redo: said plainly
+        if line is not None and self.connection is not None:
+            self.failure.emit(line, describe(exc)[1])
+            self.connection.report(exc)
+            return
         self.failure.emit(*describe(exc))
         if self.guard is not None:
             self.guard.check_after_error(str(exc))
 
     def _on_task_failed(self, exc: BaseException) -> None:
+        if self.connection is not None and self.connection.report(exc):
+            return  # a read (counts, model) the server did not answer: the banner says so
         self.failure.emit(*describe(exc))
         if self.guard is not None:
             self.guard.check_after_error(str(exc))
@@ -423,7 +472,8 @@ class AnnotationController(QObject):
         """Look at the store for colleagues' changes (the timer calls this)."""
         if self.feed is not None and not self._closed:
             self.feed.poll()
-        if self.watch is not None and not self._closed:
+        away = self.connection is not None and self.connection.lost  # it probes meanwhile
+        if self.watch is not None and not self._closed and not away:
             self.watch.poll()
 
     def reload(self) -> None:

@@ -172,6 +172,8 @@ class MainWindow(QMainWindow):
         c.refused.connect(self.show_status)
         c.failure.connect(self.show_failure)
         c.failureResolved.connect(self.resolve_failure)
+        # the server answers again: a "not saved" / "reconnecting" line is out of date
+        c.connectionChanged.connect(lambda text: text or self.failure_button.setVisible(False))
         c.storeHazard.connect(lambda message: self.rescue.hazard(project, message))
         c.storeDamaged.connect(lambda db, what: self.rescue.damaged(project, db, what))
         c.open(project)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
@@ -38,6 +39,7 @@ class TaskRunner(QObject):
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
         self._pending = 0
         self._closed = False
+        self._started: float | None = None  # when the task now running started (monotonic)
         self._delivered.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
 
     @property
@@ -58,15 +60,23 @@ class TaskRunner(QObject):
         self._pending += 1
 
         def run() -> Any:
+            self._started = time.monotonic()
             try:
                 result = fn(*args, **kwargs)
             except BaseException as exc:  # noqa: BLE001 - handed to the GUI thread
+                self._started = None
                 self._emit(on_done, on_error, None, exc)
                 raise
+            self._started = None
             self._emit(on_done, on_error, result, None)
             return result
 
         return self._executor.submit(run)
+
+    def running_for(self) -> float:
+        """Seconds the task now running on the worker has taken so far (0: idle)."""
+        started = self._started
+        return 0.0 if started is None else time.monotonic() - started
 
     def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Run on the worker and wait for the result (for shutdown paths only)."""

@@ -41,6 +41,7 @@ def style_sheet(theme: str) -> str:
     QLabel#projectTitle {{ font-size: 12pt; font-weight: 600; color: {c["muted"]}; }}
     QLabel#hints {{ color: {c["muted"]}; }}
     QLabel#flagNote {{ color: {c["flag"]}; font-weight: 600; }}
+    QLabel#connectionBanner {{ color: {c["flag"]}; font-weight: 600; padding: 4px 0; }}
     QLabel#sampleMessage {{ color: {c["muted"]}; }}
     QLabel#startTitle {{ font-size: 22pt; font-weight: 700; }}
     QLabel#startSubtitle {{ color: {c["muted"]}; font-size: 11pt; }}

@@ -47,6 +47,7 @@ from labeler.learning.settings import TrainSettings
 from labeler.learning.strategies import check_strategy, rank_pool
 from labeler.progress import CancelToken, ProgressFn, no_progress
 from labeler.store.database import utcnow
+from labeler.store.faults import store_problem
 from labeler.store.label_cut import LabelCut, take_cut
 from labeler.store.location import ProjectLocation
 from labeler.store.models import Prediction, RunRecord
@@ -282,6 +283,9 @@ class DaskRun:
 
 
 def _one_line(exc: BaseException) -> str:
+    problem = store_problem(exc)  # the database server or disk failed: say so, no driver text
+    if problem is not None:
+        return problem
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     if isinstance(exc, LabelerError):
         return text[:500]

@@ -15,14 +15,28 @@ SQLite settings, chosen for an annotator's desktop:
 
 Write transactions on SQLite start with ``BEGIN IMMEDIATE`` so a writer takes the write lock
 up front (no deadlocking lock upgrade); read transactions stay deferred.
+
+PostgreSQL connections never wait forever (see :class:`ServerTimeouts`): a connection attempt
+gives up after ``connect_timeout`` (libpq's; ``PGCONNECT_TIMEOUT`` overrides the default), TCP
+keepalives notice a peer that vanished, and an engine made for the desktop app also sets the
+server's ``statement_timeout`` and ``lock_timeout`` and drops a connection whose call is not
+answered within ``answer_s`` (a frozen server, which no TCP-level check notices). A dropped
+connection is discarded by the pool, and ``pool_pre_ping`` replaces pooled connections the
+server closed (a restart, a terminated backend) before they are used. :func:`server_problem`
+(:mod:`labeler.store.faults`) turns any of these failures into one line naming the server,
+for the CLI and the GUI.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
+import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import command
@@ -31,6 +45,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from labeler.errors import ProjectError
+from labeler.store.faults import name_errors, server_address
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 SQLITE_PAGE_SIZE = 16384  # bytes; applies when a database file is created (see module doc)
@@ -42,8 +57,43 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def make_engine(url: str) -> sa.Engine:
-    """Create an engine with the project's connection settings."""
+@dataclass(frozen=True)
+class ServerTimeouts:
+    """How long a PostgreSQL client waits before it gives up (seconds; None: no limit).
+
+    ``connect_s``: libpq ``connect_timeout``, the whole connection set-up (unless the URL or
+    ``PGCONNECT_TIMEOUT`` sets one). ``statement_s`` / ``lock_s``: the server's
+    ``statement_timeout`` and ``lock_timeout``. ``answer_s``: a call (statement, commit,
+    ping) not answered in full within this time has its connection dropped and fails with
+    ``OperationalError``: what tells a frozen server from a slow one, since the kernel of a
+    frozen server still acknowledges TCP. Set it above ``statement_s`` so a live server
+    cancels a slow statement first.
+    """
+
+    connect_s: int = 10
+    statement_s: float | None = None
+    lock_s: float | None = None
+    answer_s: float | None = None
+
+
+# Command-line tools: a frozen or vanished server is noticed when connecting; long imports,
+# exports and training reads are not cut short.
+BATCH_TIMEOUTS = ServerTimeouts()
+# The desktop app: every call of an annotate session is small, and the annotator is told
+# within seconds that the server is gone instead of waiting on it.
+INTERACTIVE_TIMEOUTS = ServerTimeouts(connect_s=5, statement_s=30, lock_s=10, answer_s=35)
+# a peer that vanished (host down, network cut) is noticed after about a minute of silence
+KEEPALIVES = {
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+}
+
+
+def make_engine(url: str, timeouts: ServerTimeouts | None = None) -> sa.Engine:
+    """Create an engine with the project's connection settings (``timeouts``: PostgreSQL
+    only, :data:`BATCH_TIMEOUTS` by default)."""
     if url.startswith("sqlite"):
         engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
@@ -64,11 +114,72 @@ def make_engine(url: str) -> sa.Engine:
             mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
             conn.exec_driver_sql(f"BEGIN {mode}")
 
+        name_errors(engine, "labeler_db_file", engine.url.database or url)
         return engine
     try:
-        return sa.create_engine(url, pool_pre_ping=True)
+        engine = sa.create_engine(url, pool_pre_ping=True)
     except (sa.exc.ArgumentError, ImportError) as exc:
         raise ProjectError(f"{url}: cannot use this database URL ({exc})") from None
+    if engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg":
+        _limit_waits(engine, timeouts or BATCH_TIMEOUTS)
+    if engine.dialect.name == "postgresql":
+        name_errors(engine, "labeler_server", server_address(url))
+    return engine
+
+
+def _limit_waits(engine: sa.Engine, timeouts: ServerTimeouts) -> None:
+    """Connect through :class:`_AnswerDeadline` connections with the given limits."""
+    options = []
+    if timeouts.statement_s is not None:
+        options.append(f"-c statement_timeout={int(timeouts.statement_s * 1000)}")
+    if timeouts.lock_s is not None:
+        options.append(f"-c lock_timeout={int(timeouts.lock_s * 1000)}")
+
+    @sa.event.listens_for(engine, "do_connect")
+    def _connect(_dialect, _record, cargs, cparams):  # type: ignore[no-untyped-def]
+        if "connect_timeout" not in cparams and not os.environ.get("PGCONNECT_TIMEOUT"):
+            cparams["connect_timeout"] = timeouts.connect_s
+        for key, value in KEEPALIVES.items():
+            cparams.setdefault(key, value)
+        if options:
+            cparams["options"] = " ".join([cparams.get("options", ""), *options]).strip()
+        conn = _answer_deadline_class().connect(*cargs, **cparams)
+        conn.answer_s = timeouts.answer_s
+        return conn
+
+
+_DEADLINE_CLASS: Any = None
+
+
+def _answer_deadline_class() -> Any:
+    """A psycopg connection that drops itself when a call is not answered in time."""
+    global _DEADLINE_CLASS
+    if _DEADLINE_CLASS is not None:
+        return _DEADLINE_CLASS
+    import psycopg
+
+    class _AnswerDeadline(psycopg.Connection):  # type: ignore[type-arg]
+        answer_s: float | None = None
+
+        def wait(self, gen: Any, interval: float = 0.1, timeout: float | None = None) -> Any:
+            limit = self.answer_s
+            if limit is None or timeout is not None:
+                return super().wait(gen, interval=interval, timeout=timeout)
+            started = time.monotonic()
+            try:
+                return super().wait(gen, interval=interval, timeout=limit)
+            except psycopg.OperationalError:
+                if time.monotonic() - started < limit:
+                    raise
+                # no full answer within `limit` s: give the connection up (the pool discards
+                # a closed connection) and say why in the error
+                self.pgconn.finish()
+                raise psycopg.OperationalError(
+                    f"no answer from the server within {limit:g} s"
+                ) from None
+
+    _DEADLINE_CLASS = _AnswerDeadline
+    return _DEADLINE_CLASS
 
 
 def _alembic_config(conn: sa.Connection) -> Config:

@@ -52,9 +52,16 @@ class LabelLog:
         provenance: Provenance | None = None,
         session: str | None = None,
         comment: str = "",
+        retry: bool = False,
     ) -> int:
         """Record ``annotator``'s label(s) for a sample (``comment``: why, for the audit
-        trail). Returns the event id."""
+        trail). Returns the event id.
+
+        ``retry``: this call repeats one whose outcome is unknown (the connection broke while
+        it committed). If that attempt was committed, its event id is returned and nothing is
+        written: the session's newest event on the sample is a label with the same labels and
+        the same ``time_spent_ms`` (the attempt's own values, kept by the caller), not undone
+        since. A label is never recorded twice by a retry."""
         return self._append(
             sample_id,
             "label",
@@ -64,6 +71,7 @@ class LabelLog:
             time_spent_ms=time_spent_ms,
             provenance=provenance,
             session=session,
+            retry=retry,
         )
 
     def skip(
@@ -273,6 +281,7 @@ class LabelLog:
         time_spent_ms: int | None = None,
         provenance: Provenance | None = None,
         session: str | None = None,
+        retry: bool = False,
     ) -> int:
         if not annotator:
             raise LabelError("an annotator name is required")
@@ -280,6 +289,12 @@ class LabelLog:
             exists = self._lock_sample(conn, sample_id)
             if exists is None:
                 raise LabelError(f"sample {sample_id} is not in project {self._store.info.name!r}")
+            if retry and session is not None:
+                done = self._committed_attempt(
+                    conn, sample_id, action, annotator, session, labels, time_spent_ms
+                )
+                if done is not None:
+                    return done
             eid = self._insert(
                 conn,
                 sample_id,
@@ -293,6 +308,39 @@ class LabelLog:
             )
             self._refresh(conn, sample_id)
         return eid
+
+    def _committed_attempt(
+        self,
+        conn: sa.Connection,
+        sample_id: int,
+        action: str,
+        annotator: str,
+        session: str,
+        labels: tuple[str, ...] | None,
+        time_spent_ms: int | None,
+    ) -> int | None:
+        """The id of the event an earlier attempt of this append committed, if it did: the
+        session's newest event on the sample, when it is this very event (see ``add``)."""
+        le = t.label_event
+        row = conn.execute(
+            sa.select(le.c.id, le.c.action, le.c.annotator, le.c.labels, le.c.time_spent_ms)
+            .where(
+                le.c.project_id == self._store.project_id,
+                le.c.sample_id == sample_id,
+                le.c.session == session,
+            )
+            .order_by(le.c.id.desc())
+            .limit(1)
+        ).first()
+        if (
+            row is not None
+            and row.action == action
+            and row.annotator == annotator
+            and loads_labels(row.labels) == labels
+            and row.time_spent_ms == time_spent_ms
+        ):
+            return int(row.id)
+        return None
 
     def _lock_sample(self, conn: sa.Connection, sample_id: int) -> object | None:
         """Lock the sample's row until commit (PostgreSQL; SQLite's write lock covers it), so

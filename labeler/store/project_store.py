@@ -25,7 +25,14 @@ import sqlalchemy as sa
 
 from labeler.errors import ProjectError
 from labeler.store import schema as t
-from labeler.store.database import make_engine, migrate, redact, utcnow
+from labeler.store.database import (
+    ServerTimeouts,
+    make_engine,
+    migrate,
+    redact,
+    utcnow,
+)
+from labeler.store.faults import server_problem
 from labeler.store.layout import relocate_legacy
 from labeler.store.location import (
     ProjectLocation,
@@ -138,9 +145,7 @@ class Store:
         except sa.exc.OperationalError as exc:
             engine.dispose()
             _remove_new_folder(location.folder, created_folder)
-            raise ProjectError(
-                f"{redact(location.url)}: cannot open database ({exc.orig})"
-            ) from None
+            raise ProjectError(_cannot_open(location, exc, "create")) from None
         except BaseException:
             engine.dispose()
             _remove_new_folder(location.folder, created_folder)
@@ -149,12 +154,15 @@ class Store:
         return cls(location, engine, int(pid))
 
     @classmethod
-    def open(cls, project: str | Path | ProjectLocation) -> Store:
-        """Open an existing project, running pending migrations (after a SQLite backup)."""
+    def open(
+        cls, project: str | Path | ProjectLocation, *, timeouts: ServerTimeouts | None = None
+    ) -> Store:
+        """Open an existing project, running pending migrations (after a SQLite backup).
+        ``timeouts``: how long PostgreSQL calls may wait (see :class:`ServerTimeouts`)."""
         location = project if isinstance(project, ProjectLocation) else resolve(project)
         if location.is_sqlite and relocate_legacy(location.folder):
             location = resolve(location.folder)
-        engine = make_engine(location.url)
+        engine = make_engine(location.url, timeouts)
         try:
             migrate(engine, location.db_path)
             with engine.connect() as conn:
@@ -167,9 +175,7 @@ class Store:
                     row = rows[0] if len(rows) == 1 else None
         except sa.exc.OperationalError as exc:
             engine.dispose()
-            raise ProjectError(
-                f"{redact(location.url)}: cannot open database ({exc.orig})"
-            ) from None
+            raise ProjectError(_cannot_open(location, exc)) from None
         except sa.exc.DatabaseError as exc:
             engine.dispose()
             raise ProjectError(
@@ -354,3 +360,13 @@ def _remove_new_folder(folder: Path, created: bool) -> None:
     """Undo a failed ``create``: remove the folder if this call made it."""
     if created:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _cannot_open(
+    location: ProjectLocation, exc: sa.exc.OperationalError, verb: str = "open"
+) -> str:
+    """One line: the server is unreachable (named, no driver text), or the driver's reason."""
+    problem = server_problem(exc)
+    if problem is not None:
+        return f"cannot {verb} project {location.name!r}: {problem}"
+    return f"{redact(location.url)}: cannot open database ({exc.orig})"
