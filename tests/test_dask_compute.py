@@ -22,6 +22,7 @@ from labeler.learning.settings import TrainSettings
 from labeler.learning.strategies import rank_pool
 from labeler.learning.training import train_once
 from labeler.progress import CancelToken
+from tests.helpers import process_gone
 from tests.learning_data import add_images, add_tabular, add_texts, add_vectors, blobs
 
 pytestmark = pytest.mark.slow
@@ -163,6 +164,10 @@ def test_dask_tabular_statistics_equal_the_in_process_features(sqlite_store) -> 
     assert step.categories_ == local.categories_
     np.testing.assert_allclose(step.means_, local.means_, rtol=1e-9)
     np.testing.assert_allclose(step.scales_, local.scales_, rtol=1e-9)
+    # the pipeline's raw-input step reproduces the in-process features bit for bit
+    frame = store_frame(store, store.samples.ids(), load_run_pipeline(store, run).labeler_info_)
+    features = load_features(store, settings.features).X
+    np.testing.assert_array_equal(local.transform(frame), np.asarray(features))
     queue = [item.sample_id for item in store.models.queue()]
     assert queue == _in_process_ranking(store, run, "margin", 50)
 
@@ -253,3 +258,31 @@ def test_dead_workers_and_the_time_limit_are_one_line_errors() -> None:
         with pytest.raises(ComputeError) as err:
             pool.map(_sleep, [30.0])
         assert "no result within 0 s" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_the_apps_retrain_worker_runs_dask_local(sqlite_store) -> None:
+    """The app retrains in a (daemonic) worker process: it starts its local cluster there,
+    delivers the run, and the cluster's workers end when the worker is closed."""
+    from labeler.learning.jobs import RetrainScheduler
+
+    store, _ = _texts(sqlite_store, n=600)
+    settings = TrainSettings(queue_size=20, cv_folds=3, compute=DASK, partition_rows=200)
+    results: list = []
+    progress: list[int] = []
+    sched = RetrainScheduler(
+        store.location,
+        settings,
+        on_result=results.append,
+        on_progress=lambda d, _t: progress.append(d),
+    )
+    try:
+        sched.request()
+        assert sched.wait_idle(600)
+        assert results and results[-1].ok, results
+        run = store.models.latest_ok()
+        assert run.params["compute"] == DASK and run.params["dask_workers"] == 2
+        assert len(set(progress)) >= 3 and max(progress) == 100  # phases reached the app
+        worker = sched.worker_pid
+    finally:
+        sched.close()
+    assert worker is not None and process_gone(worker)

@@ -34,6 +34,7 @@ ALLOWED_FAILURES = 1
 WORKER_MEMORY = "1.5GB"  # per local worker process: the partition size keeps it below that
 _POLL_S = 0.2
 _local_clusters: dict[str, Any] = {}
+_watching: set[int] = set()  # in a worker process: the parents it watches
 _lock = threading.Lock()
 
 
@@ -51,9 +52,21 @@ def _watch_parent_plugin(pid: int) -> Any:
         name = "labeler-watch-parent"
 
         def setup(self, worker: Any) -> None:
-            threading.Thread(target=_watch, args=(pid,), name="labeler-orphan", daemon=True).start()
+            from labeler.learning.dask_pool import watch_parent  # by reference, not pickled
+
+            watch_parent(pid)
 
     return WatchParent()
+
+
+def watch_parent(pid: int) -> None:
+    """In a Dask worker: end this process once ``pid`` is gone (one thread per pid, however
+    often the plugin is registered)."""
+    with _lock:
+        if pid in _watching:
+            return
+        _watching.add(pid)
+    threading.Thread(target=_watch, args=(pid,), name="labeler-orphan", daemon=True).start()
 
 
 def _watch(pid: int) -> None:
@@ -71,9 +84,13 @@ def _local_cluster(workers: int) -> Any:
 
     key = f"dask-local:{workers}"
     with _lock:
-        cluster = _local_clusters.get(key)
+        cluster = _local_clusters.pop(key, None)
         if cluster is not None and cluster.status.name == "running":
+            _local_clusters[key] = cluster
             return cluster
+        if cluster is not None:  # a cluster that stopped (its scheduler failed): start anew
+            with contextlib.suppress(Exception):
+                cluster.close(timeout=5)
         import dask
 
         # a partition that kills two workers in a row (out of memory, say) fails the retrain
@@ -85,9 +102,26 @@ def _local_cluster(workers: int) -> Any:
 
 
 def _start_local(workers: int) -> Any:
-    import warnings
+    import multiprocessing
 
     from distributed import LocalCluster
+
+    # The app's retrain worker is a daemonic process, and multiprocessing refuses to start
+    # children from one. Its Dask workers are not left behind when it ends: each watches it
+    # (_watch_parent_plugin), so the flag is lifted while they start.
+    me = multiprocessing.current_process()
+    daemonic = me.daemon
+    if daemonic:
+        me._config["daemon"] = False  # type: ignore[attr-defined]
+    try:
+        return _new_cluster(LocalCluster, workers)
+    finally:
+        if daemonic:
+            me._config["daemon"] = True  # type: ignore[attr-defined]
+
+
+def _new_cluster(LocalCluster: Any, workers: int) -> Any:  # noqa: N803
+    import warnings
 
     # another Dask on this machine holds port 8787: its HTTP server moves to a free port
     with warnings.catch_warnings():
@@ -121,6 +155,7 @@ class DaskPool:
         self.client = client
         self.where = where
         self.time_limit_s = time_limit_s
+        self.deadline = time.monotonic() + time_limit_s  # for the whole retrain, every pass
 
     @classmethod
     @contextmanager
@@ -137,7 +172,11 @@ class DaskPool:
             if compute.kind == "dask-local":
                 cluster = _local_cluster(compute.workers)
                 client = Client(cluster, set_as_default=False, timeout=CONNECT_TIMEOUT_S)
-                client.register_plugin(_watch_parent_plugin(os.getpid()))
+                try:
+                    client.register_plugin(_watch_parent_plugin(os.getpid()))
+                except BaseException:
+                    client.close(timeout=5)
+                    raise
                 where = f"{compute} (scheduler {cluster.scheduler_address})"
             else:
                 client = Client(compute.address, set_as_default=False, timeout=CONNECT_TIMEOUT_S)
@@ -202,7 +241,7 @@ class DaskPool:
         cancel: CancelToken | None,
         what: str,
     ) -> list[Any]:
-        deadline = time.monotonic() + self.time_limit_s
+        deadline = self.deadline
         total = len(futures)
         reported = -1
         while True:

@@ -7,6 +7,7 @@ once per call) and a :class:`~labeler.learning.partition_scoring.Partition`.
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -134,16 +135,27 @@ def partition_features(spec: TaskSpec, part: Partition) -> tuple[np.ndarray, Any
         cached = read_cache(folder, key)
         ids_path = folder / f"{key}.ids.npy"
         if cached is not None and ids_path.is_file():
-            return np.load(ids_path), cached[0]
+            try:
+                ids = np.load(ids_path)
+            except (OSError, ValueError):
+                ids = None  # a damaged entry is computed again
+            if ids is not None and len(ids) == cached[0].shape[0] == part.size:
+                return ids, cached[0]
     frame = read_partition(spec.location, part, spec.kind)
     step = spec.pipeline.steps[0][1]
-    blocks = [step.transform(chunk) for chunk in raw_input(frame, spec.kind)]
+    chunks = raw_input(frame, spec.kind)
+    if spec.kind == "tabular":  # a column absent from a chunk is missing in all its rows
+        chunks = [chunk.reindex(columns=step.columns_) for chunk in chunks]
+    blocks = [step.transform(chunk) for chunk in chunks]
     X = blocks[0] if len(blocks) == 1 else _stack(blocks)
     ids = frame["id"].to_numpy(dtype=np.int64)
     if folder is not None:
         try:
             write_cache(folder, key, X, [])
-            np.save(folder / f"{key}.ids.npy", ids)
+            tmp = folder / f".{key}.ids.{os.getpid()}.tmp"
+            with open(tmp, "wb") as fh:
+                np.save(fh, ids)
+            os.replace(tmp, folder / f"{key}.ids.npy")
         except OSError:
             pass  # a worker that cannot write the shared folder computes again next time
     return ids, X

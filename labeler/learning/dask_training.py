@@ -94,7 +94,7 @@ def train_on_dask(run: Any, compute: Compute) -> RunRecord:
     if len(ids) == 0:
         raise FeatureError("the project has no samples")
     parts = plan_partitions(ids, rows)
-    location = store.location.to_json()
+    location = _shippable(store.location.to_json())
     params.update(
         compute=str(compute),
         partitions=len(parts),
@@ -144,7 +144,7 @@ def train_on_dask(run: Any, compute: Compute) -> RunRecord:
             labeled=labeled,
             class_order=None if targets.multi_label else _class_order(estimator, targets),
             multi_label=targets.multi_label,
-            with_features=diverse,
+            with_features=False,
             cache_dir=str(store.artifacts_dir / "features" / "partitions" / _fingerprint(step)),
             fingerprint=_fingerprint(step),
         )
@@ -154,7 +154,9 @@ def train_on_dask(run: Any, compute: Compute) -> RunRecord:
             )
         scoring = phases.sub(80, 90) if spec.density is not None else phases.sub(70, 90)
         results = pool.map(score, parts, shared=spec, progress=scoring, cancel=phases.cancel)
-    queue = _queue(settings, results, ids, labeled, X_lab, n, n_allowed)
+    _prune_partition_cache(stats_dir, keep_folder=spec.fingerprint, keep_step=stats_key)
+    features_of = lambda sample_ids: _transform(store, step, step_info, sample_ids)  # noqa: E731
+    queue = _queue(settings, results, ids, labeled, X_lab, n, n_allowed, features_of)
     phases.done("score", 90)
     queue_ids = np.asarray([sid for sid, _ in queue], dtype=np.int64)
     predictions = prediction_rows(
@@ -248,6 +250,31 @@ def _fit_input_step(
         return ImageInput(IMAGE_COLUMN, settings.image_size)
     first = store.samples.get(int(ids[0])).vector
     return VectorInput(VECTOR_COLUMN, int(first.size))
+
+
+def _shippable(location: dict[str, str]) -> dict[str, str]:
+    """The project's address for the workers, without a password (a worker reads it from its
+    own libpq passfile or environment; nothing secret crosses the cluster's network)."""
+    import sqlalchemy as sa
+
+    url = sa.engine.make_url(location["url"])
+    if url.password is None:
+        return location
+    return {**location, "url": url.set(password=None).render_as_string(hide_password=False)}
+
+
+def _prune_partition_cache(folder: Path, keep_folder: str, keep_step: str) -> None:
+    """Drop the partition features and fitted steps of earlier sample sets or settings (each
+    is a copy of the pool's features), keeping this retrain's."""
+    import shutil
+
+    if not folder.is_dir():
+        return
+    for entry in folder.iterdir():
+        if entry.is_dir() and entry.name != keep_folder:
+            shutil.rmtree(entry, ignore_errors=True)
+        elif entry.name.startswith("step-") and entry.name != f"step-{keep_step}.skops":
+            entry.unlink(missing_ok=True)
 
 
 def _identity(store: Any) -> str:
@@ -352,6 +379,7 @@ def _queue(
     X_lab: Any,
     n: int,
     n_allowed: int,
+    features_of: Any,
 ) -> list[tuple[int, float | None]]:
     strategy = settings.strategy
     if n <= 0:
@@ -365,11 +393,11 @@ def _queue(
         chosen, scores, _ = merge_candidates(results, n, HIGHER_FIRST[strategy])
         return [(int(s), float(v)) for s, v in zip(chosen, scores, strict=True)]
     count = min(n_allowed, max(CANDIDATES, 4 * n))
-    cand_ids, cand_unc, where = merge_candidates(results, count, True)
-    by_part = {r.index: r for r in results}
+    cand_ids, cand_unc, _ = merge_candidates(results, count, True)
     order = np.argsort(cand_ids, kind="stable")  # in process the candidates go by position
-    rows = [by_part[where[i][0]].cand_X[where[i][1] : where[i][1] + 1] for i in order]
-    X_cand = sp.vstack(rows, format="csr") if sp.issparse(rows[0]) else np.vstack(rows)
+    # the candidates' features are computed here (a few thousand rows), not shipped back by
+    # every partition: that would grow with the number of partitions
+    X_cand = features_of(cand_ids[order])
     ref = None
     n_labeled = X_lab.shape[0]
     if n_labeled:

@@ -105,11 +105,9 @@ def score_rows(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per row: the strategy's score, the margin tie-break and the probabilities (float64)."""
     kind = BY_UNCERTAINTY.get(strategy, strategy)
-    if kind == "committee":
+    if kind == "committee":  # in process, committee ties go straight to the content key
         scores = committee_scores(members or [], X, multi_label=multi_label)
-        _, margin = _uncertainty_and_margin(
-            "least-confident", estimator, X, multi_label=multi_label
-        )
+        margin = np.zeros(X.shape[0])
     elif kind == "random":
         scores = np.zeros(X.shape[0])
         margin = np.zeros(X.shape[0])

@@ -202,11 +202,14 @@ class TabularInput(TransformerMixin, BaseEstimator):
         for name, numeric, cats in zip(self.columns_, self.numeric_, self.categories_, strict=True):
             values = X[name]
             if numeric:
+                # float32 throughout, as the feature pass standardises its matrix in place
+                # (tabular_features.standardise): the same features bit for bit
                 col = pd.to_numeric(values, errors="coerce").to_numpy(
-                    dtype=np.float64, na_value=np.nan
+                    dtype=np.float32, na_value=np.nan
                 )
-                col = np.where(np.isfinite(col), col, self.means_[k])
-                out[:, j] = (col - self.means_[k]) / self.scales_[k]
+                mean = np.float32(self.means_[k])
+                col = np.where(np.isfinite(col), col, mean) - mean
+                out[:, j] = col / np.float32(self.scales_[k])
                 j += 1
                 k += 1
             else:
