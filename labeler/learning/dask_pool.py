@@ -164,7 +164,13 @@ class DaskPool:
     ) -> Iterator[DaskPool]:
         if not compute.uses_dask:
             raise ComputeError("compute 'local' runs in process: no Dask cluster to open")
-        from distributed import Client
+        try:
+            from distributed import Client
+        except ImportError:
+            raise ComputeError(
+                f"compute {compute} needs Dask, which is not installed: "
+                "pip install 'labeler[dask]'"
+            ) from None
 
         logging.getLogger("distributed").setLevel(logging.ERROR)
         where = str(compute)
