@@ -227,8 +227,11 @@ class ProjectSettings:
             "strategy": self.strategy,
             "model": self.model,
             "queue_size": self.batch_size,
-            "compute": str(parse_compute(self.compute)),
             "features": {**(old.get("features") or {}), "text_features": self.text_features},
         }
+        learning.pop("compute", None)
+        compute = str(parse_compute(self.compute))
+        if compute != _ENGINE.compute:  # (kept only when set: a local project stores nothing)
+            learning["compute"] = compute
         annotate = {**(settings.get("annotate") or {}), "retrain_every": self.retrain_every}
         return {"learning": learning, "annotate": annotate}
