@@ -237,12 +237,15 @@ class ProjectSettings:
             "strategy": self.strategy,
             "model": self.model,
             "queue_size": self.batch_size,
-            "compute": str(parse_compute(self.compute)),
             "features": {**(old.get("features") or {}), "text_features": self.text_features},
         }
         learning.pop("tracking", None)
         if self.tracking.strip():  # (kept only when set: an untracked project stores nothing)
             learning["tracking"] = self.tracking.strip()
+        learning.pop("compute", None)
+        compute = str(parse_compute(self.compute))
+        if compute != _ENGINE.compute:  # (kept only when set: a local project stores nothing)
+            learning["compute"] = compute
         annotate = {**(settings.get("annotate") or {}), "retrain_every": self.retrain_every}
         overlap = OverlapSettings(self.overlap, self.overlap_fraction).checked()
         return {"learning": learning, "annotate": annotate, **overlap.to_settings(settings)}

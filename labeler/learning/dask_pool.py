@@ -168,8 +168,7 @@ class DaskPool:
             from distributed import Client
         except ImportError:
             raise ComputeError(
-                f"compute {compute} needs Dask, which is not installed: "
-                "pip install 'labeler[dask]'"
+                f"compute {compute} needs Dask, which is not installed: pip install 'labeler[dask]'"
             ) from None
 
         logging.getLogger("distributed").setLevel(logging.ERROR)

@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import sqlalchemy as sa
 
 from labeler.learning.feature_cache import read_cache, write_cache
 from labeler.learning.partition_scoring import Partition, PartitionResult, score_partition
@@ -70,21 +69,9 @@ def _store(location: dict[str, str]) -> Any:
 
 def read_partition(location: dict[str, str], part: Partition, kind: str) -> pd.DataFrame:
     """``id`` and the raw stored column of the partition's samples, ascending by id."""
-    from labeler.store import schema as t
+    from labeler.store.partition_rows import partition_frame
 
-    store = _store(location)
-    column = RAW_COLUMN[kind]
-    with store.read() as conn:
-        rows = conn.execute(
-            sa.select(t.sample.c.id, t.sample.c[column])
-            .where(
-                t.sample.c.project_id == store.project_id,
-                t.sample.c.id >= part.first,
-                t.sample.c.id <= part.last,
-            )
-            .order_by(t.sample.c.id)
-        ).all()
-    return pd.DataFrame(rows, columns=["id", column])
+    return partition_frame(_store(location), part.first, part.last, RAW_COLUMN[kind])
 
 
 def raw_input(frame: pd.DataFrame, kind: str) -> list[pd.DataFrame]:

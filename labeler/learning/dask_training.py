@@ -255,12 +255,9 @@ def _fit_input_step(
 def _shippable(location: dict[str, str]) -> dict[str, str]:
     """The project's address for the workers, without a password (a worker reads it from its
     own libpq passfile or environment; nothing secret crosses the cluster's network)."""
-    import sqlalchemy as sa
+    from labeler.store.partition_rows import without_password
 
-    url = sa.engine.make_url(location["url"])
-    if url.password is None:
-        return location
-    return {**location, "url": url.set(password=None).render_as_string(hide_password=False)}
+    return {**location, "url": without_password(location["url"])}
 
 
 def _prune_partition_cache(folder: Path, keep_folder: str, keep_step: str) -> None:
