@@ -40,6 +40,7 @@ def _hermetic_home(
     monkeypatch.setenv("LABELER_CONFIG_DIR", str(home / "config"))
     monkeypatch.setenv("LABELER_CACHE_DIR", str(home / "cache"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "xdg-config"))
+    monkeypatch.setenv("PGPASSFILE", str(home / "pgpass"))  # database passwords saved here
 
 
 @pytest.fixture(scope="session")
