@@ -78,7 +78,16 @@ def make_project(
 ) -> str:
     folder = work / name
     labels = ",".join(sorted(set(json.loads((work / "truth.json").read_text()).values())))
-    init = ["init", str(folder), "--modality", "text", "--labels", labels]
+    init = [
+        "init",
+        str(folder),
+        "--modality",
+        "text",
+        "--labels",
+        labels,
+        "--text-features",
+        "tfidf",
+    ]
     labeler(*init, *(["--database", database] if database else []), env=env)
     labeler("import", str(folder), str(rows), "--text-column", "text", "--id-column", "id", env=env)
     return str(folder)
@@ -296,7 +305,7 @@ def terminate_backends(st: Any) -> int:
 
 
 def run_faults(
-    project: str, folder: Path, work: Path, env: dict[str, str], window: float
+    project: str, folder: Path, work: Path, env: dict[str, str], window: float, observe: float
 ) -> dict[str, Any]:
     from labeler.store import server
 
@@ -313,17 +322,25 @@ def run_faults(
         wait_for(lambda: all(any(e["t"] > back for e in a.of("saved")) for a in team), window)
         firsts = [min((e["t"] for e in a.of("saved") if e["t"] > back), default=None) for a in team]
         recovered = [f - back for f in firsts if f is not None]
+        # then keep watching long enough to use up a prefetch: an app whose refill failed
+        # during the fault runs dry later and shows "nothing left"
+        time.sleep(observe)
+        end = time.time()
         faults[name] = {
             "outage_s": round(back - began, 2),
             "recovery_s": round(max(recovered), 2) if len(recovered) == len(team) else None,
             "recovery_s_per_annotator": [round(r, 2) for r in recovered],
-            "stuck": sum(1 for f in firsts if f is None),
+            "stuck_at_end": sum(
+                1 for a in team if not any(e["t"] > end - 10 for e in a.of("saved"))
+            ),
+            "labels_in_the_observation": sum(
+                1 for a in team for e in a.of("saved") if back < e["t"] <= end
+            ),
             "failures_shown": sum(len(a.of("failure")) - before[a.name][0] for a in team),
             "nothing_left_screens": sum(len(a.of("none")) - before[a.name][1] for a in team),
             **({"detail": detail} if detail else {}),
         }
         print(f"  {name}: {json.dumps(faults[name])}", file=sys.stderr)
-        time.sleep(10)  # settle before the next fault
 
     def restart() -> None:
         server.stop(folder)
@@ -381,6 +398,9 @@ def main() -> int:
     ap.add_argument("--url", help="a PostgreSQL URL to use instead of the embedded server")
     ap.add_argument("--faults", action="store_true", help="the fault-injection mode")
     ap.add_argument("--window", type=float, default=90, help="fault mode: seconds to recover")
+    ap.add_argument(
+        "--observe", type=float, default=30, help="fault mode: seconds watched after recovery"
+    )
     ap.add_argument("--only", help="load mode: comma-separated runs (pg_human,pg_flat,sqlite_flat)")
     args = ap.parse_args()
 
@@ -412,7 +432,7 @@ def main() -> int:
             assert folder is not None
             project = make_project("faults", work, rows, env, database)
             out["mode"] = "faults"
-            out.update(run_faults(project, folder, work, env, args.window))
+            out.update(run_faults(project, folder, work, env, args.window, args.observe))
             name = "team_load_faults.json"
         else:
             only = set((args.only or "pg_human,pg_flat,sqlite_flat").split(","))
