@@ -32,6 +32,7 @@ Writes ``benchmarks/results/team_load.json`` (``team_load_faults.json`` with ``-
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import platform
@@ -55,11 +56,20 @@ IDLE_S = 60  # an app that printed nothing this long is stuck; it is stopped and
 
 
 def make_rows(n: int, work: Path) -> tuple[Path, dict[str, str]]:
-    """``n`` rows of the api_summaries text set as CSV (id, text) and the true labels."""
-    from benchmarks.bench_data import api_summaries
+    """``n`` rows of the api_summaries text set as CSV (id, text) and the true labels
+    (built once per machine and size: parsing the libraries' sources takes a while)."""
+    import pandas as pd
 
-    frame = api_summaries().sample(frac=1.0, random_state=0).head(n).reset_index(drop=True)
-    frame["id"] = [f"s{i}" for i in range(len(frame))]
+    from benchmarks.bench_data import api_summaries, library_versions
+
+    key = hashlib.sha1(json.dumps([n, library_versions()]).encode()).hexdigest()[:10]
+    cached = Path(tempfile.gettempdir()) / f"labeler-team-load-rows-{key}.csv"
+    if cached.exists():
+        frame = pd.read_csv(cached, dtype=str, keep_default_na=False)
+    else:
+        frame = api_summaries().sample(frac=1.0, random_state=0).head(n).reset_index(drop=True)
+        frame["id"] = [f"s{i}" for i in range(len(frame))]
+        frame[["id", "text", "label"]].to_csv(cached, index=False)
     path = work / "rows.csv"
     frame[["id", "text"]].to_csv(path, index=False)
     return path, dict(zip(frame["id"], frame["label"], strict=True))
@@ -173,7 +183,9 @@ def store_facts(project: str, env: dict[str, str]) -> dict[str, Any]:
             pid = store.project_id
             ev = t.label_event
             events = conn.execute(
-                sa.select(ev.c.id, ev.c.sample_id, ev.c.action).where(ev.c.project_id == pid)
+                sa.select(ev.c.id, ev.c.sample_id, ev.c.action, ev.c.annotator).where(
+                    ev.c.project_id == pid
+                )
             ).all()
             mr = t.model_run
             runs = conn.execute(
@@ -190,7 +202,16 @@ def store_facts(project: str, env: dict[str, str]) -> dict[str, Any]:
     ok_runs = [r for r in runs if r.status == "ok"]
     versions = Counter(r.model_version for r in ok_runs)
     artifacts = Counter(r.artifact for r in ok_runs if r.artifact)
+    twice: dict[int, list[str]] = {}
+    for r in events:
+        if r.action == "label":
+            twice.setdefault(r.sample_id, []).append(r.annotator)
+    twice = {sid: names for sid, names in twice.items() if len(names) > 1}
     return {
+        "labeled_twice_by": {
+            "the_same_app_user": sum(1 for n in twice.values() if len(set(n)) == 1),
+            "two_annotators": sum(1 for n in twice.values() if len(set(n)) > 1),
+        },
         "label_events": {(r.id, r.sample_id) for r in events if r.action == "label"},
         "labels_per_sample": Counter(r.sample_id for r in events if r.action == "label"),
         "runs_ok": len(ok_runs),
@@ -261,6 +282,10 @@ def summarise(team: list[Annotator], facts: dict[str, Any]) -> dict[str, Any]:
             "duplicate_model_versions": facts["duplicate_versions"],
             "acknowledged_labels_missing": len(acked - facts["label_events"]),
         },
+        "labeled_twice_by": facts["labeled_twice_by"],
+        "shown_twice_to_one_app": sum(
+            sum(1 for n in Counter(e["sid"] for e in a.of("shown")).values() if n > 1) for a in team
+        ),
         "retrain_errors": sorted(
             {e["error"] for e in retrains if e.get("error")}
             | set(filter(None, facts["runs_failed"]))
@@ -453,7 +478,7 @@ def main() -> int:
                     "sqlite_flat", project, 4, args.labels, "0,0", work, env
                 )
             out["runs"] = runs
-            name = "team_load.json"
+            name = f"team_load-{'-'.join(sorted(only))}.json" if args.only else "team_load.json"
     finally:
         if folder is not None:
             from labeler.store import server
