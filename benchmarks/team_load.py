@@ -239,19 +239,28 @@ def on_screen(a: Annotator) -> list[tuple[int, float, float]]:
 
 
 def double_served(team: list[Annotator]) -> int:
-    """Samples on two apps' screens at the same time. (A sample an app showed and gave back
-    unlabeled when it closed may then go to a colleague: that is not a double serve.)"""
+    """Samples handed to two apps: on two screens at once, or shown to one app after another
+    had labeled it. (A sample an app showed and gave back unlabeled when it closed may then
+    go to a colleague: that is not a double serve.)"""
     spans: dict[int, list[tuple[float, float, str]]] = {}
+    labeled_at: dict[int, list[tuple[float, str]]] = {}
     for a in team:
         for sid, t0, t1 in on_screen(a):
             spans.setdefault(sid, []).append((t0, t1, a.name))
+        for e in a.of("saved"):
+            labeled_at.setdefault(e["sid"], []).append((e["t"], a.name))
     bad = 0
-    for intervals in spans.values():
+    for sid, intervals in spans.items():
         intervals.sort()
-        if any(
+        overlap = any(
             b[0] < a[1] and a[2] != b[2] for a, b in zip(intervals, intervals[1:], strict=False)
-        ):
-            bad += 1
+        )
+        after_label = any(
+            t0 > t_saved and name != by
+            for t0, _t1, name in intervals
+            for t_saved, by in labeled_at.get(sid, [])
+        )
+        bad += overlap or after_label
     return bad
 
 
@@ -265,6 +274,7 @@ def summarise(team: list[Annotator], facts: dict[str, Any]) -> dict[str, Any]:
     return {
         "annotators": len(team),
         "labels": len(saved),
+        "labels_per_app": [len(a.of("saved")) for a in team],
         "labels_per_s": round(len(saved) / span, 2) if span else None,
         "seconds": round(span, 1),
         "commit_ms_p50": pct([e["ms"] for e in saved], 0.50),
