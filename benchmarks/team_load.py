@@ -49,7 +49,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 RESULTS = ROOT / "benchmarks" / "results"
 DRIVER = ROOT / "benchmarks" / "team_driver.py"
-IDLE_S = 60  # an app that printed nothing this long is stuck; it is stopped and counted
+IDLE_S = 120  # an app showing nothing new this long is stuck; it is stopped and counted
 
 
 # -- project set-up ---------------------------------------------------------------------------
@@ -112,11 +112,15 @@ class Annotator:
     def __init__(self, project: str, name: str, args: list[str], env: dict[str, str]) -> None:
         self.name = name
         self.events: list[dict[str, Any]] = []
+        self.stopped_idle = False
+        self.log = Path(env["LABELER_CACHE_DIR"]) / f"{Path(project).name}-{name}.stderr"
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        self.started = time.time()
         self.proc = subprocess.Popen(
             [sys.executable, str(DRIVER), project, name, *args],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
+            stderr=self.log.open("w"),
             text=True,
             env=env,
             cwd=ROOT,
@@ -301,6 +305,10 @@ def summarise(team: list[Annotator], facts: dict[str, Any]) -> dict[str, Any]:
             | set(filter(None, facts["runs_failed"]))
         )[:5],
         "exit_codes": [a.proc.returncode for a in team],
+        "apps_stopped_stuck": sum(a.stopped_idle for a in team),
+        "seconds_to_first_sample": [
+            round(a.of("shown")[0]["t"] - a.started, 1) if a.of("shown") else None for a in team
+        ],
     }
 
 
@@ -309,13 +317,14 @@ def run_load(
 ) -> dict[str, Any]:
     print(f"{label}: {n} annotators x {labels} labels, pace {pace} ms", file=sys.stderr)
     team = start_team(project, n, labels, pace, work / "truth.json", env)
-    # until every app has given its labels; one that has printed nothing for a minute (stuck
+    # until every app has given its labels; one that has shown nothing new for IDLE_S (stuck
     # on an empty screen) is asked to stop, and the run reports what it did
     while any(a.proc.poll() is None for a in team):
         time.sleep(1)
         for a in team:
-            last = a.events[-1]["t"] if a.events else None
-            if a.proc.poll() is None and last is not None and time.time() - last > IDLE_S:
+            screens = [e["t"] for e in list(a.events) if e["ev"] in ("shown", "none", "saved")]
+            if a.proc.poll() is None and screens and time.time() - screens[-1] > IDLE_S:
+                a.stopped_idle = True
                 a.stop()
     for a in team:
         a.wait(120)
