@@ -59,12 +59,15 @@ def press(qtbot, view, key, modifier=None) -> object:  # type: ignore[no-untyped
 def wait_painted(qtbot, view) -> None:  # type: ignore[no-untyped-def]
     """Wait until the sample on screen has been painted: the view refuses a key meant for a
     sample the annotator could not have seen yet."""
-    qtbot.waitUntil(
-        lambda: (
-            view.controller.current is None or view.painted == view.controller.current.sample_id
-        ),
-        timeout=10_000,
-    )
+    import time
+
+    def on_screen() -> bool:
+        if view.controller.current is None:
+            return True
+        since = view.visible_since()  # its paint, or a moment after it was set (no paint seen)
+        return since is not None and time.monotonic() >= since
+
+    qtbot.waitUntil(on_screen, timeout=10_000)
 
 
 def shown_id(view) -> int | None:  # type: ignore[no-untyped-def]

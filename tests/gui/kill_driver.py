@@ -36,7 +36,10 @@ def main(project: str) -> int:
     def on_project(_overview: object) -> None:
         assert window.controller is not None and window.annotate_view is not None
         window.controller.labelSaved.connect(saved)
-        window.annotate_view.shownItem.connect(lambda item: QTimer.singleShot(0, press))
+        # an annotator presses once the sample is on screen (a key meant for the sample
+        # before it is refused); a refused key is pressed again
+        window.annotate_view.shownItem.connect(lambda item: QTimer.singleShot(200, press))
+        window.controller.refused.connect(lambda _message: QTimer.singleShot(50, press))
         print("opened", flush=True)
 
     window.projectShown.connect(on_project)  # before the first sample is shown

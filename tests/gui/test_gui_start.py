@@ -6,7 +6,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from labeler.store import Store
-from tests.gui.gui_helpers import press, shown_id
+from tests.gui.gui_helpers import press, shown_id, wait_painted
 
 pytestmark = pytest.mark.gui
 
@@ -15,6 +15,7 @@ def test_demo_from_start_screen_label_fifty_and_reopen_from_recent(qtbot, window
     with qtbot.waitSignal(window.firstItemShown, timeout=120_000):
         qtbot.mouseClick(window.start.demo_buttons["text"], Qt.MouseButton.LeftButton)
     view = window.annotate_view
+    wait_painted(qtbot, view)  # the annotator sees the sample before pressing a key
     folder = window.user.recent_projects[0]
     names = view.info.label_names
     assert view.info.modality == "text" and len(names) == 4
