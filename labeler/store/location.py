@@ -10,6 +10,10 @@ did exactly that and corrupted projects). Folders made by earlier versions keep
 A team-mode project folder holds ``project.json`` naming the database URL and project name,
 so every command can be given the folder either way. A bare ``postgresql+psycopg://...#NAME``
 is accepted too; its artifacts then go to a per-user cache folder.
+
+A URL given with a password never keeps it: the password goes to libpq's password file
+(:mod:`labeler.store.passfile`, with a warning) and the location holds the URL without it, so
+neither ``project.json`` nor any message or log can show it.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from labeler.errors import ProjectError
+from labeler.store.passfile import strip_password
 
 POINTER_FILE = "project.json"
 DB_DIR = ".labeler"  # the database, its WAL and shared-memory files, and its backups
@@ -87,7 +92,7 @@ def new_location(project: str, database_url: str | None = None) -> ProjectLocati
     folder = Path(project).expanduser().resolve()
     if database_url is None:
         return ProjectLocation(f"sqlite:///{db_file(folder)}", folder.name, folder)
-    return ProjectLocation(database_url, folder.name, folder)
+    return ProjectLocation(strip_password(database_url), folder.name, folder)
 
 
 def resolve(project: str | os.PathLike[str]) -> ProjectLocation:
@@ -100,9 +105,14 @@ def resolve(project: str | os.PathLike[str]) -> ProjectLocation:
     if pointer.is_file():
         try:
             data = json.loads(pointer.read_text(encoding="utf-8"))
-            return ProjectLocation(data["url"], data["name"], folder)
+            location = ProjectLocation(data["url"], data["name"], folder)
         except (ValueError, KeyError) as exc:
             raise ProjectError(f"{pointer}: not a valid project pointer ({exc})") from None
+        bare = strip_password(location.url)
+        if bare != location.url:  # written by an older Labeler: take the password out
+            location = ProjectLocation(bare, location.name, folder)
+            write_pointer(location)
+        return location
     found = existing_db_file(folder)
     if found is not None:
         return ProjectLocation(f"sqlite:///{found}", folder.name, folder)
@@ -117,7 +127,7 @@ def sa_url_path(url: str) -> str:
 
 
 def _url_location(text: str) -> ProjectLocation:
-    url, sep, name = text.partition("#")
+    url, sep, name = strip_password(text).partition("#")
     if not sep or not name:
         raise ProjectError(
             f"{url}: a database URL needs the project name after '#', e.g. URL#my-project"
