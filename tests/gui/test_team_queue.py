@@ -242,5 +242,12 @@ def test_a_heartbeat_never_frees_samples_a_fetch_just_queued(
         finally:
             close_all([bob])
         assert queued <= _held_by(store, ann.session_id)
+        skipped = ann.current.sample_id  # a skipped sample goes back at the next idle poll
+        with qtbot.waitSignal(ann.itemShown, timeout=10_000):
+            ann.skip()
+        qtbot.waitUntil(lambda: not ann.fetching and ann.runner.pending == 0, timeout=10_000)
+        ann.poll()
+        qtbot.waitUntil(lambda: skipped not in _held_by(store, ann.session_id), timeout=10_000)
+        assert queued - {skipped} <= _held_by(store, ann.session_id)
     finally:
         close_all([ann])
