@@ -168,8 +168,9 @@ def ping(store: Store) -> int:
     return store.models.latest_run_id()
 
 
-def renew_claims(store: Store, annotator: str, session: str, keep: Collection[int]) -> int:
-    """The session's heartbeat: renew the claims on ``keep``, give back the others."""
+def renew_claims(store: Store, annotator: str, session: str, keep: Collection[int] | None) -> int:
+    """The session's heartbeat: renew the claims on ``keep``, give back the others (keep
+    None: renew them all)."""
     return store.claims.renew(annotator, session, keep=keep)
 
 

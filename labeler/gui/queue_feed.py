@@ -65,6 +65,8 @@ class QueueFeed(QObject):
         self._fetching = False
         self._generation = 0  # bumped when the queue is swapped; older fetches are dropped
         self._renewed_at = time.monotonic()
+        self._swaps = 0  # swap fetches whose results the GUI thread has not taken in yet
+        self._release_due = False  # a heartbeat renewed without giving back unneeded claims
         self._connection = connection or ConnectionState(runner, lambda: ops.ping(store), self)
         self._connection.restored.connect(self._fetch_again)
         self._swap_due = False  # a swap failed: swap (not only refill) when the server is back
@@ -128,6 +130,7 @@ class QueueFeed(QObject):
         self._again_later(exc)
 
     def _swap_failed(self, exc: BaseException) -> None:
+        self._swaps -= 1
         self._swap_due = True
         self._again_later(exc)
 
@@ -165,6 +168,7 @@ class QueueFeed(QObject):
             self._swap_due = True  # done when the server is back
             return
         self._swap_due = False
+        self._swaps += 1
         self._generation += 1
         generation = self._generation
         exclude = set(self.session.done_ids)
@@ -182,6 +186,7 @@ class QueueFeed(QObject):
         )
 
     def _swapped(self, fetched: ops.Fetched, generation: int) -> None:
+        self._swaps -= 1
         session = self.session
         if generation != self._generation:
             self._connection.succeeded()
@@ -215,14 +220,22 @@ class QueueFeed(QObject):
     def poll(self) -> None:
         """Called every few seconds: an empty screen looks for samples colleagues freed; once
         a minute the claims on the samples shown or waiting are renewed and any others this
-        session still holds (skipped ones) are given back."""
+        session still holds (skipped ones) are given back.
+
+        Others are given back only while no fetch is under way: a fetch on the worker claims
+        samples this list cannot know yet (they reach the queue when the fetch is done), and
+        the heartbeat runs after it. Otherwise the heartbeat only renews, and the giving back
+        is done at the first poll with no fetch under way."""
         if self._store is None or self._connection.lost:
             return  # the connection state probes the server meanwhile
         session = self.session
         if session.current is None and not session.upcoming:
             self.refill(force=True)
-        if time.monotonic() - self._renewed_at >= RENEW_EVERY_S:
+        idle = not self._fetching and not self._swaps
+        due = time.monotonic() - self._renewed_at >= RENEW_EVERY_S
+        if due or (self._release_due and idle):
             self._renewed_at = time.monotonic()
+            self._release_due = not idle
             showing = {i.sample_id for i in session.upcoming}
             if session.current is not None:
                 showing.add(session.current.sample_id)
@@ -231,7 +244,7 @@ class QueueFeed(QObject):
                 self._store,
                 self.annotator,
                 self.session_id,
-                frozenset(showing),
+                frozenset(showing) if idle else None,
                 on_error=self._side_failed,
             )
 

@@ -214,3 +214,40 @@ def test_samples_dropped_by_a_new_ranking_are_given_back(qtbot, text_project) ->
         qtbot.waitUntil(lambda: _held_by(store, ann.session_id) == shown, timeout=10_000)
     finally:
         close_all([ann])
+
+
+def test_a_heartbeat_never_frees_samples_a_fetch_just_queued(
+    qtbot, text_project, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """Flat out, a refill is often on the database worker when the claims heartbeat is
+    submitted: the heartbeat must not give back what that refill claims (the samples go into
+    this app's queue), or a colleague is handed them too and both label them."""
+    from labeler.gui import queue_feed
+
+    monkeypatch.setattr(queue_feed, "RENEW_EVERY_S", 0.0)  # the heartbeat is due at every poll
+    store = text_project(n=60)
+    (ann,) = open_team(qtbot, store, ["ann"])
+    try:
+        qtbot.waitUntil(lambda: not ann.fetching, timeout=10_000)
+        # one turn of ann's event loop: a refill goes to the worker, then the heartbeat
+        ann.feed.refill(force=True)
+        ann.poll()
+        qtbot.waitUntil(lambda: not ann.fetching and ann.runner.pending == 0, timeout=10_000)
+        queued = {ann.current.sample_id, *(i.sample_id for i in ann.session.upcoming)}
+        assert len(queued) == 40  # the first prefetch and the refill
+        (bob,) = open_team(qtbot, store, ["bob"])
+        try:
+            bob_ids = {bob.current.sample_id, *(i.sample_id for i in bob.session.upcoming)}
+            assert bob_ids and not bob_ids & queued  # never a sample still in ann's queue
+        finally:
+            close_all([bob])
+        assert queued <= _held_by(store, ann.session_id)
+        skipped = ann.current.sample_id  # a skipped sample goes back at the next idle poll
+        with qtbot.waitSignal(ann.itemShown, timeout=10_000):
+            ann.skip()
+        qtbot.waitUntil(lambda: not ann.fetching and ann.runner.pending == 0, timeout=10_000)
+        ann.poll()
+        qtbot.waitUntil(lambda: skipped not in _held_by(store, ann.session_id), timeout=10_000)
+        assert queued - {skipped} <= _held_by(store, ann.session_id)
+    finally:
+        close_all([ann])
