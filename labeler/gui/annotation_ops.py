@@ -10,6 +10,7 @@ from pathlib import Path
 
 from labeler.app_settings import ProjectSettings
 from labeler.gui import unreleased_claims
+from labeler.gui.image_cache import DECODED
 from labeler.gui.session import Counts, Item, ModelStatus, model_status
 from labeler.store import ProjectInfo, ProjectLocation, Provenance, Store
 from labeler.store.annotator_queue import candidates
@@ -127,7 +128,10 @@ def fetch(
         skip.update(sid for sid, _, _ in chosen)  # won or lost: not asked for again
         if len(got) >= n:
             break
-    return Fetched(items_for(store, got), exhausted)
+    items = items_for(store, got)
+    if store.info.modality == "image":  # decoded here, off the GUI thread
+        DECODED.preload(item.sample.file_ref for item in items)
+    return Fetched(items, exhausted)
 
 
 def fetch_items(

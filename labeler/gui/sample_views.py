@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from labeler.gui.image_cache import DECODED
 from labeler.store.records import Sample
 
 
@@ -112,7 +113,9 @@ class ImageSampleView(QScrollArea):
     def show_sample(self, sample: Sample) -> None:
         self.zoom = 1.0
         self.error = None
-        image = QImage(sample.file_ref) if sample.file_ref else QImage()
+        image = QImage()
+        if sample.file_ref:  # decoded ahead by the queue's fetch, else here
+            image = DECODED.take(sample.file_ref) or QImage(sample.file_ref)
         if image.isNull():
             self.error = f"cannot display image {sample.file_ref or '(no file)'}"
             self._image = QImage()
