@@ -209,7 +209,7 @@ def test_stop_is_clean_and_commands_then_say_so(capsys, tmp_path) -> None:  # ty
         code, out, _ = cli(capsys, "server", "status", "--dir", str(folder))
         assert code == 3 and out.startswith("stopped")
         code, _out, err = cli(capsys, "info", str(project))
-        assert code == 2 and "cannot open database" in err and err.count("\n") == 1
+        assert code == 2 and "cannot reach the database server" in err and err.count("\n") == 1
         code, out, _ = cli(capsys, "server", "start", "--dir", str(folder))  # same port again
         assert code == 0 and f"port {st.port}" in out
         code, out, _ = cli(capsys, "info", str(project), "--json")
