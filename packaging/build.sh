@@ -23,6 +23,16 @@ test -s "$SMOKE/shot.png"
 mkdir -p build/smoke && cp "$SMOKE/shot.png" build/smoke/demo.png
 echo "screenshot of the packaged app: build/smoke/demo.png ($(wc -c < build/smoke/demo.png) bytes)"
 "$APP" info "$SMOKE/demo"
+echo "== smoke test: the packaged app trains a text model (offline embeddings), saves and loads it =="
+"$APP" demo --kind text --dir "$SMOKE/text" --no-gui
+"$PY" -c "import pandas as pd, sys; pd.read_csv(sys.argv[1])[['id', 'text', 'label']].sample(200, random_state=0).to_csv(sys.argv[2], index=False)" \
+    "$SMOKE/text/truth.csv" "$SMOKE/text/labeled.csv"
+labels=$("$PY" -c "import pandas as pd,sys; print(','.join(sorted(pd.read_csv(sys.argv[1]).label.astype(str).unique())))" "$SMOKE/text/labeled.csv")
+"$APP" init "$SMOKE/textlab" --modality text --labels "$labels"
+"$APP" import "$SMOKE/textlab" "$SMOKE/text/labeled.csv" --text-column text --label-column label
+"$APP" train "$SMOKE/textlab"
+"$APP" predict "$SMOKE/textlab" "$SMOKE/text/demo-data/pool.csv" --out "$SMOKE/pred.csv" --json
+test "$(wc -l < "$SMOKE/pred.csv")" -gt 100
 echo "== smoke test: install with the desktop entry =="
 packaging/install.sh "$SMOKE/prefix"
 "$PY" packaging/check_desktop.py "$SMOKE/prefix"

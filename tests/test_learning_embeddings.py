@@ -3,6 +3,7 @@ choices through a real retrain."""
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
 import textwrap
@@ -133,3 +134,19 @@ def test_joined_rows_equal_scipy_hstack() -> None:
     view = HStack([A, D])
     assert abs(view[np.array([9, 2, 30])] - expected[[9, 2, 30]]).max() == 0.0
     assert abs(view[5:17] - expected[5:17]).max() == 0.0
+
+
+def test_loading_the_model_leaves_the_root_logger_alone() -> None:
+    """wordllama configures the root logger at import; users must not see INFO chatter."""
+    code = (
+        "import logging\n"
+        "from labeler.learning.embeddings import load_model\n"
+        "load_model()\n"
+        "logging.getLogger('alembic.runtime.migration').info('Context impl SQLiteImpl.')\n"
+        "print(len(logging.getLogger().handlers), logging.getLogger().level)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert done.stdout.split() == ["0", str(logging.WARNING)]
+    assert "INFO" not in done.stderr

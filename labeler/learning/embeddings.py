@@ -13,6 +13,7 @@ state (the model is loaded on first use and never serialised), ready to be a pip
 from __future__ import annotations
 
 import importlib.util
+import logging
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -41,6 +42,24 @@ def package_folder() -> Path:
     return Path(spec.origin).parent
 
 
+def _import_wordllama() -> Any:
+    """``wordllama.WordLlama``, imported without the root-logger set-up its modules do.
+
+    wordllama calls ``logging.basicConfig(level=INFO)`` at import, which would print every
+    library's INFO lines (Alembic's migration chatter, for one) to the user's terminal.
+    """
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        from wordllama import WordLlama
+    finally:
+        for handler in root.handlers[:]:
+            if handler not in handlers:
+                root.removeHandler(handler)
+        root.setLevel(level)
+    return WordLlama
+
+
 @lru_cache(maxsize=1)
 def load_model() -> Any:
     """The shipped WordLlama model, loaded from the package folder with downloads disabled."""
@@ -48,8 +67,7 @@ def load_model() -> Any:
     for part in (WEIGHTS, TOKENIZER):
         if not (folder / part).is_file():
             raise FeatureError(f"wordllama's shipped file {part} is missing from {folder}")
-    from wordllama import WordLlama
-
+    WordLlama = _import_wordllama()
     model = WordLlama.load(config="l2_supercat", dim=DIM, cache_dir=folder, disable_download=True)
     model.tokenizer.enable_truncation(MAX_TOKENS)
     return model
