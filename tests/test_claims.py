@@ -143,3 +143,37 @@ def test_renewing_gives_back_what_the_session_no_longer_shows(make_store):
     store.claims.claim("bob", ids[4:], session="bobs")
     assert store.claims.renew("ann", "app", keep={ids[0], ids[2]}) == 2
     assert store.claims.held_by_others("carol") == {ids[0], ids[2], ids[4]}
+
+
+def test_undo_holds_the_sample_again_in_its_own_transaction(make_store):
+    """An undone label brings its sample back on the annotator's screen: the undo claims it
+    again for that session; a flag's undo (the sample never left the screen) claims nothing,
+    and a sample someone else holds meanwhile is not taken from them."""
+    store = make_store()
+    ids = _samples(store, 3)
+
+    def holder(sample_id):
+        c = t.sample_claim
+        with store.read() as conn:
+            return conn.execute(
+                sa.select(c.c.annotator, c.c.session).where(c.c.sample_id == sample_id)
+            ).first()
+
+    store.labels.add(ids[0], ["pos"], "alice", session="s1")
+    assert holder(ids[0]) is None  # labeled and never claimed (or given back by the heartbeat)
+    reverted = store.labels.undo("alice", session="s1", hold=True)
+    assert reverted is not None and reverted.target.sample_id == ids[0]
+    assert tuple(holder(ids[0])) == ("alice", "s1")
+
+    store.labels.flag(ids[1], "alice", "odd", session="s1")
+    store.labels.undo("alice", session="s1", hold=True)
+    assert holder(ids[1]) is None
+
+    store.labels.add(ids[2], ["pos"], "alice", session="s1")
+    assert store.claims.claim("bob", [ids[2]], session="b1") == []  # labeled: not claimable
+    store.labels.undo("alice", session="s1")  # without hold: nobody holds it
+    assert holder(ids[2]) is None
+    assert store.claims.claim("bob", [ids[2]], session="b1") == [ids[2]]
+    store.labels.redo("alice", session="s1")
+    store.labels.undo("alice", session="s1", hold=True)
+    assert tuple(holder(ids[2])) == ("bob", "b1")  # bob's unexpired claim stays his

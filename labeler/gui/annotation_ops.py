@@ -4,7 +4,7 @@ database worker thread; each returns plain records that are handed to the GUI th
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -240,12 +240,14 @@ def commit_flag(store: Store, item: Item, annotator: str, comment: str, session:
     return store.labels.flag(item.sample_id, annotator, comment, session=session)
 
 
-def undo(store: Store, annotator: str, session: str) -> Reversal:
-    reverted = store.labels.undo(annotator, session=session)
-    if reverted is not None and reverted.target.action in ("label", "skip"):
-        # the sample is shown again: hold it again (its claim may have been given back)
-        store.claims.claim(annotator, [reverted.target.sample_id], session=session)
-    return _reversal(store, reverted)
+def undo(
+    store: Store, annotator: str, session: str, known: Mapping[int, Item] | None = None
+) -> Reversal:
+    """Undo the annotator's latest decision. The sample shown again is held again (its claim
+    may have been given back) in the undo's own transaction; ``known`` (the session's recent
+    items by sample id) saves reading back a sample the screen still has."""
+    reverted = store.labels.undo(annotator, session=session, hold=True)
+    return _reversal(store, reverted, known)
 
 
 def redo(store: Store, annotator: str, session: str) -> Reversal:
@@ -253,13 +255,17 @@ def redo(store: Store, annotator: str, session: str) -> Reversal:
     return _reversal(store, reverted)
 
 
-def _reversal(store: Store, reverted: Reverted | None) -> Reversal:
+def _reversal(
+    store: Store, reverted: Reverted | None, known: Mapping[int, Item] | None = None
+) -> Reversal:
     item = None
     if reverted is not None:
         ev = reverted.target  # the event carries the provenance it was given under
         prov = Provenance(ev.model_version, ev.strategy, ev.score)
-        found = items_for(store, [(ev.sample_id, prov, None)])
-        item = found[0] if found else None
+        item = (known or {}).get(ev.sample_id)
+        if item is None or item.provenance != prov:
+            found = items_for(store, [(ev.sample_id, prov, None)])
+            item = found[0] if found else None
     return Reversal(reverted, item, counts(store))
 
 

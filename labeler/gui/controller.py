@@ -387,12 +387,13 @@ class AnnotationController(QObject):
         self.message.emit(f"Flagged sample {item.sample.external_id}")
 
     def undo(self) -> bool:
-        return self._reverse(ops.undo, "undo")
+        known = self.session.recent_items() if self.session is not None else {}
+        return self._reverse(ops.undo, "undo", known)
 
     def redo(self) -> bool:
         return self._reverse(ops.redo, "redo")
 
-    def _reverse(self, fn: Any, what: str) -> bool:
+    def _reverse(self, fn: Any, what: str, *extra: Any) -> bool:
         if self.store is None or self.session is None:
             return False
         if self._busy:
@@ -404,6 +405,7 @@ class AnnotationController(QObject):
             self.store,
             self.annotator,
             self.session_id,
+            *extra,
             on_done=lambda r: self._reversed(r, what),
             on_error=self._command_failed,
         )

@@ -12,12 +12,14 @@ Invariants:
 from __future__ import annotations
 
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from labeler.store.models import Prediction, RunRecord
 from labeler.store.records import Provenance, Sample
+
+RECENT = 100  # done items kept for undo
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,7 @@ class AnnotationSession:
         self.current: Item | None = None
         self.upcoming: deque[Item] = deque()
         self.done_ids: set[int] = set()  # labeled or skipped in this session
+        self._recent: OrderedDict[int, Item] = OrderedDict()  # done items, newest last
         self.counts = counts
         self.stats = SessionStats()
         self.shown_at = time.monotonic()
@@ -202,12 +205,26 @@ class AnnotationSession:
 
     # -- bookkeeping -----------------------------------------------------------------------
 
+    def recent_items(self) -> dict[int, Item]:
+        """The last :data:`RECENT` items labeled or skipped, by sample id (an undo shows one
+        of them again without reading it back from the store)."""
+        return dict(self._recent)
+
+    def _remember(self, sample_id: int) -> None:
+        if self.current is not None and self.current.sample_id == sample_id:
+            self._recent[sample_id] = self.current
+            self._recent.move_to_end(sample_id)
+            while len(self._recent) > RECENT:
+                self._recent.popitem(last=False)
+
     def record_label(self, sample_id: int, labels: Sequence[str]) -> None:
+        self._remember(sample_id)
         self.done_ids.add(sample_id)
         self.stats.labels += 1
         self._count(labels, +1)
 
     def record_skip(self, sample_id: int) -> None:
+        self._remember(sample_id)
         self.done_ids.add(sample_id)
         self.stats.skips += 1
 

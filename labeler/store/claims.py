@@ -87,63 +87,77 @@ class Claims:
         """
         if not sample_ids:
             return []
+        with self._store.write() as conn:
+            return self.claim_in(conn, annotator, sample_ids, ttl_s, session=session)
+
+    def claim_in(
+        self,
+        conn: sa.Connection,
+        annotator: str,
+        sample_ids: Sequence[int],
+        ttl_s: float = DEFAULT_TTL_S,
+        *,
+        session: str | None = None,
+    ) -> list[int]:
+        """:meth:`claim` inside the caller's write transaction ``conn``."""
+        if not sample_ids:
+            return []
         pid = self._store.project_id
         now = utcnow()
         ids = [int(s) for s in dict.fromkeys(sample_ids)]
         c = t.sample_claim
         st = t.sample_state
-        with self._store.write() as conn:
-            if conn.dialect.name == "postgresql":
-                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CLAIM_LOCK + pid})
-            conn.execute(c.delete().where(c.c.project_id == pid, c.c.expires_at <= now))
-            overlap = read_settings(conn, pid)
-            held_by_others: set[int] = set()
-            labeled: set[int] = set()
-            for start in range(0, len(ids), 500):
-                part = ids[start : start + 500]
-                held_by_others.update(
-                    conn.execute(
-                        sa.select(c.c.sample_id).where(
-                            c.c.project_id == pid,
-                            c.c.sample_id.in_(part),
-                            _others(annotator, session),
-                            _blocking(pid, overlap),
-                        )
-                    ).scalars()
-                )
-                labeled.update(
-                    conn.execute(
-                        sa.select(st.c.sample_id).where(
-                            st.c.project_id == pid,
-                            st.c.sample_id.in_(part),
-                            st.c.status == "labeled",
-                        )
-                    ).scalars()
-                )
-            labeled -= open_overlap_ids(conn, pid, overlap, annotator, labeled)
-            mine = [s for s in ids if s not in held_by_others and s not in labeled]
-            if mine:
-                for start in range(0, len(mine), 500):
-                    conn.execute(
-                        c.delete().where(
-                            c.c.project_id == pid, c.c.sample_id.in_(mine[start : start + 500])
-                        )
-                    )
-                expires = now + timedelta(seconds=ttl_s)
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CLAIM_LOCK + pid})
+        conn.execute(c.delete().where(c.c.project_id == pid, c.c.expires_at <= now))
+        overlap = read_settings(conn, pid)
+        held_by_others: set[int] = set()
+        labeled: set[int] = set()
+        for start in range(0, len(ids), 500):
+            part = ids[start : start + 500]
+            held_by_others.update(
                 conn.execute(
-                    c.insert(),
-                    [
-                        {
-                            "project_id": pid,
-                            "sample_id": s,
-                            "annotator": annotator,
-                            "session": session,
-                            "claimed_at": now,
-                            "expires_at": expires,
-                        }
-                        for s in mine
-                    ],
+                    sa.select(c.c.sample_id).where(
+                        c.c.project_id == pid,
+                        c.c.sample_id.in_(part),
+                        _others(annotator, session),
+                        _blocking(pid, overlap),
+                    )
+                ).scalars()
+            )
+            labeled.update(
+                conn.execute(
+                    sa.select(st.c.sample_id).where(
+                        st.c.project_id == pid,
+                        st.c.sample_id.in_(part),
+                        st.c.status == "labeled",
+                    )
+                ).scalars()
+            )
+        labeled -= open_overlap_ids(conn, pid, overlap, annotator, labeled)
+        mine = [s for s in ids if s not in held_by_others and s not in labeled]
+        if mine:
+            for start in range(0, len(mine), 500):
+                conn.execute(
+                    c.delete().where(
+                        c.c.project_id == pid, c.c.sample_id.in_(mine[start : start + 500])
+                    )
                 )
+            expires = now + timedelta(seconds=ttl_s)
+            conn.execute(
+                c.insert(),
+                [
+                    {
+                        "project_id": pid,
+                        "sample_id": s,
+                        "annotator": annotator,
+                        "session": session,
+                        "claimed_at": now,
+                        "expires_at": expires,
+                    }
+                    for s in mine
+                ],
+            )
         return mine
 
     def release(

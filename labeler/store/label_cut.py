@@ -99,6 +99,7 @@ def label_set_sha256(pairs: Iterable[tuple[int, Sequence[str]]]) -> str:
     return h.hexdigest()
 
 
+_INSERT_EVENT = t.label_event.insert()  # built once: one label per key press
 _LABEL_WRITE_LOCK = 0x4C4C_0000  # + project id: PostgreSQL advisory lock for label event writes
 
 
@@ -127,7 +128,7 @@ def append_events(
     hold_label_writes(conn, project_id)
     if len(events) == 1:
         row = {**events[0], "project_id": project_id}
-        return [int(conn.execute(t.label_event.insert().values(**row)).inserted_primary_key[0])]
+        return [int(conn.execute(_INSERT_EVENT, row).inserted_primary_key[0])]
     ids = list(reserve_ids(conn, t.label_event, len(events)))
     conn.execute(
         t.label_event.insert(),

@@ -26,6 +26,22 @@ if TYPE_CHECKING:
 
 UNDOABLE = ("label", "skip", "flag", "adjudicate")
 
+# The statements of every label's write, built once: building a Core statement and its cache
+# key costs more than executing it on SQLite, and each key press runs all of them.
+_LE = t.label_event
+_LOCK_SAMPLE = (
+    sa.select(t.sample.c.id)
+    .where(t.sample.c.project_id == sa.bindparam("pid"), t.sample.c.id == sa.bindparam("sid"))
+    .with_for_update()
+)
+_VIEWS = (
+    sa.select(_LE.c.id, _LE.c.action, _LE.c.annotator, _LE.c.labels, _LE.c.target_event_id)
+    .where(_LE.c.project_id == sa.bindparam("pid"), _LE.c.sample_id == sa.bindparam("sid"))
+    .order_by(_LE.c.id)
+)
+_STATE_DELETE = t.sample_state.delete().where(t.sample_state.c.sample_id == sa.bindparam("sid"))
+_STATE_INSERT = t.sample_state.insert()
+
 
 @dataclass(frozen=True)
 class Reverted:
@@ -109,8 +125,13 @@ class LabelLog:
             comment=comment or None,
         )
 
-    def undo(self, annotator: str, *, session: str | None = None) -> Reverted | None:
-        """Revert ``annotator``'s latest active label/skip/flag/adjudication. None if nothing to undo."""
+    def undo(
+        self, annotator: str, *, session: str | None = None, hold: bool = False
+    ) -> Reverted | None:
+        """Revert ``annotator``'s latest active label/skip/flag/adjudication. None if nothing to undo.
+
+        ``hold``: an undone label or skip brings its sample back on the annotator's screen, so
+        it is claimed again for ``session`` in the same transaction (one commit)."""
         with self._store.write() as conn:
             target = self._latest_undoable(conn, annotator)
             if target is None:
@@ -125,6 +146,8 @@ class LabelLog:
                 session=session,
             )
             self._refresh(conn, target.sample_id)
+            if hold and target.action in ("label", "skip"):
+                self._store.claims.claim_in(conn, annotator, [target.sample_id], session=session)
         return Reverted(eid, target)
 
     def redo(self, annotator: str, *, session: str | None = None) -> Reverted | None:
@@ -345,11 +368,7 @@ class LabelLog:
     def _lock_sample(self, conn: sa.Connection, sample_id: int) -> object | None:
         """Lock the sample's row until commit (PostgreSQL; SQLite's write lock covers it), so
         concurrent events on one sample derive its state one after the other."""
-        return conn.execute(
-            sa.select(t.sample.c.id)
-            .where(t.sample.c.project_id == self._store.project_id, t.sample.c.id == sample_id)
-            .with_for_update()
-        ).first()
+        return conn.execute(_LOCK_SAMPLE, {"pid": self._store.project_id, "sid": sample_id}).first()
 
     def _insert(
         self,
@@ -389,20 +408,7 @@ class LabelLog:
         return eid
 
     def _views(self, conn: sa.Connection, sample_id: int) -> list[EventView]:
-        rows = conn.execute(
-            sa.select(
-                t.label_event.c.id,
-                t.label_event.c.action,
-                t.label_event.c.annotator,
-                t.label_event.c.labels,
-                t.label_event.c.target_event_id,
-            )
-            .where(
-                t.label_event.c.project_id == self._store.project_id,
-                t.label_event.c.sample_id == sample_id,
-            )
-            .order_by(t.label_event.c.id)
-        ).all()
+        rows = conn.execute(_VIEWS, {"pid": self._store.project_id, "sid": sample_id}).all()
         return [
             EventView(r.id, r.action, r.annotator, loads_labels(r.labels), r.target_event_id)
             for r in rows
@@ -410,21 +416,22 @@ class LabelLog:
 
     def _refresh(self, conn: sa.Connection, sample_id: int) -> None:
         state = derive_state(self._views(conn, sample_id))
-        conn.execute(t.sample_state.delete().where(t.sample_state.c.sample_id == sample_id))
+        conn.execute(_STATE_DELETE, {"sid": sample_id})
         conn.execute(
-            t.sample_state.insert().values(
-                sample_id=sample_id,
-                project_id=self._store.project_id,
-                status=state.status,
-                labels=None if state.labels is None else dumps(list(state.labels)),
-                annotator=state.annotator,
-                event_id=state.event_id,
-                n_annotators=state.n_annotators,
-                disagreement=state.disagreement,
-                adjudicated=state.adjudicated,
-                flagged=state.flagged,
-                updated_at=utcnow(),
-            )
+            _STATE_INSERT,
+            {
+                "sample_id": sample_id,
+                "project_id": self._store.project_id,
+                "status": state.status,
+                "labels": None if state.labels is None else dumps(list(state.labels)),
+                "annotator": state.annotator,
+                "event_id": state.event_id,
+                "n_annotators": state.n_annotators,
+                "disagreement": state.disagreement,
+                "adjudicated": state.adjudicated,
+                "flagged": state.flagged,
+                "updated_at": utcnow(),
+            },
         )
 
     def _latest_undoable(self, conn: sa.Connection, annotator: str) -> LabelEvent | None:

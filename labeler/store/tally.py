@@ -38,21 +38,21 @@ class ProjectCounts:
         return self.samples - self.labeled
 
 
+# built once: the annotate view reads the counts after every undo
+_SAMPLES = sa.select(sa.func.coalesce(sa.func.sum(t.import_batch.c.row_count), 0)).where(
+    t.import_batch.c.project_id == sa.bindparam("pid")
+)
+_TALLY = sa.select(
+    t.state_tally.c.status, t.state_tally.c.labels, t.state_tally.c.flagged, t.state_tally.c.n
+).where(t.state_tally.c.project_id == sa.bindparam("pid"))
+
+
 def project_counts(store: Store) -> ProjectCounts:
     """The project's counts from the tally; see the module docstring."""
-    pid = store.project_id
-    tally = t.state_tally
+    params = {"pid": store.project_id}
     with store.read() as conn:
-        n_samples = conn.execute(
-            sa.select(sa.func.coalesce(sa.func.sum(t.import_batch.c.row_count), 0)).where(
-                t.import_batch.c.project_id == pid
-            )
-        ).scalar_one()
-        rows = conn.execute(
-            sa.select(tally.c.status, tally.c.labels, tally.c.flagged, tally.c.n).where(
-                tally.c.project_id == pid
-            )
-        ).all()
+        n_samples = conn.execute(_SAMPLES, params).scalar_one()
+        rows = conn.execute(_TALLY, params).all()
     if len(rows) > FOLD_ABOVE:
         fold(store)
     labeled = skipped = flagged = 0

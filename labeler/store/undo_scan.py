@@ -20,18 +20,26 @@ from labeler.store.derive import REVERTING
 PAGE = 64
 
 
+_EV = t.label_event
+# built once (an undo is a key press): the newest page, and the page below a given id
+_PAGE = (
+    sa.select(_EV)
+    .where(_EV.c.project_id == sa.bindparam("pid"), _EV.c.annotator == sa.bindparam("who"))
+    .order_by(_EV.c.id.desc())
+    .limit(PAGE)
+)
+_PAGE_BELOW = _PAGE.where(_EV.c.id < sa.bindparam("below"))
+
+
 def _newest_first(conn: sa.Connection, project_id: int, annotator: str) -> Iterator[sa.Row]:
-    ev = t.label_event
-    below: int | None = None
+    params: dict[str, object] = {"pid": project_id, "who": annotator}
+    query = _PAGE
     while True:
-        q = sa.select(ev).where(ev.c.project_id == project_id, ev.c.annotator == annotator)
-        if below is not None:
-            q = q.where(ev.c.id < below)
-        rows = conn.execute(q.order_by(ev.c.id.desc()).limit(PAGE)).all()
+        rows = conn.execute(query, params).all()
         yield from rows
         if len(rows) < PAGE:
             return
-        below = rows[-1].id
+        query, params = _PAGE_BELOW, {**params, "below": rows[-1].id}
 
 
 def latest_undoable(

@@ -45,13 +45,17 @@ def test_undo_redo_skip_flag(qtbot, window, text_project) -> None:
     store = text_project(n=20)
     view = open_and_wait(qtbot, window, store)
     first = shown_id(view)
+    first_item = view.controller.current
     press(qtbot, view, "1")
     second = shown_id(view)
     assert second != first
 
-    # undo brings the labeled sample back and removes its label
+    # undo brings the labeled sample back and removes its label; the screen shows the item
+    # it had (kept by the session, not read back), and the sample is held again
     shown = press(qtbot, view, Qt.Key.Key_Z, CTRL)
     assert shown.sample_id == first
+    assert shown is first_item
+    assert first in store.claims.held_by_others("someone else")
     assert store.labels.state(first).status == "unlabeled"
     assert view.controller.session.counts.labeled == 0
 
