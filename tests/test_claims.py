@@ -165,6 +165,23 @@ def test_undo_holds_the_sample_again_in_its_own_transaction(make_store):
     assert reverted is not None and reverted.target.sample_id == ids[0]
     assert tuple(holder(ids[0])) == ("alice", "s1")
 
+    # a claim the session still has (the heartbeat has not given it back) is extended
+    store.labels.add(ids[0], ["pos"], "alice", session="s1")
+    with store.write() as conn:
+        conn.execute(
+            t.sample_claim.update()
+            .where(t.sample_claim.c.sample_id == ids[0])
+            .values(expires_at=utcnow() + timedelta(seconds=5))
+        )
+    store.labels.undo("alice", session="s1", hold=True)
+    c = t.sample_claim
+    with store.read() as conn:
+        rows = conn.execute(
+            sa.select(c.c.annotator, c.c.session, c.c.expires_at).where(c.c.sample_id == ids[0])
+        ).all()
+    assert len(rows) == 1 and tuple(rows[0][:2]) == ("alice", "s1")
+    assert rows[0].expires_at > utcnow() + timedelta(seconds=60)
+
     store.labels.flag(ids[1], "alice", "odd", session="s1")
     store.labels.undo("alice", session="s1", hold=True)
     assert holder(ids[1]) is None

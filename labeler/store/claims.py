@@ -67,6 +67,20 @@ def _mine(annotator: str, session: str | None) -> Any:
     return sa.and_(c.c.annotator == annotator, c.c.session == session)
 
 
+_C = t.sample_claim
+_EXTEND_OWN = (
+    _C.update()
+    .where(
+        _C.c.project_id == sa.bindparam("pid"),
+        _C.c.sample_id == sa.bindparam("sid"),
+        _C.c.annotator == sa.bindparam("who"),
+        _C.c.session.is_not_distinct_from(sa.bindparam("sess")),
+        _C.c.expires_at > sa.bindparam("now"),
+    )
+    .values(claimed_at=sa.bindparam("now"), expires_at=sa.bindparam("until"))
+)
+
+
 class Claims:
     def __init__(self, store: Store) -> None:
         self._store = store
@@ -159,6 +173,29 @@ class Claims:
                 ],
             )
         return mine
+
+    def hold_again(
+        self, conn: sa.Connection, annotator: str, sample_id: int, session: str | None
+    ) -> bool:
+        """Hold one sample for ``annotator``'s ``session`` again inside the caller's write
+        transaction (an undone decision shows it again). Its own unexpired claim is simply
+        extended, one statement; otherwise it is claimed as :meth:`claim_in` does. True if
+        the session holds it afterwards."""
+        now = utcnow()
+        renewed = conn.execute(
+            _EXTEND_OWN,
+            {
+                "pid": self._store.project_id,
+                "sid": int(sample_id),
+                "who": annotator,
+                "sess": session,
+                "now": now,
+                "until": now + timedelta(seconds=DEFAULT_TTL_S),
+            },
+        ).rowcount
+        if renewed == 1:
+            return True
+        return bool(self.claim_in(conn, annotator, [sample_id], session=session))
 
     def release(
         self,

@@ -147,7 +147,7 @@ class LabelLog:
             )
             self._refresh(conn, target.sample_id)
             if hold and target.action in ("label", "skip"):
-                self._store.claims.claim_in(conn, annotator, [target.sample_id], session=session)
+                self._store.claims.hold_again(conn, annotator, target.sample_id, session)
         return Reverted(eid, target)
 
     def redo(self, annotator: str, *, session: str | None = None) -> Reverted | None:
