@@ -151,6 +151,31 @@ def test_undo_redo_across_items(make_store):
     assert actions == ["label", "label", "undo", "undo", "redo", "redo", "undo", "skip"]
 
 
+def test_a_retried_undo_or_redo_is_not_done_twice(make_store):
+    """``retry_after``: the session's last confirmed event before an undo (redo) whose answer
+    was lost. A retry finds that attempt's committed event instead of reverting another."""
+    store = make_store()
+    a, b = _add_texts(store, ["x", "y"])
+    store.labels.add(a, ["pos"], "alice", session="s")
+    eb = store.labels.add(b, ["neg"], "alice", session="s")
+    lost = store.labels.undo("alice", session="s")  # committed; say its answer was lost
+    again = store.labels.undo("alice", session="s", retry_after=eb)
+    assert again == lost and again.target.sample_id == b
+    assert store.labels.state(a).labels == ("pos",)  # a is not undone as well
+    # the attempt had not been committed: the retry undoes (b's label went, a's now)
+    fresh = store.labels.undo("alice", session="s", retry_after=lost.event_id)
+    assert fresh.target.sample_id == a and store.labels.state(a).status == "unlabeled"
+    redone = store.labels.redo("alice", session="s")
+    assert store.labels.redo("alice", session="s", retry_after=fresh.event_id) == redone
+    assert redone.target.sample_id == a and store.labels.state(b).status == "unlabeled"
+    # another session's events do not count as this session's attempt
+    store.labels.add(b, ["neg"], "alice", session="other")
+    other = store.labels.undo("alice", session="s", retry_after=redone.event_id)
+    assert other.target.sample_id == b
+    actions = [e.action for e in store.labels.events(annotator="alice")]
+    assert actions == ["label", "label", "undo", "undo", "redo", "label", "undo"]
+
+
 def test_nothing_to_undo(make_store):
     store = make_store()
     assert store.labels.undo("nobody") is None

@@ -241,17 +241,22 @@ def commit_flag(store: Store, item: Item, annotator: str, comment: str, session:
 
 
 def undo(
-    store: Store, annotator: str, session: str, known: Mapping[int, Item] | None = None
+    store: Store,
+    annotator: str,
+    session: str,
+    retry_after: int | None = None,
+    known: Mapping[int, Item] | None = None,
 ) -> Reversal:
     """Undo the annotator's latest decision. The sample shown again is held again (its claim
     may have been given back) in the undo's own transaction; ``known`` (the session's recent
-    items by sample id) saves reading back a sample the screen still has."""
-    reverted = store.labels.undo(annotator, session=session, hold=True)
+    items by sample id) saves reading back a sample the screen still has. ``retry_after``:
+    see :meth:`labeler.store.labels.LabelLog.undo`."""
+    reverted = store.labels.undo(annotator, session=session, hold=True, retry_after=retry_after)
     return _reversal(store, reverted, known)
 
 
-def redo(store: Store, annotator: str, session: str) -> Reversal:
-    reverted = store.labels.redo(annotator, session=session)
+def redo(store: Store, annotator: str, session: str, retry_after: int | None = None) -> Reversal:
+    reverted = store.labels.redo(annotator, session=session, retry_after=retry_after)
     return _reversal(store, reverted)
 
 

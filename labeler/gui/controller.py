@@ -100,6 +100,8 @@ class AnnotationController(QObject):
         self._poll.setInterval(poll_ms)
         self._poll.timeout.connect(self.poll)
         self._busy = False  # a command's commit is in flight
+        self._last_event = 0  # this session's newest event the store confirmed
+        self._in_doubt: str | None = None  # "undo"/"redo" whose answer was lost
         self._labels_since_retrain = 0
         self._counts_stale = False  # counts may miss other annotators' labels: reload
         self._closed = False
@@ -131,6 +133,7 @@ class AnnotationController(QObject):
         self.store, self.overview = result
         self._start_guard()
         self.session = AnnotationSession(self.overview.counts)
+        self._last_event, self._in_doubt = 0, None
         store = self.store
         server = None if store.location.is_sqlite else server_address(store.location.url)
         self.connection = ConnectionState(self.runner, lambda: ops.ping(store), self, server=server)
@@ -324,6 +327,7 @@ class AnnotationController(QObject):
         assert self.session is not None
         self.session.record_label(item.sample_id, labels)
         self._busy = False
+        self._confirmed(event_id)
         self.labelSaved.emit(item.sample_id, event_id)
         self._advance()
         self.progressChanged.emit()
@@ -351,13 +355,14 @@ class AnnotationController(QObject):
             self.annotator,
             self.session.elapsed_ms(),
             self.session_id,
-            on_done=lambda _eid: self._skipped(item),
+            on_done=lambda eid: self._skipped(item, eid),
             on_error=self._command_failed,
         )
         return True
 
-    def _skipped(self, item: Item) -> None:
+    def _skipped(self, item: Item, event_id: int) -> None:
         assert self.session is not None
+        self._confirmed(event_id)
         self.session.record_skip(item.sample_id)
         self._busy = False
         self._advance()
@@ -376,13 +381,14 @@ class AnnotationController(QObject):
             self.annotator,
             comment,
             self.session_id,
-            on_done=lambda _eid: self._flagged(item, comment),
+            on_done=lambda eid: self._flagged(item, comment, eid),
             on_error=self._command_failed,
         )
         return True
 
-    def _flagged(self, item: Item, comment: str) -> None:
+    def _flagged(self, item: Item, comment: str, event_id: int) -> None:
         self._busy = False
+        self._confirmed(event_id)
         self.flagChanged.emit(item.sample_id, True, comment)
         self.message.emit(f"Flagged sample {item.sample.external_id}")
 
@@ -392,6 +398,12 @@ class AnnotationController(QObject):
 
     def redo(self) -> bool:
         return self._reverse(ops.redo, "redo")
+
+    def _confirmed(self, event_id: int) -> None:
+        """The store confirmed this session's event ``event_id``: an undo or redo whose answer
+        was lost before it is no longer in doubt."""
+        self._last_event = max(self._last_event, int(event_id))
+        self._in_doubt = None
 
     def _reverse(self, fn: Any, what: str, *extra: Any) -> bool:
         if self.store is None or self.session is None:
@@ -405,16 +417,26 @@ class AnnotationController(QObject):
             self.store,
             self.annotator,
             self.session_id,
+            # an undo (redo) whose answer was lost is sent as a retry: never undone twice
+            self._last_event if self._in_doubt == what else None,
             *extra,
             on_done=lambda r: self._reversed(r, what),
-            on_error=self._command_failed,
+            on_error=lambda exc: self._reverse_failed(what, exc),
         )
         return True
+
+    def _reverse_failed(self, what: str, exc: BaseException) -> None:
+        if not_saved_line("Change", exc) is not None:
+            self._in_doubt = what  # it may have been committed: the next press checks
+        self._command_failed(exc)
 
     def _reversed(self, result: ops.Reversal, what: str) -> None:
         session = self.session
         assert session is not None
         self._busy = False
+        self._in_doubt = None
+        if result.reverted is not None:
+            self._confirmed(result.reverted.event_id)
         if result.reverted is None:
             session.counts = result.counts
             self.message.emit(f"Nothing to {what}")

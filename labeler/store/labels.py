@@ -126,13 +126,25 @@ class LabelLog:
         )
 
     def undo(
-        self, annotator: str, *, session: str | None = None, hold: bool = False
+        self,
+        annotator: str,
+        *,
+        session: str | None = None,
+        hold: bool = False,
+        retry_after: int | None = None,
     ) -> Reverted | None:
         """Revert ``annotator``'s latest active label/skip/flag/adjudication. None if nothing to undo.
 
         ``hold``: an undone label or skip brings its sample back on the annotator's screen, so
-        it is claimed again for ``session`` in the same transaction (one commit)."""
+        it is claimed again for ``session`` in the same transaction (one commit).
+        ``retry_after``: this call repeats an undo whose outcome is unknown (its answer was
+        lost), sent after the session's event ``retry_after`` was confirmed. If that attempt
+        was committed (the session's newest event since is an undo), it is returned and
+        nothing more is undone: a retry never undoes two decisions."""
         with self._store.write() as conn:
+            done = self._committed_reversal(conn, "undo", annotator, session, retry_after)
+            if done is not None:
+                return done
             target = self._latest_undoable(conn, annotator)
             if target is None:
                 return None
@@ -150,9 +162,15 @@ class LabelLog:
                 self._store.claims.hold_again(conn, annotator, target.sample_id, session)
         return Reverted(eid, target)
 
-    def redo(self, annotator: str, *, session: str | None = None) -> Reverted | None:
-        """Cancel ``annotator``'s latest undo, if nothing was done since. None if nothing to redo."""
+    def redo(
+        self, annotator: str, *, session: str | None = None, retry_after: int | None = None
+    ) -> Reverted | None:
+        """Cancel ``annotator``'s latest undo, if nothing was done since. None if nothing to
+        redo. ``retry_after``: as for :meth:`undo`."""
         with self._store.write() as conn:
+            done = self._committed_reversal(conn, "redo", annotator, session, retry_after)
+            if done is not None:
+                return done
             undo_event = self._latest_redoable(conn, annotator)
             if undo_event is None:
                 return None
@@ -168,6 +186,36 @@ class LabelLog:
             )
             self._refresh(conn, undo_event.sample_id)
         return Reverted(eid, target)
+
+    def _committed_reversal(
+        self,
+        conn: sa.Connection,
+        action: str,
+        annotator: str,
+        session: str | None,
+        after: int | None,
+    ) -> Reverted | None:
+        """The ``action`` (undo or redo) an earlier attempt committed, if the session's newest
+        event after ``after`` is one (see :meth:`undo`)."""
+        if after is None or session is None:
+            return None
+        row = conn.execute(
+            sa.select(_LE.c.id, _LE.c.action, _LE.c.target_event_id)
+            .where(
+                _LE.c.project_id == self._store.project_id,
+                _LE.c.annotator == annotator,
+                _LE.c.session == session,
+                _LE.c.id > after,
+            )
+            .order_by(_LE.c.id.desc())
+            .limit(1)
+        ).first()
+        if row is None or row.action != action or row.target_event_id is None:
+            return None
+        target = self._event(conn, row.target_event_id)
+        if action == "redo":  # a redo's target is the undo; report the decision it restored
+            target = self._event(conn, target.target_event_id)  # type: ignore[arg-type]
+        return Reverted(int(row.id), target)
 
     # -- reading -------------------------------------------------------------------------
 

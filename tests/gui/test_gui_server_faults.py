@@ -279,3 +279,48 @@ def _claims(store: Store, session: str) -> list[tuple[int]]:
                 )
             ).all()
         ]
+
+
+def test_undo_whose_answer_is_lost_is_not_done_twice(qtbot, text_project, proxy) -> None:  # type: ignore[no-untyped-def]
+    """Two labels, then an undo the server commits but whose answer is lost: the app says
+    "not saved"; the annotator presses Ctrl+Z again, and that retry finds the committed undo
+    instead of undoing the first label as well."""
+    store = text_project(n=12)
+    s = Session(qtbot, store, proxy)
+    c = s.controller
+    assert c.store is not None
+    first = c.current
+    with qtbot.waitSignal(c.labelSaved, timeout=30_000):
+        assert c.label(["neutral"])
+    second = c.current
+    with qtbot.waitSignal(c.labelSaved, timeout=30_000):
+        assert c.label(["pos"])
+    assert first is not None and second is not None
+    qtbot.waitUntil(lambda: c.runner.pending == 0, timeout=30_000)  # the undo commits next
+    armed = []
+
+    @sa.event.listens_for(c.store.engine, "commit")
+    def _lose_the_answer(_conn) -> None:  # type: ignore[no-untyped-def]
+        if armed:
+            armed.clear()
+            proxy.hold_replies()
+
+    armed.append(True)
+    with qtbot.waitSignal(c.failure, timeout=30_000) as failed:
+        assert c.undo()
+    assert failed.args[0].startswith("Change not saved: ")
+    # the server did undo the second label
+    assert store.labels.state(second.sample_id).status == "unlabeled"
+    assert store.labels.state(first.sample_id).labels == ("neutral",)
+    proxy.resume()
+    with qtbot.waitSignal(c.itemShown, timeout=60_000) as shown:
+        assert c.undo()  # the annotator presses Ctrl+Z again
+    assert shown.args[0].sample_id == second.sample_id
+    assert store.labels.state(first.sample_id).labels == ("neutral",)  # not undone too
+    assert [e.action for e in store.labels.events()].count("undo") == 1
+    # a further undo is a new one and takes back the first label
+    with qtbot.waitSignal(c.itemShown, timeout=30_000) as shown:
+        assert c.undo()
+    assert shown.args[0].sample_id == first.sample_id
+    assert store.labels.state(first.sample_id).status == "unlabeled"
+    c.close()
