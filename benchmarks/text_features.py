@@ -10,6 +10,9 @@ Sets:
   (stdlib, NumPy, pandas, scikit-learn).
 * ``scipy-topics``: the first sentence of every public SciPy function's docstring, labeled by
   subpackage (stats, linalg, signal, ...): short messages, imbalanced classes.
+* ``api-summaries``: :func:`benchmarks.bench_data.api_summaries` (docstring summaries of seven
+  libraries, imbalanced), a seeded random subset of ``--api-rows`` rows (default 4,000: about
+  a retrain's labeled set).
 
 Per set and choice: macro-F1 of 5-fold cross-validation on all rows (the retrain's own
 out-of-fold figure, with its grid), and macro-F1 on the remaining rows after training on
@@ -55,6 +58,15 @@ def docstrings() -> tuple[list[str], list[str]]:
 
     _, truth, _ = _docstrings()
     return truth["text"].tolist(), truth["label"].tolist()
+
+
+def api_summaries(rows: int) -> tuple[list[str], list[str]]:
+    from bench_data import api_summaries as build  # benchmarks/ is the script folder
+
+    frame = build()
+    if len(frame) > rows:
+        frame = frame.sample(n=rows, random_state=0).sort_index()
+    return frame["text"].tolist(), frame["label"].tolist()
 
 
 def scipy_topics() -> tuple[list[str], list[str]]:
@@ -115,6 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--labels", type=int, default=100)
     ap.add_argument("--sets", default="docstrings,scipy-topics")
+    ap.add_argument("--choices", default=",".join(CHOICES), help="text feature choices to run")
+    ap.add_argument("--api-rows", type=int, default=4000, help="rows of api-summaries used")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "text_features.json"))
     args = ap.parse_args(argv)
 
@@ -128,7 +142,11 @@ def main(argv: list[str] | None = None) -> int:
         "labels": args.labels,
         "sets": {},
     }
-    builders = {"docstrings": docstrings, "scipy-topics": scipy_topics}
+    builders = {
+        "docstrings": docstrings,
+        "scipy-topics": scipy_topics,
+        "api-summaries": lambda: api_summaries(args.api_rows),
+    }
     for name in args.sets.split(","):
         build = builders[name]
         texts, labels = build()
@@ -136,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         classes = sorted(set(labels))
         counts = {c: int((y == c).sum()) for c in classes}
         entry: dict = {"rows": len(y), "classes": counts, "choices": {}}
-        for choice in CHOICES:
+        for choice in args.choices.split(","):
             t0 = time.perf_counter()
             X = text_matrix(texts, FeatureSettings(text_features=choice))
             feat_s = time.perf_counter() - t0

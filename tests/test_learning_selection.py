@@ -8,7 +8,10 @@ from labeler.learning.catalog import make_estimator
 from labeler.learning.features import load_features
 from labeler.learning.fitting import Targets
 from labeler.learning.selection import (
+    FULL_EVERY,
+    REGROW,
     TIE,
+    Previous,
     calibration_scores,
     is_imbalanced,
     proba_columns,
@@ -113,3 +116,75 @@ def test_a_retrain_records_the_choice_and_the_calibration(make_store) -> None:
     assert stored is not None
     assert abs(stored[model.classes_[0]] - proba[0]) < 1e-5
     assert len(ids) == 200
+
+
+def test_a_retrain_between_searches_revalidates_the_previous_winner() -> None:
+    X, y = noisy_imbalanced(n=300)
+    targets = Targets(y, ["common", "rare"], False)
+    est = make_estimator("logreg", "tabular")
+    full = select_model(est, "logreg", X, targets, 5, 0, feature_key="k")
+    assert full.search == {"mode": "grid", "labels": 300, "reuses": 0}
+    assert len(full.candidates) == 4
+
+    params = {"model": "logreg", "feature_key": "k", "cv_folds": 5, "selection": full.record()}
+    previous = Previous.from_params(params)
+    assert previous is not None
+    again = select_model(est, "logreg", X, targets, 5, 0, previous=previous, feature_key="k")
+    assert again.search == {"mode": "previous winner", "labels": 300, "reuses": 1}
+    assert again.chosen == full.chosen  # recorded as every run's choice is
+    assert [(c["C"], c["class_weight"]) for c in again.candidates] == [
+        (full.chosen["C"], full.chosen["class_weight"])
+    ]
+    assert again.oof is not None and again.oof.shape == (300, 2)  # still cross-validated
+    assert again.estimator.get_params()["C"] == full.chosen["C"]
+    assert again.record()["search"]["mode"] == "previous winner"
+
+
+def test_the_grid_is_searched_again_when_labels_grow_or_after_some_retrains() -> None:
+    X, y = noisy_imbalanced(n=400)
+    targets = Targets(y, ["common", "rare"], False)
+    est = make_estimator("logreg", "tabular")
+    chosen = {"C": 1.0, "class_weight": None}
+
+    def previous(labels: int, reuses: int, key: str = "k", folds: int = 5) -> Previous:
+        return Previous(chosen, "logreg", key, folds, labels, reuses)
+
+    def mode(prev: Previous, feature_key: str | None = "k") -> str:
+        sel = select_model(est, "logreg", X, targets, 5, 0, previous=prev, feature_key=feature_key)
+        return sel.search["mode"]
+
+    grown = int(400 / (1 + REGROW)) - 1  # 400 labels now: grown by more than REGROW
+    assert mode(previous(grown + 2, 0)) == "previous winner"
+    assert mode(previous(grown, 0)) == "grid"
+    assert mode(previous(400, FULL_EVERY - 2)) == "previous winner"
+    assert mode(previous(400, FULL_EVERY - 1)) == "grid"  # every FULL_EVERY-th retrain
+    assert mode(previous(400, 0, key="other")) == "grid"  # other features
+    assert mode(previous(400, 0), feature_key=None) == "grid"  # features unknown (Dask)
+    assert mode(previous(400, 0, folds=3)) == "grid"
+    balanced = Previous({"C": 1.0, "class_weight": "balanced"}, "logreg", "k", 5, 400, 0)
+    even = Targets(noisy_imbalanced(n=400, minority=0.5)[1], ["common", "rare"], False)
+    sel = select_model(est, "logreg", X, even, 5, 0, previous=balanced, feature_key="k")
+    assert sel.search["mode"] == "grid"  # balanced weights no longer fit balanced labels
+    assert Previous.from_params({"selection": {"chosen": chosen}}).searched_labels == 0
+    assert Previous.from_params({"model": "logreg"}) is None
+
+
+def test_consecutive_retrains_record_a_search_then_the_reused_choice(make_store) -> None:
+    X, y = noisy_imbalanced(n=200)
+    store = make_store(modality="tabular", labels=("common", "rare"))
+    add_tabular(store, X, [(y[i],) if i < 150 else None for i in range(len(y))])
+    settings = TrainSettings(queue_size=20, cv_folds=4)
+    first = train_once(store.location, settings)
+    second = train_once(store.location, settings)
+    assert first.status == second.status == "ok"
+    assert first.params["selection"]["search"]["mode"] == "grid"
+    assert second.params["selection"]["search"]["mode"] == "previous winner"
+    assert second.params["chosen"] == first.params["chosen"]
+    assert len(second.params["selection"]["candidates"]) == 1
+    assert second.metrics["macro_f1"] is not None and second.metrics["brier"] is not None
+    model = load_trusted(store.artifacts_dir / second.artifact, second.artifact_sha256)
+    fitted = model.named_steps["model"]
+    assert (fitted.C, fitted.class_weight) == (
+        second.params["chosen"]["C"],
+        second.params["chosen"]["class_weight"],
+    )

@@ -9,6 +9,14 @@ weights at the best value of the first. So a retrain fits at most 4 candidates p
 (3 path values + 1), a bounded few times one plain cross-validation, most of it in warm-started
 steps; ``benchmarks/engine.py`` measures it.
 
+Between searches a retrain re-validates the previous winner only (:class:`Previous`): the
+same folds, one candidate, its out-of-fold probabilities as the run's metrics. The whole grid
+is searched again when there is no comparable previous search (another model, other features
+or folds), when the labels grew by :data:`REGROW` since it, after :data:`FULL_EVERY` retrains,
+or when the previous winner's class weighting no longer fits the labels (balanced weights on
+balanced labels). An annotator's retrain usually adds a few labels to thousands, which moves
+the best value of a grid a decade apart rarely; the record says which retrains searched.
+
 The winner has the best out-of-fold macro-F1; candidates within :data:`TIE` of it are
 decided by the lower out-of-fold log loss (a proper score, so better probabilities win).
 Its out-of-fold probabilities become the run's cross-validated metrics. They are mildly
@@ -32,6 +40,7 @@ from scipy.optimize import minimize_scalar
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.multiclass import OneVsRestClassifier
+from threadpoolctl import threadpool_limits
 
 from labeler.learning.catalog import CATALOG
 from labeler.learning.compact_fit import fit_compact
@@ -43,6 +52,52 @@ IMBALANCE = 2.0  # largest / smallest labeled class count from which balanced we
 CALIBRATION_GAIN = 0.01  # relative log-loss improvement a temperature must bring to be kept
 ECE_BINS = 10
 EPS = 1e-12
+FULL_EVERY = 5  # retrains from one full grid search to the next
+REGROW = 0.25  # labels grown by this share since the last full search: search again
+
+
+@dataclass(frozen=True)
+class Previous:
+    """The previous retrain's selection, as its run record holds it (``params``)."""
+
+    chosen: dict[str, Any]
+    model: str | None
+    feature_key: str | None
+    folds: int | None
+    searched_labels: int  # labels the last full grid search ran on
+    reuses: int  # retrains since that search
+
+    @classmethod
+    def from_params(cls, params: dict[str, Any] | None) -> Previous | None:
+        """From a run record's ``params``; None for runs without a selection record."""
+        record = (params or {}).get("selection")
+        if not isinstance(record, dict) or not isinstance(record.get("chosen"), dict):
+            return None
+        search = record.get("search") or {}
+        return cls(
+            chosen=dict(record["chosen"]),
+            model=params.get("model"),
+            feature_key=params.get("feature_key"),
+            folds=params.get("cv_folds"),
+            searched_labels=int(search.get("labels", 0)),
+            reuses=int(search.get("reuses", 0)),
+        )
+
+    def fits(
+        self, model: str, feature_key: str | None, folds: int, n_labels: int, path_name: str | None
+    ) -> bool:
+        """Whether a retrain like this may re-validate the previous winner instead of searching."""
+        key = path_name.removeprefix("estimator__") if path_name else None
+        return (
+            self.model == model
+            and self.feature_key is not None
+            and self.feature_key == feature_key
+            and self.folds == folds
+            and self.searched_labels > 0
+            and n_labels <= self.searched_labels * (1 + REGROW)
+            and self.reuses + 1 < FULL_EVERY
+            and (key is None or key in self.chosen)
+        )
 
 
 @dataclass
@@ -58,6 +113,7 @@ class Selection:
     candidates: list[dict[str, Any]] = field(default_factory=list)
     calibration: dict[str, Any] = field(default_factory=dict)
     start: tuple[np.ndarray, np.ndarray] | None = None  # a fold's coefficients, chosen values
+    search: dict[str, Any] = field(default_factory=dict)  # full grid or previous winner
 
     def record(self) -> dict[str, Any]:
         """The ``params["selection"]`` entry of the run record."""
@@ -65,6 +121,7 @@ class Selection:
             "chosen": self.chosen,
             "criterion": f"out-of-fold macro-F1; within {TIE} by log loss",
             "candidates": self.candidates,
+            "search": self.search,
         }
 
     def fit(self, X: Any, y: Any) -> Any:
@@ -73,13 +130,14 @@ class Selection:
         passes instead of a cold start: at C=10 on TF-IDF + embeddings about 5x fewer),
         and fold the temperature in."""
         est = self.estimator
-        if self.start is not None and isinstance(est, LogisticRegression):
-            est.set_params(warm_start=True)
-            est.coef_, est.intercept_ = (a.copy() for a in self.start)
-            fit_compact(est, X, y)
-            est.set_params(warm_start=False)
-        else:
-            fit_compact(est, X, y)
+        with threadpool_limits(1, user_api="blas"):  # see select_model
+            if self.start is not None and isinstance(est, LogisticRegression):
+                est.set_params(warm_start=True)
+                est.coef_, est.intercept_ = (a.copy() for a in self.start)
+                fit_compact(est, X, y)
+                est.set_params(warm_start=False)
+            else:
+                fit_compact(est, X, y)
         return self.finish(est)
 
     def finish(self, fitted: Any) -> Any:
@@ -98,12 +156,55 @@ def select_model(
     folds: int,
     seed: int,
     cancel: CancelToken | None = None,
+    previous: Previous | None = None,
+    feature_key: str | None = None,
 ) -> Selection:
-    """Cross-validate the catalog grid of ``model`` around ``estimator`` (see module doc)."""
+    """Cross-validate the catalog grid of ``model`` around ``estimator`` (see module doc), or
+    only ``previous``'s winner when it may be reused (:meth:`Previous.fits`; ``feature_key``
+    names the features the retrain fits on).
+
+    BLAS runs single-threaded meanwhile: the fits are many small products (a few thousand
+    labeled rows), where extra BLAS threads only spin (on a loaded 2-core machine L-BFGS
+    took 4x the CPU time with them)."""
+    with threadpool_limits(1, user_api="blas"):
+        return _select(estimator, model, X, targets, folds, seed, cancel, previous, feature_key)
+
+
+def _select(
+    estimator: Any,
+    model: str,
+    X: Any,
+    targets: Targets,
+    folds: int,
+    seed: int,
+    cancel: CancelToken | None,
+    previous: Previous | None,
+    feature_key: str | None,
+) -> Selection:
     cv = make_folds(targets, folds, seed)
     path_name, path_values, weightings = _grid(estimator, model, targets)
     if cv is None:
         return Selection(estimator, _chosen(estimator, path_name, None), None, 0)
+    n_labels = int(targets.y.shape[0])
+    reuse = previous is not None and previous.fits(model, feature_key, folds, n_labels, path_name)
+    if reuse:
+        assert previous is not None
+        weighting = previous.chosen.get("class_weight")
+        if weighting not in weightings:  # balanced weights, labels no longer imbalanced
+            reuse = False
+        else:
+            weightings = (weighting,)
+            key = path_name.removeprefix("estimator__") if path_name else None
+            path_values = (previous.chosen[key],) if key else path_values
+    search = (
+        {
+            "mode": "previous winner",
+            "labels": previous.searched_labels,
+            "reuses": previous.reuses + 1,
+        }
+        if reuse and previous is not None
+        else {"mode": "grid", "labels": n_labels, "reuses": 0}
+    )
     k = cv.get_n_splits()
     n, m = targets.y.shape[0], len(targets.classes)
     split_y = None if targets.multi_label else targets.y
@@ -115,6 +216,15 @@ def select_model(
             oofs[(weighting, v)] = np.zeros((n, m))
         for train, test in cv.split(np.zeros(n), split_y):
             est = _with(clone(estimator), class_weight=weighting, warm_start=True)
+            # the previous fold's solution at the same value: most of its training rows are
+            # this fold's too, so the solver starts near the optimum (same optimum, fewer steps)
+            carry = starts.get((weighting, values[0]))
+            if (
+                carry is not None
+                and isinstance(est, LogisticRegression)
+                and len(np.unique(targets.y[train])) == m
+            ):
+                est.coef_, est.intercept_ = (a.copy() for a in carry)
             for value in values:
                 if cancel is not None:
                     cancel.check()
@@ -125,9 +235,9 @@ def select_model(
                 if isinstance(est, LogisticRegression) and len(est.classes_) == m:
                     starts[(weighting, value)] = (est.coef_.copy(), est.intercept_.copy())
 
-    run(None, path_values)
+    run(weightings[0], path_values)
     candidates = _score(oofs, targets, path_name)
-    if "balanced" in weightings:  # balanced weights at the best unweighted value only
+    if weightings == (None, "balanced"):  # balanced weights at the best unweighted value only
         best = _pick(candidates).get(path_name) if path_name else None
         run("balanced", (best,))
         candidates = _score(oofs, targets, path_name)
@@ -145,6 +255,7 @@ def select_model(
         k,
         candidates=candidates,
         start=starts.get((weighting, value)),
+        search=search,
     )
     if isinstance(chosen_est, LogisticRegression) and not targets.multi_label:
         _calibrate(selection, targets)

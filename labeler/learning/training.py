@@ -42,7 +42,7 @@ from labeler.learning.fitting import (
     proba_in_order,
 )
 from labeler.learning.pool_predict import PoolCollector
-from labeler.learning.selection import select_model
+from labeler.learning.selection import Previous, select_model
 from labeler.learning.settings import TrainSettings
 from labeler.learning.strategies import check_strategy, rank_pool
 from labeler.progress import CancelToken, ProgressFn, no_progress
@@ -336,12 +336,14 @@ def fit_estimator(
     model: str,
     params: dict[str, Any],
     phases: _Phases,
+    previous: Previous | None = None,
 ) -> Fitted:
     """Choose hyperparameters by cross-validation, fit on every label, and fit the committee
-    when the strategy needs one (``params`` gains what was chosen)."""
+    when the strategy needs one (``params`` gains what was chosen). ``previous``: the last
+    retrain's selection, whose winner may be re-validated instead of searching the grid."""
     check_finite(X_lab, snapshot.sample_ids)
     # Text embeddings alone are a dense matrix: the defaults for dense vectors suit them
-    # (lbfgs; saga is for the wide sparse TF-IDF).
+    # (the text defaults are for the wide sparse TF-IDF).
     dense_text = feature_kind == "text" and not sp.issparse(X_lab)
     estimator = make_estimator(
         model,
@@ -355,7 +357,15 @@ def fit_estimator(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
         selection = select_model(
-            estimator, model, X_lab, targets, settings.cv_folds, settings.seed, phases.cancel
+            estimator,
+            model,
+            X_lab,
+            targets,
+            settings.cv_folds,
+            settings.seed,
+            phases.cancel,
+            previous=previous,
+            feature_key=params.get("feature_key"),
         )
         estimator = selection.estimator
         oof, folds = selection.oof, selection.folds
@@ -385,6 +395,16 @@ def fit_estimator(
     return Fitted(estimator, members, metrics, oof)
 
 
+def last_selection(store: Store) -> Previous | None:
+    """The selection of the newest successful run that recorded one (runs by older versions
+    of Labeler, which recorded none, may come in between)."""
+    for run in reversed(store.models.runs(status="ok")):
+        previous = Previous.from_params(run.params)
+        if previous is not None:
+            return previous
+    return None
+
+
 def _fit_and_record(
     store: Store,
     settings: TrainSettings,
@@ -402,7 +422,9 @@ def _fit_and_record(
     X_lab = feats.X[lab_rows]
     if not sp.issparse(X_lab):
         X_lab = np.ascontiguousarray(X_lab)
-    fitted = fit_estimator(settings, feats.kind, X_lab, snapshot, targets, model, params, phases)
+    fitted = fit_estimator(
+        settings, feats.kind, X_lab, snapshot, targets, model, params, phases, last_selection(store)
+    )
     estimator, members, metrics, oof = fitted.estimator, fitted.members, fitted.metrics, fitted.oof
 
     labeled_mask = np.zeros(len(feats.ids), dtype=bool)
