@@ -95,7 +95,7 @@ def test_sessions_of_one_annotator_hold_samples_apart(make_store):
 def test_renewing_extends_and_expired_rows_are_deleted(make_store):
     store = make_store()
     ids = _samples(store, 4)
-    store.claims.claim("ann", ids[:2], ttl_s=0.5, session="s1")
+    store.claims.claim("ann", ids[:2], ttl_s=60, session="s1")
     store.claims.claim("bob", ids[2:], ttl_s=-1, session="s2")  # expired at once
     assert store.claims.renew("ann", "s1") == 2  # a live app's heartbeat: 15 more minutes
     assert store.claims.renew("bob", "s2") == 0  # an expired claim is not revived

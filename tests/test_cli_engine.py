@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from labeler.cli import main
 from labeler.store import Store
 from tests.helpers import run_cli
 from tests.learning_data import blobs
@@ -31,21 +32,23 @@ def _table(n: int = 240, seed: int = 0) -> pd.DataFrame:
 
 
 @pytest.fixture
-def project(tmp_path):
+def project(tmp_path, capsys):
+    """A tabular project made with ``labeler init`` and ``labeler import``, run in this process
+    (the commands under test run as a user runs them, in their own process; init and import
+    in a subprocess are covered by test_cli_project.py)."""
     proj = tmp_path / "proj"
-    assert (
-        run_cli("init", str(proj), "--modality", "tabular", "--labels", "c0,c1,c2").returncode == 0
-    )
+    assert main(["init", str(proj), "--modality", "tabular", "--labels", "c0,c1,c2"]) == 0
     frame = _table(120)
     frame.loc[30:, "label"] = ""
     frame.insert(0, "id", [f"r{i}" for i in range(len(frame))])
     csv = tmp_path / "rows.csv"
     frame.to_csv(csv, index=False)
-    proc = run_cli(
+    status = main([
         "import", str(proj), str(csv), "--id-column", "id",
         "--feature-columns", "f0,f1,f2,f3", "--label-column", "label",
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr
+    ])  # fmt: skip
+    assert status == 0, capsys.readouterr().err
+    capsys.readouterr()
     return proj
 
 
