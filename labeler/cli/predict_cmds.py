@@ -10,7 +10,7 @@ from labeler.cli.output import print_json, progress_bar
 
 
 def register(sub: Any) -> None:
-    from labeler.registry.predict import FORMATS
+    from labeler.registry.formats import FORMATS
 
     p = sub.add_parser(
         "predict",

@@ -25,6 +25,7 @@ from labeler.data.parsing import label_studio_root
 from labeler.errors import Cancelled
 from labeler.export.atomic import atomic_path, write_text_atomic
 from labeler.export.errors import ExportError
+from labeler.export.formats import FORMATS
 from labeler.export.label_studio import TaskWriter, label_config
 from labeler.export.policy import POLICIES, choose, needs_annotator_labels
 from labeler.export.rows import payload_columns, to_record
@@ -45,7 +46,6 @@ from labeler.store.label_cut import LabelSetHash, label_watermark
 from labeler.store.label_studio_events import label_times
 from labeler.store.overlap import OverlapSettings
 
-FORMATS = {"csv": ".csv", "parquet": ".parquet", "jsonl": ".jsonl", "label-studio": ".json"}
 MANIFEST_SUFFIX = ".manifest.json"
 
 

@@ -29,9 +29,9 @@ import pyarrow.compute as pc
 from labeler.errors import DataImportError
 from labeler.learning.pipeline import IMAGE_COLUMN, TEXT_COLUMN, VECTOR_COLUMN, predict_frame
 from labeler.progress import CancelToken, ProgressFn, no_progress
+from labeler.registry.formats import FORMATS
 from labeler.registry.model_ref import LoadedModel
 
-FORMATS = ("csv", "parquet", "jsonl")
 CHUNK_ROWS = 50_000
 SAMPLE_ROWS = 2_000  # raw rows kept for the report hooks
 TEXT_NAMES = ("text", "content", "sentence", "document")

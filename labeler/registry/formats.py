@@ -1,0 +1,3 @@
+"""The file formats ``labeler predict`` writes."""
+
+FORMATS = ("csv", "parquet", "jsonl")
