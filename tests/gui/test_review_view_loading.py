@@ -75,3 +75,22 @@ def test_closing_while_statistics_run_stops_the_worker(qtbot, big_store):
         view.show()
     view.shutdown()  # returns once the worker stopped (at its next stage) or finished
     assert view.stats._pools == [] and view.reporter.last_box is None  # no error shown
+
+
+def test_stopping_ends_a_worker_that_does_not_finish_in_time() -> None:
+    """A worker still busy (here: sleeping; in the app: still importing its libraries) when
+    the view closes is terminated after the grace time instead of being waited for."""
+    import signal
+    import time
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    from labeler.gui.review.stats_runner import stop_pools
+
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn"))
+    pool.submit(time.sleep, 600)
+    while not pool._processes:  # the worker has started
+        time.sleep(0.05)
+    (process,) = pool._processes.values()
+    stop_pools([pool], grace_s=0.2)
+    assert not process.is_alive() and process.exitcode == -signal.SIGTERM

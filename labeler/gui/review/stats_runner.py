@@ -6,7 +6,7 @@ matrix, confident learning, plots); in a thread that would hold the interpreter 
 the table, so the job runs in its own process. A thread of a :class:`TaskRunner` waits for it
 and relays its progress (sent through a queue the process gets when it starts); ``shutdown``
 sets an event the job checks between stages, so closing the view does not wait for a whole
-computation.
+computation, and terminates a worker still starting up (the job only reads the project).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from labeler.errors import Cancelled
 from labeler.gui.tasks import TaskRunner
 from labeler.review.stats_job import ReviewStats, init_worker, review_stats_in_worker
 from labeler.store import ProjectLocation
@@ -58,6 +59,8 @@ class StatsRunner(QObject):
             # submitting starts the process (a spawn takes a moment): not on the GUI thread
             future = pool.submit(review_stats_in_worker, location, ticket)
             while not future.done():
+                if self._closed:  # a terminated worker's future may never be resolved
+                    raise Cancelled()
                 _relay(progress, ticket, self.progress, future)
             _relay(progress, ticket, self.progress, None)
             return future.result()
@@ -76,9 +79,23 @@ class StatsRunner(QObject):
         stop_pools(self._pools)
 
 
-def stop_pools(pools: list[ProcessPoolExecutor]) -> None:
+STOP_GRACE_S = 0.5  # a job past its imports notices the cancel event within this time
+
+
+def stop_pools(pools: list[ProcessPoolExecutor], grace_s: float = STOP_GRACE_S) -> None:
+    """Stop the worker processes. The job only reads the project, so a worker that does not
+    end within ``grace_s`` of being asked (it is still starting: a spawn imports pandas,
+    scikit-learn and matplotlib, seconds of CPU) is terminated instead of waited for."""
     while pools:
-        pools.pop().shutdown(wait=True, cancel_futures=True)
+        pool = pools.pop()
+        # the executor's processes: Python 3.11 has no public way to stop a starting worker
+        processes = list((getattr(pool, "_processes", None) or {}).values())
+        for process in processes:
+            process.join(grace_s)
+            if process.is_alive():
+                process.terminate()
+                process.join()
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _relay(progress: Any, ticket: int, signal: Any, future: Future[Any] | None) -> None:
