@@ -13,8 +13,10 @@ on exactly the same rows and noisy labels:
   out-of-fold probabilities the project stored (``oof_probabilities``).
 * ``sklearn_cv``: scikit-learn's ``cross_val_predict`` (5 shuffled stratified folds, other
   shuffles than the retrain's, so a second, independent set of probabilities) with the
-  same features and estimator; Labeler's ``find_label_issues`` and cleanlab both rank from
-  those probabilities.
+  same features (the project's default feature choice) and the estimator with the
+  parameters the project's retrain chose by cross-validation (``run.params["chosen"]``:
+  regularisation and class weighting; no temperature); Labeler's ``find_label_issues`` and
+  cleanlab both rank from those probabilities.
 
 Also reported, as ablations of the product's ordering (re-sorting the product's own output):
 ``labeler_flagged_by_raw_p_given``, Labeler's flagged rows ordered by the raw probability of
@@ -25,7 +27,8 @@ cleanlab runs with its defaults (``filter_by="prune_by_noise_rate"``) and
 ``return_indices_ranked_by`` ``self_confidence`` and ``normalized_margin``. With k the number
 of flipped labels: precision@k is the share of flipped labels among the first k a method
 lists (among all it lists, if fewer), recall@k the share of the flipped labels found there.
-Results: ``benchmarks/results/label_errors.json``.
+Results: ``benchmarks/results/label_errors.json`` (rewritten after every seed, so a run cut
+short keeps what it finished; ``conditions`` holds the load average before and after).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from __future__ import annotations
 import argparse
 import importlib.metadata
 import json
+import os
 import platform
 import sys
 import tempfile
@@ -140,10 +144,10 @@ def evaluate(
 
 def run_project(
     folder: Path, frame: pd.DataFrame, modality: str, classes: list[str], seed: int
-) -> tuple[dict[int, int], pd.DataFrame, np.ndarray, list[str], np.ndarray, float]:
+) -> tuple[dict[int, int], pd.DataFrame, np.ndarray, list[str], np.ndarray, float, dict]:
     """Create, import, train and review through the product. Returns the map sample id ->
     row, Labeler's suspects (by table row), the stored out-of-fold rows, given labels and
-    probabilities, and the retrain's duration."""
+    probabilities, the retrain's duration and the parameters its model selection chose."""
     csv = folder / "table.csv"
     frame.to_csv(csv, index=False)
     location = folder / "project"
@@ -174,11 +178,12 @@ def run_project(
     suspects = suspects.assign(sample_id=[row_of_sample[int(s)] for s in suspects["sample_id"]])
     rows = np.array([row_of_sample[int(s)] for s in oof.sample_ids])
     given = [g[0] for g in oof.given]
-    return row_of_sample, suspects, rows, given, oof.probs, seconds
+    chosen = dict(run.params.get("chosen") or {})
+    return row_of_sample, suspects, rows, given, oof.probs, seconds, chosen
 
 
 def sklearn_probabilities(
-    frame: pd.DataFrame, modality: str, classes: list[str], seed: int
+    frame: pd.DataFrame, modality: str, classes: list[str], seed: int, chosen: dict
 ) -> np.ndarray:
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
@@ -188,6 +193,7 @@ def sklearn_probabilities(
     else:
         X, _ = tabular_matrix(frame[[c for c in frame.columns if c.startswith("f")]], settings)
     estimator = make_estimator(resolve_model("auto", modality), modality, seed=seed)
+    estimator.set_params(**{k: v for k, v in chosen.items() if k in estimator.get_params()})
     cv = StratifiedKFold(n_splits=5, shuffle=True, random_state=1000 + seed)
     y = frame["label"].to_numpy()
     probs = cross_val_predict(estimator, X, y, cv=cv, method="predict_proba")
@@ -207,17 +213,47 @@ def mean_table(per_seed: list[dict]) -> dict:
     return out
 
 
+def set_entry(modality: str, classes: list[str], per_seed: list[dict], seeds: int) -> dict:
+    """A data set's means over the seeds run so far, the goal check and the per-seed rows."""
+    table_rows = mean_table(per_seed)
+    return {
+        "modality": modality,
+        "rows": per_seed[0]["rows"],
+        "classes": len(classes),
+        "seeds_done": f"{len(per_seed)} of {seeds}",
+        "mean": table_rows,
+        "labeler_at_least_cleanlab": {
+            source: all(
+                methods["labeler"]["precision_at_k"] >= methods[m]["precision_at_k"]
+                for m in methods
+                if m.startswith("cleanlab")
+            )
+            for source, methods in table_rows.items()
+        },
+        "per_seed": per_seed,
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sets", default=",".join(SETS))
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "label_errors.json"))
+    parser.add_argument(
+        "--keep-probabilities",
+        metavar="DIR",
+        help="also save each seed's probabilities, labels and flips here (.npz, for analysis)",
+    )
     args = parser.parse_args()
     doc: dict = {
         "description": __doc__.split("\n\n", 2)[2].strip(),
         "flip_share": FLIP_SHARE,
         "seeds": args.seeds,
-        "machine": {"python": platform.python_version()},
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
+        "conditions": {
+            "load_average_start": [round(x, 2) for x in os.getloadavg()],
+            "blas_threads": os.environ.get("OPENBLAS_NUM_THREADS", "default"),
+        },
         "versions": {
             "cleanlab": importlib.metadata.version("cleanlab"),
             "scikit-learn": importlib.metadata.version("scikit-learn"),
@@ -225,6 +261,8 @@ def main() -> int:
         },
         "sets": {},
     }
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
     for name in [s for s in args.sets.split(",") if s]:
         frame, modality = load(name)
         classes = sorted(frame["label"].unique())
@@ -233,7 +271,7 @@ def main() -> int:
             noisy, where = flip(frame["label"].to_numpy(dtype=object), classes, seed)
             table = frame.assign(label=noisy)
             with tempfile.TemporaryDirectory() as tmp:
-                row_of_sample, suspects, rows, given, probs, seconds = run_project(
+                row_of_sample, suspects, rows, given, probs, seconds, chosen = run_project(
                     Path(tmp), table, modality, classes, seed
                 )
             imported = np.array(sorted(row_of_sample.values()))
@@ -242,16 +280,31 @@ def main() -> int:
                 "project": evaluate(rows, given, probs, classes, flipped, labeler_frame=suspects)
             }
             same = table.iloc[imported].reset_index(drop=True)
-            cv_probs = sklearn_probabilities(same, modality, classes, seed)
+            cv_probs = sklearn_probabilities(same, modality, classes, seed, chosen)
             results["sklearn_cv"] = evaluate(
                 imported, list(same["label"]), cv_probs, classes, flipped
             )
+            if args.keep_probabilities:
+                keep = Path(args.keep_probabilities)
+                keep.mkdir(parents=True, exist_ok=True)
+                np.savez_compressed(
+                    keep / f"{name}-seed{seed}.npz",
+                    rows=rows,
+                    given=np.array(given, dtype=str),
+                    probs=probs,
+                    imported=imported,
+                    cv_given=np.array(list(same["label"]), dtype=str),
+                    cv_probs=cv_probs,
+                    flipped=np.array(sorted(flipped)),
+                    classes=np.array(classes, dtype=str),
+                )
             per_seed.append(
                 {
                     "seed": seed,
                     "rows": int(len(imported)),
                     "flipped": len(flipped),
                     "retrain_seconds": round(seconds, 1),
+                    "chosen": chosen,
                     "results": results,
                 }
             )
@@ -261,25 +314,9 @@ def main() -> int:
                 for m, r in methods.items()
             )
             print(f"{name} seed {seed}: k={len(flipped)} precision@k {line}", flush=True)
-        table_rows = mean_table(per_seed)
-        doc["sets"][name] = {
-            "modality": modality,
-            "rows": per_seed[0]["rows"],
-            "classes": len(classes),
-            "mean": table_rows,
-            "labeler_at_least_cleanlab": {
-                source: all(
-                    methods["labeler"]["precision_at_k"] >= methods[m]["precision_at_k"]
-                    for m in methods
-                    if m.startswith("cleanlab")
-                )
-                for source, methods in table_rows.items()
-            },
-            "per_seed": per_seed,
-        }
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+            doc["sets"][name] = set_entry(modality, classes, per_seed, args.seeds)
+            doc["conditions"]["load_average_now"] = [round(x, 2) for x in os.getloadavg()]
+            out.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
     print(f"wrote {out}")
     for name, entry in doc["sets"].items():
         for source, methods in entry["mean"].items():

@@ -7,13 +7,16 @@
 Each set is written to a CSV in a temporary folder and run through the real command line
 (``python -m labeler simulate``), which writes ``docs/simulate-<set>.json`` and
 ``docs/simulate-<set>.png``. The data come from installed packages (see ``bench_data.py``);
-nothing is downloaded. A summary of every run goes to ``benchmarks/results/simulate.json``.
+nothing is downloaded. A summary of every run goes to ``benchmarks/results/simulate.json``
+(sets run before and not run now are kept, so the sets can be run one at a time; each set
+records its seeds, budget, wall time and the load average around its run).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -41,6 +44,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sets", default=",".join(SETS))
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--budget", type=int, help="labels to spend (default: simulate's)")
     parser.add_argument("--strategy", default=STRATEGIES)
     parser.add_argument("--docs", default=str(ROOT / "docs"))
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "simulate.json"))
@@ -55,12 +59,14 @@ def main() -> int:
             report = docs / f"simulate-{name}.json"
             plot_simulation(json.loads(report.read_text()), docs / f"simulate-{name}.png")
         return 0
+    out = Path(args.out)
+    previous = json.loads(out.read_text()) if out.is_file() else {}
     summary: dict = {
         "command": "labeler simulate FILE --label-column label --metric macro-f1 "
-        f"--strategy {args.strategy} --seeds {args.seeds}",
-        "machine": {"python": platform.python_version(), "cpus": __import__("os").cpu_count()},
+        "--strategy STRATEGIES --seeds SEEDS [--budget BUDGET]",
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
         "text_set_sources": library_versions(),
-        "sets": {},
+        "sets": previous.get("sets", {}),
     }
     with tempfile.TemporaryDirectory() as tmp:
         for name in [s for s in args.sets.split(",") if s]:
@@ -71,7 +77,8 @@ def main() -> int:
                 "--label-column", "label", "--metric", "macro-f1",
                 "--strategy", args.strategy, "--seeds", str(args.seeds),
                 "--json", str(report), "--plot", str(png),
-            ]  # fmt: skip
+            ] + (["--budget", str(args.budget)] if args.budget else [])  # fmt: skip
+            load_before = [round(x, 2) for x in os.getloadavg()]
             start = time.perf_counter()
             proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
             seconds = time.perf_counter() - start
@@ -86,8 +93,16 @@ def main() -> int:
                 "rows": doc["rows"],
                 "classes": len(doc["classes"]),
                 "budget": doc["budget"],
+                "seeds": doc["seeds"],
+                "strategies_run": args.strategy,
                 "full_macro_f1": doc["full_score"],
+                "model_selection": doc.get("model_selection", {}).get("rule"),
                 "seconds": round(seconds, 1),
+                "conditions": {
+                    "load_average_before": load_before,
+                    "load_average_after": [round(x, 2) for x in os.getloadavg()],
+                    "blas_threads": os.environ.get("OPENBLAS_NUM_THREADS", "default"),
+                },
                 "strategies": {
                     s: {
                         k: e[k]
@@ -102,9 +117,8 @@ def main() -> int:
                     for s, e in doc["strategies"].items()
                 },
             }
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     return 0
 
 
