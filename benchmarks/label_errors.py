@@ -66,10 +66,24 @@ FLIP_SHARE = 0.05
 CLEANLAB_RANKINGS = ("self_confidence", "normalized_margin")
 
 
-def load(name: str) -> tuple[pd.DataFrame, str]:
+def text_set(rows: int | None, table: str | None) -> pd.DataFrame:
+    """The API-summaries text set (``table``: the same set saved to CSV earlier, to skip
+    rebuilding it), or a stratified sample of ``rows`` of it (fixed: random_state 0)."""
+    frame = pd.read_csv(table) if table else api_summaries()
+    if rows is None or rows >= len(frame):
+        return frame
+    from sklearn.model_selection import train_test_split
+
+    keep, _ = train_test_split(frame, train_size=rows, stratify=frame["label"], random_state=0)
+    return keep.sort_index().reset_index(drop=True)
+
+
+def load(
+    name: str, text_rows: int | None = None, text_table: str | None = None
+) -> tuple[pd.DataFrame, str]:
     """The table (``id``, payload columns, ``label``) and its modality."""
     if name == "api-summaries":
-        frame = api_summaries()
+        frame = text_set(text_rows, text_table)
         modality = "text"
     else:
         frame = sklearn_table(name)
@@ -240,6 +254,10 @@ def main() -> int:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "label_errors.json"))
     parser.add_argument(
+        "--text-rows", type=int, help="a stratified sample of this many rows of the text set"
+    )
+    parser.add_argument("--text-table", help="the text set saved to CSV before (skips building)")
+    parser.add_argument(
         "--keep-probabilities",
         metavar="DIR",
         help="also save each seed's probabilities, labels and flips here (.npz, for analysis)",
@@ -249,6 +267,7 @@ def main() -> int:
         "description": __doc__.split("\n\n", 2)[2].strip(),
         "flip_share": FLIP_SHARE,
         "seeds": args.seeds,
+        "text_rows": args.text_rows or "all",
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
         "conditions": {
             "load_average_start": [round(x, 2) for x in os.getloadavg()],
@@ -264,7 +283,7 @@ def main() -> int:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     for name in [s for s in args.sets.split(",") if s]:
-        frame, modality = load(name)
+        frame, modality = load(name, args.text_rows, args.text_table)
         classes = sorted(frame["label"].unique())
         per_seed = []
         for seed in range(args.seeds):

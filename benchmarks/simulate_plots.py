@@ -27,14 +27,27 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import pandas as pd  # noqa: E402
 from bench_data import api_summaries, library_versions, sklearn_table  # noqa: E402
 
 SETS = ("digits", "wine", "breast-cancer", "api-summaries")
 STRATEGIES = "margin,entropy,least-confident,batch-diverse"
 
 
-def build(name: str, folder: Path) -> Path:
-    frame = api_summaries() if name == "api-summaries" else sklearn_table(name)
+def text_set(rows: int | None, table: str | None) -> pd.DataFrame:
+    """The API-summaries text set (``table``: the same set saved to CSV earlier, to skip
+    rebuilding it), or a stratified sample of ``rows`` of it (fixed: random_state 0)."""
+    frame = pd.read_csv(table) if table else api_summaries()
+    if rows is None or rows >= len(frame):
+        return frame
+    from sklearn.model_selection import train_test_split
+
+    keep, _ = train_test_split(frame, train_size=rows, stratify=frame["label"], random_state=0)
+    return keep.sort_index().reset_index(drop=True)
+
+
+def build(name: str, folder: Path, text_rows: int | None, text_table: str | None) -> Path:
+    frame = text_set(text_rows, text_table) if name == "api-summaries" else sklearn_table(name)
     path = folder / f"{name}.csv"
     frame.to_csv(path, index=False)
     return path
@@ -45,6 +58,10 @@ def main() -> int:
     parser.add_argument("--sets", default=",".join(SETS))
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--budget", type=int, help="labels to spend (default: simulate's)")
+    parser.add_argument(
+        "--text-rows", type=int, help="a stratified sample of this many rows of the text set"
+    )
+    parser.add_argument("--text-table", help="the text set saved to CSV before (skips building)")
     parser.add_argument("--strategy", default=STRATEGIES)
     parser.add_argument("--docs", default=str(ROOT / "docs"))
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "simulate.json"))
@@ -70,7 +87,7 @@ def main() -> int:
     }
     with tempfile.TemporaryDirectory() as tmp:
         for name in [s for s in args.sets.split(",") if s]:
-            csv = build(name, Path(tmp))
+            csv = build(name, Path(tmp), args.text_rows, args.text_table)
             report, png = docs / f"simulate-{name}.json", docs / f"simulate-{name}.png"
             cmd = [
                 sys.executable, "-m", "labeler", "simulate", str(csv),
@@ -91,6 +108,11 @@ def main() -> int:
             report.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
             summary["sets"][name] = {
                 "rows": doc["rows"],
+                "sampled_from": (
+                    "a stratified sample (random_state 0) of the API-summaries set"
+                    if name == "api-summaries" and args.text_rows
+                    else None
+                ),
                 "classes": len(doc["classes"]),
                 "budget": doc["budget"],
                 "seeds": doc["seeds"],

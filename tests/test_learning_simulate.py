@@ -180,14 +180,14 @@ def test_the_replay_fits_the_retrains_model_selection_and_reselects_as_labels_gr
 def test_the_report_records_every_selection() -> None:
     table = prepare(_synthetic(), "y", source="synthetic")
     doc = simulate(table, ["margin"], seeds=2, budget=60)
-    assert "1.5x" in doc["model_selection"]["rule"]
+    assert "2.0x" in doc["model_selection"]["rule"]
     assert len(doc["model_selection"]["full_pool_chosen_per_seed"]) == 2
     for entry in doc["strategies"].values():
         per_seed = entry["selections_per_seed"]
         assert len(per_seed) == 2
         for selections in per_seed:
             counts = [n for n, _ in selections]
-            assert counts[0] == 10 and all(b >= 1.5 * a for a, b in pairwise(counts))
+            assert counts[0] == 10 and all(b >= 2 * a for a, b in pairwise(counts))
             assert all("C" in chosen and "class_weight" in chosen for _, chosen in selections)
 
 

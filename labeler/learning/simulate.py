@@ -59,7 +59,7 @@ from labeler.progress import CancelToken
 
 TARGETS = (0.95, 0.98)
 METRICS = ("accuracy", "macro-f1")
-RESELECT_GROWTH = 1.5  # select the model again once the labels grew by this factor
+RESELECT_GROWTH = 2.0  # select the model again once the labels grew by this factor
 CV_FOLDS = 5  # as a retrain (TrainSettings.cv_folds)
 Matrix = np.ndarray | sp.csr_matrix
 
