@@ -50,12 +50,12 @@ def spread_labels(positions: Sequence[float], min_gap: float) -> list[float]:
     return out
 
 
-STAR_SPACING = 1.045  # neighbouring stars at one label count, as a factor on the log x-axis
+STAR_SPACING = 0.022  # neighbouring stars at one label count: this share of the axis width
 
 
-def star_positions(counts: Sequence[float | None]) -> list[float | None]:
+def star_positions(counts: Sequence[float | None], factor: float = 1.05) -> list[float | None]:
     """x of each strategy's star: its label count, or, where ``m`` strategies share one, the
-    ``m`` stars centred on it at :data:`STAR_SPACING` apart (in drawing order)."""
+    ``m`` stars centred on it, ``factor`` apart on the log x-axis (in drawing order)."""
     out: list[float | None] = []
     for i, c in enumerate(counts):
         if c is None:
@@ -63,7 +63,7 @@ def star_positions(counts: Sequence[float | None]) -> list[float | None]:
             continue
         same = [k for k, other in enumerate(counts) if other == c]
         rank = same.index(i)
-        out.append(float(c) * STAR_SPACING ** (rank - (len(same) - 1) / 2))
+        out.append(float(c) * factor ** (rank - (len(same) - 1) / 2))
     return out
 
 
@@ -96,7 +96,13 @@ def simulation_figure(doc: dict[str, Any], title: str | None = None) -> Figure:
     low, high = full * 0.95, full
     first = float(doc.get("initial_labels") or 1)
     budget = float(doc["budget"])
-    stars = star_positions([doc["strategies"][n].get("labels_to_98") for n in names])
+    # a star's width on the log axis, whatever its span: STAR_SPACING of (x_max / x_min)
+    span = (
+        budget * 1.05 / (min(first, *(doc["strategies"][n]["curve"][0][0] for n in names)) * 0.95)
+    )
+    stars = star_positions(
+        [doc["strategies"][n].get("labels_to_98") for n in names], span**STAR_SPACING
+    )
     for i, name in enumerate(names):
         entry = doc["strategies"][name]
         curve = np.asarray(entry["curve"], dtype=float)
