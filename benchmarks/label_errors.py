@@ -56,7 +56,7 @@ from labeler.learning.catalog import make_estimator, resolve_model  # noqa: E402
 from labeler.learning.features import FeatureSettings, tabular_matrix, text_matrix  # noqa: E402
 from labeler.learning.settings import TrainSettings  # noqa: E402
 from labeler.learning.training import train_once  # noqa: E402
-from labeler.review.label_errors import find_label_issues  # noqa: E402
+from labeler.review.label_errors import class_thresholds, find_label_issues  # noqa: E402
 from labeler.review.service import refresh_suspects  # noqa: E402
 from labeler.store import Store  # noqa: E402
 from labeler.store.review_stats import oof_probabilities  # noqa: E402
@@ -150,10 +150,88 @@ def evaluate(
     out["labeler_flagged_by_gap"] = at_k([int(i) for i in gap["sample_id"]], flipped, k)
     index = {c: j for j, c in enumerate(classes)}
     y = np.array([index[g] for g in given])
+    at = {int(r): i for i, r in enumerate(positions)}
+    flagged = np.array([at[int(r)] for r in labeler_frame["sample_id"]], dtype=int)
+    suggested = np.array([index[c] for c in labeler_frame["suggested"]], dtype=int)
+    for name, order in noise_orderings(y, probs, flagged, suggested).items():
+        out[name] = at_k([int(positions[i]) for i in order], flipped, k)
     for ranked_by in CLEANLAB_RANKINGS:
         ranked = [int(positions[i]) for i in cleanlab_ranking(y, probs, ranked_by)]
         out[f"cleanlab_{ranked_by}"] = at_k(ranked, flipped, k)
     return out
+
+
+def noise_orderings(
+    y: np.ndarray, probs: np.ndarray, flagged: np.ndarray, suggested: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Two orderings of Labeler's flagged rows (indices into ``probs``, most suspicious first)
+    that use the noise the confident joint estimates, as alternatives to the product's:
+
+    * ``labeler_flagged_noise_budget_first``: cleanlab's ``prune_by_noise_rate`` idea; per
+      (given, suggested) cell, as many rows as the calibrated confident joint estimates
+      errors there, chosen by margin ``p_suggested - p_given``, come first (in the product's
+      order), the other flagged rows after them;
+    * ``labeler_flagged_by_noise_posterior``: by the posterior probability that the given
+      label is wrong, ``1 - Q[y|y] p_y / sum_j Q[y|j] p_j``, with ``Q[given|true]`` from the
+      calibrated confident joint (Bayes with the estimated noise rates)."""
+    n, m = probs.shape
+    t = class_thresholds(y, probs, m)
+    confident = probs >= t[None, :]
+    best = np.where(confident, probs, -np.inf).argmax(axis=1)
+    joint = np.zeros((m, m))
+    for i in np.flatnonzero(confident.any(axis=1)):
+        joint[y[i], best[i]] += 1
+    counts = np.bincount(y, minlength=m)
+    joint = joint / np.maximum(joint.sum(axis=1, keepdims=True), 1) * counts[:, None]
+    p_given = probs[np.arange(n), y]
+    first: set[int] = set()
+    budget = np.rint(joint).astype(int)
+    for a in range(m):
+        for b in range(m):
+            cell = [int(i) for i, s in zip(flagged, suggested, strict=True) if y[i] == a and s == b]
+            if a == b or not cell or budget[a, b] == 0:
+                continue
+            cell.sort(key=lambda i: -(probs[i, b] - p_given[i]))
+            first.update(cell[: budget[a, b]])
+    budget_first = np.array(
+        [i for i in flagged if int(i) in first] + [i for i in flagged if int(i) not in first],
+        dtype=int,
+    )
+    q = joint / np.maximum(joint.sum(axis=0, keepdims=True), 1e-12)
+    wrong = 1 - q[y, y] * p_given / np.maximum((q[y, :] * probs).sum(axis=1), 1e-12)
+    posterior = flagged[np.argsort(-wrong[flagged], kind="stable")]
+    return {
+        "labeler_flagged_noise_budget_first": budget_first,
+        "labeler_flagged_by_noise_posterior": posterior,
+    }
+
+
+def rescore(folder: Path, out: Path) -> None:
+    """Recompute every ranking of ``out``'s seeds from the probabilities a run saved with
+    ``--keep-probabilities`` (no retraining; Labeler's ranking by ``find_label_issues``, the
+    function ``refresh_suspects`` runs on the stored probabilities)."""
+    doc = json.loads(out.read_text())
+    for name, entry in doc["sets"].items():
+        for row in entry["per_seed"]:
+            saved = np.load(folder / f"{name}-seed{row['seed']}.npz")
+            classes = [str(c) for c in saved["classes"]]
+            flipped = {int(i) for i in saved["flipped"]}
+            row["results"] = {
+                "project": evaluate(
+                    saved["rows"], [str(g) for g in saved["given"]], saved["probs"], classes,
+                    flipped,
+                ),
+                "sklearn_cv": evaluate(
+                    saved["imported"], [str(g) for g in saved["cv_given"]], saved["cv_probs"],
+                    classes, flipped,
+                ),
+            }  # fmt: skip
+        seeds = int(entry["seeds_done"].split(" of ")[1])
+        doc["sets"][name] = set_entry(
+            entry["modality"], [""] * entry["classes"], entry["per_seed"], seeds
+        )
+    doc["rescored_from_saved_probabilities"] = True
+    out.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
 
 
 def run_project(
@@ -262,7 +340,15 @@ def main() -> int:
         metavar="DIR",
         help="also save each seed's probabilities, labels and flips here (.npz, for analysis)",
     )
+    parser.add_argument(
+        "--rescore",
+        action="store_true",
+        help="recompute the rankings of --out from --keep-probabilities DIR (no retraining)",
+    )
     args = parser.parse_args()
+    if args.rescore:
+        rescore(Path(args.keep_probabilities), Path(args.out))
+        return 0
     doc: dict = {
         "description": __doc__.split("\n\n", 2)[2].strip(),
         "flip_share": FLIP_SHARE,
