@@ -21,7 +21,12 @@ on exactly the same rows and noisy labels:
 Also reported, as ablations of the product's ordering (re-sorting the product's own output):
 ``labeler_flagged_by_raw_p_given``, Labeler's flagged rows ordered by the raw probability of
 the given label instead of its ratio to the class's threshold, and ``labeler_flagged_by_gap``,
-ordered by ``p_suggested - p_given`` (Labeler's ordering before).
+ordered by ``p_suggested - p_given`` (Labeler's ordering before); and two orderings that
+use the noise rates the confident joint estimates (``noise_orderings``).
+
+``--text-rows N`` runs on a stratified sample of the text set (the README says which size
+its table used); ``--keep-probabilities DIR`` saves each seed's probabilities, and
+``--rescore`` recomputes all rankings from them without retraining.
 
 cleanlab runs with its defaults (``filter_by="prune_by_noise_rate"``) and
 ``return_indices_ranked_by`` ``self_confidence`` and ``normalized_margin``. With k the number
