@@ -19,9 +19,10 @@ on exactly the same rows and noisy labels:
   cleanlab both rank from those probabilities.
 
 Also reported, as ablations of the product's ordering (re-sorting the product's own output):
-``labeler_flagged_by_raw_p_given``, Labeler's flagged rows ordered by the raw probability of
-the given label instead of its ratio to the class's threshold, and ``labeler_flagged_by_gap``,
-ordered by ``p_suggested - p_given`` (Labeler's ordering before); and two orderings that
+``labeler_flagged_by_threshold_ratio``, Labeler's flagged rows ordered by the ratio of the
+probability of the given label to its class's threshold (the product's ordering until model
+selection), and ``labeler_flagged_by_gap``, ordered by ``p_suggested - p_given`` (the
+ordering before that); and two orderings that
 use the noise rates the confident joint estimates (``noise_orderings``).
 
 ``--text-rows N`` runs on a stratified sample of the text set (the README says which size
@@ -146,15 +147,21 @@ def evaluate(
     if labeler_frame is None:
         labeler_frame = find_label_issues(list(positions), given, probs, classes)
     out = {"labeler": at_k([int(i) for i in labeler_frame["sample_id"]], flipped, k)}
-    # ablation: the same flagged rows ordered by the raw probability of the given label
-    raw = labeler_frame.sort_values(["p_given", "sample_id"], kind="stable")
-    out["labeler_flagged_by_raw_p_given"] = at_k([int(i) for i in raw["sample_id"]], flipped, k)
+    index = {c: j for j, c in enumerate(classes)}
+    y = np.array([index[g] for g in given])
+    # ablation: the same flagged rows ordered by p_given / t_given, the ordering until model
+    # selection (t_given: the mean probability of the given class over rows labeled with it)
+    t = class_thresholds(y, np.asarray(probs, dtype=float), len(classes))
+    ratio = labeler_frame.assign(
+        ratio=labeler_frame["p_given"] / [t[index[g]] for g in labeler_frame["given"]]
+    ).sort_values(["ratio", "sample_id"], kind="stable")
+    out["labeler_flagged_by_threshold_ratio"] = at_k(
+        [int(i) for i in ratio["sample_id"]], flipped, k
+    )
     # ablation: the ordering before issue 9, by the gap p_suggested - p_given
     gap = labeler_frame.assign(gap=labeler_frame["p_suggested"] - labeler_frame["p_given"])
     gap = gap.sort_values(["gap", "sample_id"], ascending=[False, True], kind="stable")
     out["labeler_flagged_by_gap"] = at_k([int(i) for i in gap["sample_id"]], flipped, k)
-    index = {c: j for j, c in enumerate(classes)}
-    y = np.array([index[g] for g in given])
     at = {int(r): i for i, r in enumerate(positions)}
     flagged = np.array([at[int(r)] for r in labeler_frame["sample_id"]], dtype=int)
     suggested = np.array([index[c] for c in labeler_frame["suggested"]], dtype=int)
