@@ -242,6 +242,7 @@ def rescore(folder: Path, out: Path) -> None:
         doc["sets"][name] = set_entry(
             entry["modality"], [""] * entry["classes"], entry["per_seed"], seeds
         )
+    doc["description"] = __doc__.split("\n\n", 2)[2].strip()
     doc["rescored_from_saved_probabilities"] = True
     out.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
 
