@@ -9,6 +9,7 @@ from labeler.learning.plots import (
     plot_simulation,
     simulation_figure,
     spread_labels,
+    star_positions,
 )
 
 
@@ -57,3 +58,26 @@ def test_identical_curves_are_drawn_distinguishably(tmp_path) -> None:
     assert ax.get_xscale() == "log"
     low, high = ax.get_ylim()
     assert low <= 0.5 - 0.05 and high >= 0.975  # every curve, its band and the full line
+
+
+def test_stars_at_one_label_count_are_set_side_by_side() -> None:
+    assert star_positions([30, None, 45]) == [30.0, None, 45.0]
+    shared = star_positions([30, 30, 30, 113])
+    assert shared[1] == 30.0 and shared[0] < 30.0 < shared[2] and shared[3] == 113.0
+    assert shared[2] / shared[1] == shared[1] / shared[0]  # evenly spaced on the log axis
+    # drawn: three identical curves give three stars, none on top of another
+    curve = [[10, 0.5, 0.05], [20, 0.8, 0.04], [40, 0.97, 0.01], [80, 0.97, 0.0]]
+    entry = {"labels_to_98": 40, "first_reach_98": 40, "final_score": 0.97, "curve": curve}
+    doc = {
+        "source": "t.csv",
+        "model": "logreg",
+        "metric": "macro-f1",
+        "seeds": 2,
+        "budget": 80,
+        "initial_labels": 10,
+        "full_score": 0.975,
+        "strategies": {"random": entry, "margin": entry, "entropy": entry},
+    }
+    ax = simulation_figure(doc).axes[0]
+    star_xs = [float(line.get_xdata()[0]) for line in ax.get_lines() if line.get_marker() == "*"]
+    assert len(star_xs) == 3 and len(set(star_xs)) == 3

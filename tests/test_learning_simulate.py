@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 import pandas as pd
 import pytest
 from sklearn.datasets import load_digits
 
+from labeler.learning.catalog import make_estimator
+from labeler.learning.features import FeatureSettings, text_matrix
+from labeler.learning.featureset import DEFAULT_TEXT_FEATURES
+from labeler.learning.fitting import Targets
+from labeler.learning.selection import select_model
 from labeler.learning.simulate import (
     SimulateError,
+    StepModel,
     first_reach,
     prepare,
     schedule,
@@ -141,3 +149,53 @@ def test_margin_stays_above_98_percent_with_far_fewer_labels_than_random_on_digi
     random = doc["strategies"]["random"]["labels_to_98"]
     assert margin is not None and random is not None
     assert margin <= 0.6 * random  # measured: 240 against 472 macro-F1 labels (seed 0)
+
+
+def test_the_replay_fits_the_retrains_model_selection_and_reselects_as_labels_grow() -> None:
+    # Imbalanced, noisy: the grid (C and class weighting) has a real choice to make.
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(400, 5))
+    y = np.where(X[:, 0] + 0.8 * rng.normal(size=400) > 1.0, "rare", "common").astype(object)
+    step = StepModel("logreg", "tabular", seed=0, growth=1.5)
+    for n in (40, 50, 59, 60, 200):
+        fitted = step.fit(X[:n], y[:n])
+    # selected at 40, kept through 59 (< 1.5 x 40), again at 60 and at 200 (>= 1.5 x 60)
+    assert [n for n, _ in step.selections] == [40, 60, 200]
+    # each selection is exactly what a retrain on those labels chooses and fits
+    targets = Targets(y[:200], ["common", "rare"], False)
+    selection = select_model(make_estimator("logreg", "tabular"), "logreg", X[:200], targets, 5, 0)
+    assert step.selections[-1][1] == selection.chosen
+    expected = selection.fit(X[:200], y[:200])
+    np.testing.assert_allclose(fitted.predict_proba(X), expected.predict_proba(X))
+    # between selections the chosen parameters are refitted on the grown set
+    step = StepModel("logreg", "tabular", seed=0, growth=1.5)
+    step.fit(X[:100], y[:100])
+    between = step.fit(X[:120], y[:120])
+    assert len(step.selections) == 1
+    chosen = step.selections[0][1]
+    assert chosen["C"] == between.C and between.class_weight == chosen["class_weight"]
+    assert between.coef_.shape[1] == 5 and len(between.classes_) == 2
+
+
+def test_the_report_records_every_selection() -> None:
+    table = prepare(_synthetic(), "y", source="synthetic")
+    doc = simulate(table, ["margin"], seeds=2, budget=60)
+    assert "2.0x" in doc["model_selection"]["rule"]
+    assert len(doc["model_selection"]["full_pool_chosen_per_seed"]) == 2
+    for entry in doc["strategies"].values():
+        per_seed = entry["selections_per_seed"]
+        assert len(per_seed) == 2
+        for selections in per_seed:
+            counts = [n for n, _ in selections]
+            assert counts[0] == 10 and all(b >= 2 * a for a, b in pairwise(counts))
+            assert all("C" in chosen and "class_weight" in chosen for _, chosen in selections)
+
+
+def test_text_tables_get_the_projects_default_text_features() -> None:
+    texts = [f"alpha beta {w} gamma" for w in ("one", "two", "three", "four")] * 3
+    frame = pd.DataFrame({"text": texts, "label": ["p", "q", "p", "q"] * 3})
+    table = prepare(frame, "label")
+    assert DEFAULT_TEXT_FEATURES == "tfidf+embedding"
+    expected = text_matrix(texts, FeatureSettings())
+    assert table.kind == "text" and table.X.shape == expected.shape
+    assert table.X.shape[1] > FeatureSettings().hash_features  # TF-IDF and the embedding

@@ -22,7 +22,7 @@ def test_confident_learning_by_hand():
     assert list(frame["sample_id"]) == [14]
     row = frame.iloc[0]
     assert (row["given"], row["suggested"]) == ("b", "a")
-    assert row["score"] == pytest.approx(1 - 0.1 / (1.6 / 3))  # 1 - p_given / t_given
+    assert row["score"] == pytest.approx(1 - 0.1)  # 1 - p_given
 
 
 def test_flagged_samples_rank_by_the_probability_of_their_given_label():
@@ -38,16 +38,16 @@ def test_flagged_samples_rank_by_the_probability_of_their_given_label():
             [0.1, 0.8, 0.1],  # 5: b
             [0.2, 0.3, 0.5],  # 6: c
             [0.2, 0.3, 0.5],  # 7: c
-            [0.1, 0.7, 0.2],  # 8: labeled c, p_c = 0.2: lower than sample 3's, but for c
+            [0.1, 0.7, 0.2],  # 8: labeled c, p_c = 0.2: less likely right than sample 3
             [0.35, 0.45, 0.2],  # 9: labeled c, as sample 8 (a tie: by sample id)
         ]
     )
     given = ["a", "a", "a", "a", "b", "b", "c", "c", "c", "c"]
     frame = find_label_issues(range(10), given, probs, classes)
-    t_a, t_c = (0.9 * 3 + 0.3) / 4, (0.5 * 2 + 0.2 * 2) / 4
-    assert list(frame["sample_id"]) == [3, 8, 9]  # the raw p_given would put 8 and 9 first
-    np.testing.assert_allclose(frame["score"], [1 - 0.3 / t_a, 1 - 0.2 / t_c, 1 - 0.2 / t_c])
-    np.testing.assert_allclose(frame["p_given"], [0.3, 0.2, 0.2])
+    # by p_given, whatever the class (the threshold ratio 1 - p / t would put 3 first)
+    assert list(frame["sample_id"]) == [8, 9, 3]
+    np.testing.assert_allclose(frame["score"], [0.8, 0.8, 0.7])
+    np.testing.assert_allclose(frame["p_given"], [0.2, 0.2, 0.3])
     assert list(frame["suggested"]) == ["b", "b", "b"]
 
 

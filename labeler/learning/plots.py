@@ -8,7 +8,10 @@ The learning-curve plot is read by someone choosing a strategy, so it must not h
 * every strategy has its own colour, line style and marker, so identical curves drawn on top
   of each other still show (a dashed line over a solid one);
 * the text labels of the reference lines are moved apart when they would overlap, and the
-  per-strategy figures live in the legend, below the axes, not over the curves.
+  per-strategy figures live in the legend, below the axes, not over the curves;
+* the stars that mark where each curve reaches 98% for good are set side by side when
+  several strategies get there at the same label count (identical curves do), instead of
+  one hiding the others.
 """
 
 from __future__ import annotations
@@ -47,6 +50,23 @@ def spread_labels(positions: Sequence[float], min_gap: float) -> list[float]:
     return out
 
 
+STAR_SPACING = 0.022  # neighbouring stars at one label count: this share of the axis width
+
+
+def star_positions(counts: Sequence[float | None], factor: float = 1.05) -> list[float | None]:
+    """x of each strategy's star: its label count, or, where ``m`` strategies share one, the
+    ``m`` stars centred on it, ``factor`` apart on the log x-axis (in drawing order)."""
+    out: list[float | None] = []
+    for i, c in enumerate(counts):
+        if c is None:
+            out.append(None)
+            continue
+        same = [k for k, other in enumerate(counts) if other == c]
+        rank = same.index(i)
+        out.append(float(c) * factor ** (rank - (len(same) - 1) / 2))
+    return out
+
+
 def legend_label(name: str, entry: dict[str, Any]) -> str:
     """What the legend says about one strategy: where it reaches 98% of full data for good."""
     stays, reach = entry.get("labels_to_98"), entry.get("first_reach_98")
@@ -76,6 +96,13 @@ def simulation_figure(doc: dict[str, Any], title: str | None = None) -> Figure:
     low, high = full * 0.95, full
     first = float(doc.get("initial_labels") or 1)
     budget = float(doc["budget"])
+    # a star's width on the log axis, whatever its span: STAR_SPACING of (x_max / x_min)
+    span = (
+        budget * 1.05 / (min(first, *(doc["strategies"][n]["curve"][0][0] for n in names)) * 0.95)
+    )
+    stars = star_positions(
+        [doc["strategies"][n].get("labels_to_98") for n in names], span**STAR_SPACING
+    )
     for i, name in enumerate(names):
         entry = doc["strategies"][name]
         curve = np.asarray(entry["curve"], dtype=float)
@@ -103,7 +130,7 @@ def simulation_figure(doc: dict[str, Any], title: str | None = None) -> Figure:
         if stays is not None:  # where the curve is at the target for good
             y_at = float(np.interp(stays, x, mean))
             ax.plot(
-                [stays],
+                [stars[i]],
                 [y_at],
                 marker="*",
                 markersize=14,

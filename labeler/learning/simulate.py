@@ -17,12 +17,23 @@ and, for 95% and 98% of the full score:
   or above the target, whatever follows.
 
 The per-seed lists apply the same two rules to each seed's curve and its own full score.
+
+The model is the one a project's retrain fits: the same feature choice (text: the project
+default, :data:`~labeler.learning.featureset.DEFAULT_TEXT_FEATURES`), the same catalog
+estimator, and the retrain's model selection (:func:`~labeler.learning.selection.select_model`:
+regularisation, class weighting for imbalanced labels, temperature, chosen by
+cross-validation on the labels so far). A retrain selects every time; replaying that at every
+step would multiply the cost by the grid's size, so the replay selects again only when the
+labels have grown by :data:`RESELECT_GROWTH` since the last selection (and at the first step
+with two classes) and in between refits the chosen parameters on the grown set. The full
+score's model is selected on the whole pool. The report records every selection.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,19 +43,24 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import f1_score
 from sklearn.model_selection import train_test_split
 
 from labeler.errors import LabelerError
 from labeler.learning.catalog import CATALOG, make_estimator, resolve_model
 from labeler.learning.coldstart import diverse_seeds
+from labeler.learning.compact_fit import fit_compact
 from labeler.learning.features import FeatureSettings, tabular_matrix, text_matrix
 from labeler.learning.fitting import Targets, fit_committee
+from labeler.learning.selection import Selection, select_model
 from labeler.learning.strategies import check_strategy, rank_pool
 from labeler.progress import CancelToken
 
 TARGETS = (0.95, 0.98)
 METRICS = ("accuracy", "macro-f1")
+RESELECT_GROWTH = 2.0  # select the model again once the labels grew by this factor
+CV_FOLDS = 5  # as a retrain (TrainSettings.cv_folds)
 Matrix = np.ndarray | sp.csr_matrix
 
 
@@ -164,6 +180,53 @@ def score_predictions(metric: str, y_true: np.ndarray, y_pred: np.ndarray) -> fl
     return float(f1_score(y_true, y_pred, average="macro", zero_division=0.0))
 
 
+class StepModel:
+    """The retrain's model for one replay: fitted on a growing label set, with the retrain's
+    model selection run again whenever the labels have grown by ``growth`` since the last one
+    (see the module docstring). ``selections`` lists ``[labels, chosen parameters]``."""
+
+    def __init__(
+        self,
+        model: str,
+        kind: str,
+        seed: int,
+        *,
+        growth: float = RESELECT_GROWTH,
+        folds: int = CV_FOLDS,
+        cancel: CancelToken | None = None,
+    ) -> None:
+        self.model, self.kind, self.seed = model, kind, seed
+        self.growth, self.folds, self.cancel = growth, folds, cancel
+        self.selection: Selection | None = None
+        self.selected_at = 0
+        self.selections: list[list[Any]] = []
+
+    def fit(self, X: Matrix, y: np.ndarray) -> Any:
+        """A fitted estimator for labels ``y`` of rows ``X`` (two or more classes)."""
+        classes = sorted(set(y))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            warnings.simplefilter("ignore", UserWarning)  # a class with fewer rows than folds
+            if self.selection is None or len(y) >= self.growth * self.selected_at:
+                # as fit_estimator: text embeddings alone are dense vectors (lbfgs, not saga)
+                kind = "vectors" if self.kind == "text" and not sp.issparse(X) else self.kind
+                base = make_estimator(self.model, kind, seed=self.seed)
+                self.selection = select_model(
+                    base,
+                    self.model,
+                    X,
+                    Targets(y, classes, False),
+                    self.folds,
+                    self.seed,
+                    self.cancel,
+                )
+                self.selected_at = len(y)
+                self.selections.append([len(y), self.selection.chosen])
+                return self.selection.fit(X, y)
+            estimator = fit_compact(clone(self.selection.estimator), X, y)
+            return self.selection.finish(estimator)
+
+
 def _next_batch(
     strategy: str,
     estimator,
@@ -240,7 +303,9 @@ def simulate(
         raise SimulateError(f"--budget {budget} must exceed the {start} initial labels")
     counts = schedule(start, budget, min_step=max(5, len(classes)))
     curves = {name: np.full((seeds, len(counts)), np.nan) for name in names}
-    full_scores = []
+    selections: dict[str, list[list[list[Any]]]] = {name: [] for name in names}
+    full_scores: list[float] = []
+    full_chosen: list[dict[str, Any]] = []
     for seed in range(seeds):
         idx = np.arange(n)
         pool_idx, test_idx = train_test_split(
@@ -248,8 +313,9 @@ def simulate(
         )
         X_pool, y_pool = table.X[pool_idx], table.y[pool_idx]
         X_test, y_test = table.X[test_idx], table.y[test_idx]
-        base = make_estimator(model_name, table.kind, seed=seed)
-        full = clone(base).fit(X_pool, y_pool)
+        whole = StepModel(model_name, table.kind, seed, cancel=cancel)
+        full = whole.fit(X_pool, y_pool)
+        full_chosen.append(whole.selections[0][1])
         full_scores.append(score_predictions(metric, y_test, full.predict(X_test)))
         rng = np.random.default_rng(seed)
         init = rng.choice(len(y_pool), size=start, replace=False)
@@ -258,6 +324,7 @@ def simulate(
                 cancel.check()
             labeled = np.sort(init)
             fitted = None
+            step_model = StepModel(model_name, table.kind, seed, cancel=cancel)
             for j, target in enumerate(counts):
                 if len(labeled) < target:
                     batch = _next_batch(
@@ -266,19 +333,31 @@ def simulate(
                     labeled = np.union1d(labeled, batch)
                 fitted = None
                 if len(set(y_pool[labeled])) >= 2:
-                    fitted = clone(base).fit(X_pool[labeled], y_pool[labeled])
+                    fitted = step_model.fit(X_pool[labeled], y_pool[labeled])
                     predicted = fitted.predict(X_test)
                 else:  # one class seen so far: that class is all a model could say
                     predicted = np.full(len(y_test), y_pool[labeled][0], dtype=object)
                 curves[name][seed, j] = score_predictions(metric, y_test, predicted)
+            selections[name].append(step_model.selections)
             stays = stays_above(curves[name][seed], counts, 0.98 * full_scores[-1])
             say(
                 f"seed {seed + 1}/{seeds} {name}: full {metric} {full_scores[-1]:.3f}, "
                 f"at or above 98% of it from {stays if stays is not None else 'never'} labels"
             )
-    return _report(
+    doc = _report(
         table, names, counts, curves, full_scores, model_name, metric, seeds, budget, start
     )
+    doc["model_selection"] = {
+        "rule": (
+            "the retrain's select_model (cross-validated regularisation, class weighting, "
+            f"temperature), run again when the labels grew by {RESELECT_GROWTH}x since the "
+            "last selection; chosen parameters refitted in between"
+        ),
+        "full_pool_chosen_per_seed": full_chosen,
+    }
+    for name in names:
+        doc["strategies"][name]["selections_per_seed"] = selections[name]
+    return doc
 
 
 def stays_above(curve: np.ndarray, counts: Sequence[int], target: float) -> int | None:

@@ -22,18 +22,21 @@ label added or removed; ``p_given``/``p_suggested`` are the probabilities of the
 suggested state of its clearest contradiction.
 
 Ranking: the thresholds above decide *which* samples are flagged; the probability of the given
-label decides their *order*. Rows are ranked by ``score = 1 - p_given / t_given``, largest
-first, where ``t_given`` is the threshold of the given label (multi-label: of the given state,
-present or absent, of the contradicted label): how far the model's belief in the given label
-falls short of its usual belief in that label when the label is right. 1 means the model
-gives the label no probability at all, 0 that it is as sure as usual. Dividing by
-``t_given`` matters where classes are imbalanced or unequally hard: a model believes a small
-or hard class less even where it is right, so the raw ``p_given`` (cleanlab's
-``self_confidence``) pushes correct labels of such classes ahead of wrong labels of easy
-ones. Measured with 5% flipped labels (``benchmarks/label_errors.py``): on a seven-class
-imbalanced text set the raw ``p_given`` put fewer flipped labels in the top k than cleanlab,
-the ratio more; on digits both beat it. The older ordering by the gap ``p_suggested -
-p_given`` was worse than either on both. Ties go by sample id.
+label decides their *order*. Single-label rows are ranked by ``score = 1 - p_given``, largest
+first: with calibrated out-of-fold probabilities that is the probability that the given label
+is wrong, and every single-label retrain now chooses its regularisation and class weighting
+by cross-validation and calibrates its probabilities with a temperature
+(:mod:`labeler.learning.selection`). Before it did, a fixed unweighted model believed small
+or hard classes less even where they were right, and rows were ranked by ``1 - p_given /
+t_given`` (``t_given`` the threshold of the given label) to correct for that; measured with
+5% flipped labels (``benchmarks/label_errors.py``), with model selection that correction no
+longer helps: on digits and on a seven-class imbalanced text set, from the project's
+probabilities and from scikit-learn's, the plain ``p_given`` order put as many or more
+flipped labels in the top k (the ratio put fewer than cleanlab's ``self_confidence`` on the
+text set). Multi-label retrains fit one-vs-rest models that are neither re-weighted nor
+calibrated, so there the ratio stays: ``score = 1 - p_given / t_given`` with ``t_given`` the
+threshold of the given state (present or absent) of the contradicted label. The older
+ordering by the gap ``p_suggested - p_given`` was worse than either. Ties go by sample id.
 
 The weak-model guard: suspects are reported only where the out-of-fold model beats the
 class-frequency baseline, i.e. its Brier score is at least :data:`MIN_SKILL` (10 %) below
@@ -125,7 +128,6 @@ def find_label_issues(
     rows = np.flatnonzero(suspect)
     p_given = p[rows, y[rows]]
     p_sugg = p[rows, best[rows]]
-    usual = np.maximum(t[y[rows]], 1e-12)  # t of a class someone gave is finite
     frame = pd.DataFrame(
         {
             "sample_id": ids[rows].astype(int),
@@ -133,7 +135,7 @@ def find_label_issues(
             "suggested": [classes[k] for k in best[rows]],
             "p_given": p_given,
             "p_suggested": p_sugg,
-            "score": 1.0 - p_given / usual,
+            "score": 1.0 - p_given,
         },
         columns=COLUMNS,
     )
