@@ -1,17 +1,25 @@
 """Dask benchmark: the same retrain in process and on ``dask-local:2``, on 2M and 10M
-synthetic tabular rows and 1M short texts.
+synthetic tabular rows and 500k and 1M short texts.
 
-    python benchmarks/dask_scoring.py [--tabular 2000000,10000000] [--texts 1000000]
-                                      [--workers 2] [--workdir DIR] [--out FILE]
+    python benchmarks/dask_scoring.py [--tabular 2000000,10000000] [--texts 500000,1000000]
+                                      [--workers 2] [--verify-max ROWS] [--resume]
+                                      [--workdir DIR] [--out FILE] [--build-only KIND:ROWS]
 
 Each retrain runs in a fresh child process through the product's path (``train_once`` with
 ``compute`` set), first cold (statistics and features computed), then warm (the feature
 cache of the in-process path, the partition cache of the Dask path). Reported per pool and
 mode: wall time, peak resident memory of the retrain process and, with Dask, of each worker
-process (``VmHWM``), and whether the two modes put the same samples at the top of the queue.
-From the peaks at two sizes, the largest pool each mode handles within 1.5 GB per process is
-extrapolated (memory grows linearly with the pool in process; with Dask a worker holds one
-partition, the retrain process 14 bytes a sample). Results: ``benchmarks/results/dask_scoring.json``.
+process (``VmHWM``), whether the two modes put the same samples at the top of the queue, and
+the load average before and after (other work on the machine stretches the timings).
+
+The largest pool each mode handles within 1.5 GB per process (``limits``): per kind of pool
+and process, a least-squares line of peak memory against pool size through every measured
+pool, and the pool at which it reaches 1.5 GB (none when the peak does not grow with the
+pool, as for a Dask worker, which holds one partition). Each predicted limit up to
+``--verify-max`` rows is then measured: a pool of that size is built and retrained in that
+mode (``verify``). ``--resume`` keeps the pools already in ``--out`` and adds the others;
+``--build-only`` builds a pool's project ahead (outside the timed runs) for a later run in
+the same ``--workdir``. Results: ``benchmarks/results/dask_scoring.json``.
 """
 
 from __future__ import annotations

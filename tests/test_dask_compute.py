@@ -385,3 +385,34 @@ def test_dask_tabular_columns_missing_from_a_whole_partition(sqlite_store) -> No
     np.testing.assert_allclose(step.means_, local.means_, rtol=1e-9)
     np.testing.assert_allclose(step.scales_, local.scales_, rtol=1e-9)
     _same_queue(in_process, on_dask)
+
+
+def _open_store_keys(location: dict, item: int) -> list[str]:
+    from labeler.learning.dask_tasks import _store, open_stores
+
+    _store(location)
+    return open_stores()
+
+
+def test_workers_close_the_project_store_when_the_pool_closes(sqlite_store) -> None:
+    """A task opens the project store on its worker (kept for the retrain's other
+    partitions); the retrain's pool closes it on every worker when it ends."""
+    from labeler.learning.dask_tasks import close_stores, open_stores, store_key
+
+    store, _ = _texts(sqlite_store, n=600)
+    location = store.location.to_json()
+    with DaskPool.open(parse_compute(DASK)) as pool:
+        pool.at_close(close_stores, [store_key(location)])
+        opened = pool.map(_open_store_keys, list(range(6)), shared=location)
+        assert all(keys == [store_key(location)] for keys in opened)
+    with DaskPool.open(parse_compute(DASK)) as pool:
+        left = pool.client.run(open_stores)
+    assert len(left) == 2 and all(keys == [] for keys in left.values())
+    # a Dask retrain leaves no store open on the workers either
+    settings = TrainSettings(queue_size=20, cv_folds=3, compute=DASK, partition_rows=200)
+    run = train_once(
+        store.location, settings.with_(features=FeatureSettings(text_features="tfidf"))
+    )
+    assert run.status == "ok", run.error
+    with DaskPool.open(parse_compute(DASK)) as pool:
+        assert all(keys == [] for keys in pool.client.run(open_stores).values())
