@@ -248,6 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--tabular", default="2000000,10000000")
     p.add_argument("--texts", default="500000,1000000")
     p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--modes", default="local,dask", help="local,dask (default), local or dask")
     p.add_argument(
         "--verify-max",
         type=int,
@@ -314,7 +315,8 @@ def main(argv: list[str] | None = None) -> int:
     ):
         if any(e["rows"] == n for e in doc[kind]):
             continue  # measured by an earlier run (--resume)
-        doc[kind].append(bench_pool(workdir, kind, n, ["local", dask], log))
+        modes = [dask if m == "dask" else m for m in args.modes.split(",")]
+        doc[kind].append(bench_pool(workdir, kind, n, modes, log))
         save()
     for kind, n, mode in verify_sizes(doc, dask, args.verify_max):
         log(f"{kind} {n:,} {mode}: at the predicted limit")
