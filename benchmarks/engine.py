@@ -36,6 +36,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks import synthetic_projects  # noqa: E402
+
 N_FEATURES = 64
 N_CLASSES = 5
 N_LABELED = 2_000
@@ -84,26 +86,24 @@ def _rows_text(rng: np.random.Generator, start: int, n: int):
 
 def build_project(folder: Path, kind: str, n: int, seed: int = 0) -> float:
     """A project of ``n`` samples, the first N_LABELED labeled. Returns seconds taken."""
-    from labeler.store import Store
-
-    t0 = time.perf_counter()
     rng = np.random.default_rng(seed)
     W = rng.normal(size=(N_FEATURES, N_CLASSES))
-    labels = [f"c{k}" for k in range(N_CLASSES)]
-    store = Store.create(folder, modality="tabular" if kind == "tabular" else "text", labels=labels)
-    with store.samples.bulk_import(f"bench-{kind}-{n}", f"{kind}{n}") as batch:
-        for start in range(0, n, 50_000):
-            size = min(50_000, n - start)
-            if kind == "tabular":
-                rows, y = _rows_tabular(rng, W, start, size)
-            else:
-                rows, y = _rows_text(rng, start, size)
-            ids = batch.add_samples(rows)
-            if start < N_LABELED:
-                k = min(N_LABELED - start, size)
-                batch.add_labels(ids[:k], [(lab,) for lab in y[:k]])
-    store.close()
-    return time.perf_counter() - t0
+
+    def make_rows(start: int, size: int):
+        if kind == "tabular":
+            return _rows_tabular(rng, W, start, size)
+        return _rows_text(rng, start, size)
+
+    return synthetic_projects.build_project(
+        folder,
+        "tabular" if kind == "tabular" else "text",
+        n,
+        make_rows,
+        labels=[f"c{k}" for k in range(N_CLASSES)],
+        n_labeled=N_LABELED,
+        source=f"bench-{kind}-{n}",
+        file_hash=f"{kind}{n}",
+    )
 
 
 def peak_rss_kb() -> int:

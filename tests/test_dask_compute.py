@@ -284,3 +284,135 @@ def test_the_apps_retrain_worker_runs_dask_local(sqlite_store) -> None:
     finally:
         sched.close()
     assert sched.worker_pid is None
+
+
+def _queue_with_scores(store) -> list[tuple[int, float | None]]:
+    return [(item.sample_id, item.score) for item in store.models.queue()]
+
+
+def _local_then_dask(store, settings: TrainSettings) -> tuple[list, list, object]:
+    """The queue of an in-process retrain, then of a Dask retrain of the same labels (the
+    fits are seeded, so both retrains fit the same model)."""
+    local = train_once(store.location, settings)
+    assert local.status == "ok", local.error
+    in_process = _queue_with_scores(store)
+    run = train_once(store.location, settings.with_(compute=DASK))
+    assert run.status == "ok", run.error
+    assert run.params["compute"] == DASK and run.params["partitions"] >= 2
+    return in_process, _queue_with_scores(store), run
+
+
+def _same_queue(a: list, b: list) -> None:
+    """The same samples in the same order, the scores alike up to float32 rounding (two
+    separate retrains, whose fits differ in the last digits)."""
+    assert [sid for sid, _ in a] == [sid for sid, _ in b]
+    np.testing.assert_allclose([s for _, s in a], [s for _, s in b], rtol=1e-4)
+
+
+def test_dask_committee_queue_equals_the_in_process_queue(sqlite_store) -> None:
+    """Query by committee: the members are fitted in the retrain process and shipped with
+    the pipeline; their disagreement ranks each partition."""
+    store, _ = _texts(sqlite_store, n=1_200)
+    settings = TrainSettings(
+        strategy="committee", queue_size=40, cv_folds=3, partition_rows=300
+    ).with_(features=FeatureSettings(text_features="tfidf"))
+    in_process, on_dask, _ = _local_then_dask(store, settings)
+    assert len(on_dask) == 40
+    _same_queue(in_process, on_dask)
+
+
+def test_dask_multi_label_queue_equals_the_in_process_queue(sqlite_store) -> None:
+    rng = np.random.default_rng(8)
+    vocab = {"sport": "match goal team score", "tech": "chip code cloud data"}
+    texts, labels = [], []
+    for i in range(1_200):
+        tags = [("sport", "tech"), ("sport",), ("tech",)][i % 3]
+        words = " ".join(vocab[t] for t in tags).split() + ["the", "a", "of"]
+        texts.append(" ".join(rng.choice(words, size=8)))
+        labels.append(tags if i < 90 else None)
+    store = sqlite_store(modality="text", labels=("sport", "tech"), task_type="multi-label")
+    add_texts(store, texts, labels)
+    settings = TrainSettings(queue_size=40, cv_folds=3, partition_rows=300).with_(
+        features=FeatureSettings(text_features="tfidf")
+    )
+    in_process, on_dask, run = _local_then_dask(store, settings)
+    assert len(on_dask) == 40
+    _same_queue(in_process, on_dask)
+    pool = store.models.pool_predictions()
+    assert pool.multi_label and len(pool.sample_ids) == 1_200 - 90
+
+
+def test_dask_tabular_columns_missing_from_a_whole_partition(sqlite_store) -> None:
+    """Two partitions of 20,000 rows: ``late`` exists only in the second (absent from every
+    row of the first), ``gone`` is null in every row of the second, and ``size`` is a number
+    in the first and a category in the second. Column types, statistics and the queue are the
+    in-process ones."""
+    import hashlib
+    import json
+
+    n = 40_000
+    X, y = blobs(n=n, n_classes=3, n_features=3, seed=6)
+    rows = []
+    for i, x in enumerate(X):
+        second = i >= n // 2
+        data = {"f0": float(x[0]), "gone": None if second else float(x[1])}
+        if second:
+            data["late"] = float(x[0] * 2)
+        data["size"] = ("big" if x[2] > 0 else "small") if second else float(x[2])
+        payload = json.dumps(data, sort_keys=True)
+        rows.append(
+            (
+                f"r{i}",
+                hashlib.sha256(f"{i}:{payload}".encode()).hexdigest(),
+                None,
+                None,
+                payload,
+                None,
+            )
+        )
+    store = sqlite_store(modality="tabular", labels=("c0", "c1", "c2"))
+    with store.samples.bulk_import("test", "partition-columns") as batch:
+        ids = batch.add_samples(rows)
+        batch.add_labels(ids[::200], [(y[i],) for i in range(0, n, 200)])
+    settings = TrainSettings(queue_size=50, cv_folds=3, partition_rows=20_000)
+    in_process, on_dask, run = _local_then_dask(store, settings)
+    assert run.params["partitions"] == 2
+    step = load_run_pipeline(store, run).steps[0][1]
+    local = tabular_input_from(load_features(store, settings.features), settings.features)
+    assert step.columns_ == local.columns_ and step.numeric_ == local.numeric_
+    assert {"late", "gone", "size"} <= set(step.columns_)
+    assert step.categories_ == local.categories_
+    np.testing.assert_allclose(step.means_, local.means_, rtol=1e-9)
+    np.testing.assert_allclose(step.scales_, local.scales_, rtol=1e-9)
+    _same_queue(in_process, on_dask)
+
+
+def _open_store_keys(location: dict, item: int) -> list[str]:
+    from labeler.learning.dask_tasks import _store, open_stores
+
+    _store(location)
+    return open_stores()
+
+
+def test_workers_close_the_project_store_when_the_pool_closes(sqlite_store) -> None:
+    """A task opens the project store on its worker (kept for the retrain's other
+    partitions); the retrain's pool closes it on every worker when it ends."""
+    from labeler.learning.dask_tasks import close_stores, open_stores, store_key
+
+    store, _ = _texts(sqlite_store, n=600)
+    location = store.location.to_json()
+    with DaskPool.open(parse_compute(DASK)) as pool:
+        pool.at_close(close_stores, [store_key(location)])
+        opened = pool.map(_open_store_keys, list(range(6)), shared=location)
+        assert all(keys == [store_key(location)] for keys in opened)
+    with DaskPool.open(parse_compute(DASK)) as pool:
+        left = pool.client.run(open_stores)
+    assert len(left) == 2 and all(keys == [] for keys in left.values())
+    # a Dask retrain leaves no store open on the workers either
+    settings = TrainSettings(queue_size=20, cv_folds=3, compute=DASK, partition_rows=200)
+    run = train_once(
+        store.location, settings.with_(features=FeatureSettings(text_features="tfidf"))
+    )
+    assert run.status == "ok", run.error
+    with DaskPool.open(parse_compute(DASK)) as pool:
+        assert all(keys == [] for keys in pool.client.run(open_stores).values())

@@ -29,6 +29,7 @@ from labeler.learning.compute import Compute, ComputeError
 from labeler.progress import CancelToken, ProgressFn, no_progress
 
 CONNECT_TIMEOUT_S = 10.0
+CLOSE_TIMEOUT_S = 5.0  # for the tasks that close what a retrain opened on the workers
 DEFAULT_TIME_LIMIT_S = 3600.0
 ALLOWED_FAILURES = 1
 WORKER_MEMORY = "1.5GB"  # per local worker process: the partition size keeps it below that
@@ -57,6 +58,22 @@ def _watch_parent_plugin(pid: int) -> Any:
             watch_parent(pid)
 
     return WatchParent()
+
+
+def _close_stores_plugin() -> Any:
+    """A worker plugin: a worker that ends closes the project stores its tasks opened."""
+    from distributed.diagnostics.plugin import WorkerPlugin
+
+    class CloseStores(WorkerPlugin):
+        name = "labeler-close-stores"
+        idempotent = True  # registered by every retrain; the first registration stays
+
+        def teardown(self, worker: Any) -> None:
+            from labeler.learning.dask_tasks import close_stores  # by reference, not pickled
+
+            close_stores()
+
+    return CloseStores()
 
 
 def watch_parent(pid: int) -> None:
@@ -156,6 +173,7 @@ class DaskPool:
         self.where = where
         self.time_limit_s = time_limit_s
         self.deadline = time.monotonic() + time_limit_s  # for the whole retrain, every pass
+        self._closers: list[tuple[Callable[..., Any], tuple[Any, ...]]] = []
 
     @classmethod
     @contextmanager
@@ -177,26 +195,44 @@ class DaskPool:
             if compute.kind == "dask-local":
                 cluster = _local_cluster(compute.workers)
                 client = Client(cluster, set_as_default=False, timeout=CONNECT_TIMEOUT_S)
-                try:
-                    client.register_plugin(_watch_parent_plugin(os.getpid()))
-                except BaseException:
-                    client.close(timeout=5)
-                    raise
+                plugins = [_watch_parent_plugin(os.getpid()), _close_stores_plugin()]
                 where = f"{compute} (scheduler {cluster.scheduler_address})"
             else:
                 client = Client(compute.address, set_as_default=False, timeout=CONNECT_TIMEOUT_S)
+                plugins = [_close_stores_plugin()]
                 where = f"scheduler {compute.address}"
+            try:
+                for plugin in plugins:
+                    client.register_plugin(plugin)
+            except BaseException:
+                client.close(timeout=5)
+                raise
         except ComputeError:
             raise
         except Exception as exc:  # noqa: BLE001 - OSError, TimeoutError, CommClosedError...
             raise ComputeError(
                 f"cannot reach Dask {_describe(compute)}: {_one_line(exc)}"
             ) from None
+        pool = cls(compute, client, where, time_limit_s)
         try:
-            yield cls(compute, client, where, time_limit_s)
+            yield pool
         finally:
+            pool._run_at_close()
             with contextlib.suppress(Exception):  # the scheduler may be gone already
                 client.close(timeout=5)
+
+    def at_close(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Run ``fn(*args)`` on every worker when this pool closes (after a failure or a
+        cancel too), e.g. to close what the retrain's tasks opened there."""
+        self._closers.append((fn, args))
+
+    def _run_at_close(self) -> None:
+        for fn, args in self._closers:
+            with contextlib.suppress(Exception):  # a cluster that is gone holds nothing open
+                self.client.sync(
+                    self.client._run, fn, *args, on_error="ignore", callback_timeout=CLOSE_TIMEOUT_S
+                )
+        self._closers.clear()
 
     def workers(self) -> int:
         try:

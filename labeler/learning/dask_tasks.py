@@ -6,6 +6,7 @@ once per call) and a :class:`~labeler.learning.partition_scoring.Partition`.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import threading
@@ -53,18 +54,43 @@ class TaskSpec:
     fingerprint: str = ""  # of the pipeline's raw-input step: part of the cache key
 
 
+def store_key(location: dict[str, str]) -> str:
+    """The key of a project's store in a worker's cache."""
+    return f"{location['url']}#{location['name']}"
+
+
 def _store(location: dict[str, str]) -> Any:
-    """The project store, opened once per worker process."""
+    """The project store, opened once per worker process (and closed by :func:`close_stores`
+    when the retrain's pool closes, or when the worker ends)."""
     from labeler.store.location import ProjectLocation
     from labeler.store.project_store import Store
 
-    key = f"{location['url']}#{location['name']}"
+    key = store_key(location)
     with _stores_lock:
         store = _stores.get(key)
         if store is None:
             store = Store.open(ProjectLocation.from_json(location))
             _stores[key] = store
         return store
+
+
+def close_stores(keys: list[str] | None = None) -> int:
+    """Close the stores this worker process keeps open: those of ``keys``, or all of them.
+    Returns how many were closed. A task still reading from one finishes (closing releases
+    the pooled connections; one in use is closed when its read ends)."""
+    with _stores_lock:
+        chosen = list(_stores) if keys is None else [k for k in keys if k in _stores]
+        stores = [_stores.pop(k) for k in chosen]
+    for store in stores:
+        with contextlib.suppress(Exception):  # a database already gone: nothing to release
+            store.close()
+    return len(stores)
+
+
+def open_stores() -> list[str]:
+    """The keys of the stores this worker process keeps open."""
+    with _stores_lock:
+        return sorted(_stores)
 
 
 def read_partition(location: dict[str, str], part: Partition, kind: str) -> pd.DataFrame:

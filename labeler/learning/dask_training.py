@@ -34,8 +34,10 @@ from labeler.learning.compute import Compute, ComputeError
 from labeler.learning.dask_pool import DaskPool
 from labeler.learning.dask_tasks import (
     TaskSpec,
+    close_stores,
     density_peak,
     score,
+    store_key,
     tabular_stats,
     tabular_types,
     text_frequency,
@@ -105,6 +107,8 @@ def train_on_dask(run: Any, compute: Compute) -> RunRecord:
     )
     base = TaskSpec(location=location, kind=kind, settings=settings.features)
     with DaskPool.open(compute, time_limit_s=settings.compute_timeout_s) as pool:
+        # the workers open the project store to read partitions: closed when the retrain ends
+        pool.at_close(close_stores, [store_key(location)])
         params["dask_workers"] = pool.workers()
         phases.done("cluster", 5)
         stats_key = feature_key(kind, settings.features, ids, _identity(store))
