@@ -8,6 +8,7 @@ the user chooses lives in :mod:`labeler.app_settings`.
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ from labeler.gui.project_rescue import ProjectRescue
 from labeler.gui.start_screen import StartScreen
 from labeler.gui.tasks import TaskRunner
 from labeler.gui.theme import apply_theme
+from labeler.gui.warmup import Warmup
 from labeler.store.location import existing_db_file
 
 log = logging.getLogger(__name__)
@@ -45,23 +47,6 @@ def window_settings() -> QSettings:
 
 
 STATUS_MS = 10_000
-
-WARM_MODULES = (
-    "labeler.gui.review",
-    "labeler.review.service",
-    "labeler.export",
-    "labeler.registry",
-    "labeler.registry.push",
-)
-
-
-def warm_imports() -> None:
-    """Import what the review view and a push need, off the GUI thread, while the annotator
-    starts: imported on first use they froze the window for up to a second."""
-    import importlib
-
-    for name in WARM_MODULES:
-        importlib.import_module(name)
 
 
 class MainWindow(QMainWindow):
@@ -82,7 +67,7 @@ class MainWindow(QMainWindow):
         self.reporter = Reporter(self)
         self.jobs = TaskRunner(self, name="labeler-jobs")  # demo creation, imports
         self.rescue = ProjectRescue(self, self)  # locks lost or a damaged database
-        self._warmed = False
+        self._warmup: Warmup | None = None
         self.controller: AnnotationController | None = None
         self.annotate_view: AnnotateView | None = None
         self.review_view: QWidget | None = None
@@ -189,10 +174,16 @@ class MainWindow(QMainWindow):
         self.remember(str(Path(project).resolve()) if "://" not in project else project)
         self.show_status(f"Opened {overview.info.name}: {overview.counts.total} samples")
         view.shownItem.connect(self._first_item)
-        if not self._warmed:  # once per window: later opens find the modules imported
-            self._warmed = True
-            self.jobs.submit(warm_imports, on_error=lambda e: log.warning("warm-up: %s", e))
+        if self._warmup is None:  # once per window: later opens find the modules imported
+            self._warmup = Warmup(self.jobs, self._last_activity, parent=self)
+            self._warmup.start()
         self.projectShown.emit(overview)
+
+    def _last_activity(self) -> float:
+        """When the annotator last moved on to a sample (now, while nothing is open)."""
+        view = self.annotate_view
+        session = view.controller.session if view is not None else None
+        return session.shown_at if session is not None else time.monotonic()
 
     def _first_item(self, item: Any) -> None:
         if item is not None and self.annotate_view is not None:
