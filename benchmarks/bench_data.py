@@ -87,3 +87,15 @@ def library_versions() -> dict[str, str]:
     for name in LIBRARIES:
         out[name] = importlib.metadata.version(DISTRIBUTIONS.get(name, name))
     return out
+
+
+def text_set(rows: int | None, table: str | None) -> pd.DataFrame:
+    """The API-summaries text set (``table``: the same set saved to CSV earlier, to skip
+    rebuilding it), or a stratified sample of ``rows`` of it (fixed: random_state 0)."""
+    frame = pd.read_csv(table) if table else api_summaries()
+    if rows is None or rows >= len(frame):
+        return frame
+    from sklearn.model_selection import train_test_split
+
+    keep, _ = train_test_split(frame, train_size=rows, stratify=frame["label"], random_state=0)
+    return keep.sort_index().reset_index(drop=True)

@@ -27,23 +27,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import pandas as pd  # noqa: E402
-from bench_data import api_summaries, library_versions, sklearn_table  # noqa: E402
+from bench_data import library_versions, sklearn_table, text_set  # noqa: E402
 
 SETS = ("digits", "wine", "breast-cancer", "api-summaries")
 STRATEGIES = "margin,entropy,least-confident,batch-diverse"
-
-
-def text_set(rows: int | None, table: str | None) -> pd.DataFrame:
-    """The API-summaries text set (``table``: the same set saved to CSV earlier, to skip
-    rebuilding it), or a stratified sample of ``rows`` of it (fixed: random_state 0)."""
-    frame = pd.read_csv(table) if table else api_summaries()
-    if rows is None or rows >= len(frame):
-        return frame
-    from sklearn.model_selection import train_test_split
-
-    keep, _ = train_test_split(frame, train_size=rows, stratify=frame["label"], random_state=0)
-    return keep.sort_index().reset_index(drop=True)
 
 
 def build(name: str, folder: Path, text_rows: int | None, text_table: str | None) -> Path:
