@@ -263,7 +263,15 @@ def _register_regexp(raw: sqlite3.Connection, deadline: float) -> None:
 def _search_error(exc: sa.exc.DBAPIError, query: SearchQuery, seconds: float) -> SearchError:
     text = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
     lowered = text.lower()
-    if "user-defined function raised exception" in lowered or "statement timeout" in lowered:
+    timed_out = (
+        "user-defined function raised exception" in lowered
+        or "statement timeout" in lowered
+        # PostgreSQL's regex engine, cancelled by the statement timeout while it compiles or
+        # runs the pattern, reports an "invalid regular expression" instead
+        or "operation cancelled" in lowered
+        or getattr(exc.orig, "sqlstate", None) == "57014"  # query_canceled
+    )
+    if timed_out:
         return SearchError(
             f"the search {query.describe()} took longer than {seconds:g} s: "
             "add a word the samples must contain"
