@@ -3,10 +3,13 @@ or Enter records an adjudicate event) and the per-annotator statistics."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from PySide6.QtCore import Qt
 
-from labeler.gui.review import ReviewView
+from labeler.gui.review import ReviewView, team_tabs
+from labeler.review.adjudication import AdjudicationQueue
 from labeler.store import Store
 from labeler.store.overlap import OverlapSettings
 from tests.gui.gui_helpers import fill_text
@@ -93,6 +96,41 @@ def test_adjudication_queue_from_the_keyboard(qtbot, team_view) -> None:
     assert store.labels.events()[-1].annotator == "chief"
     qtbot.waitUntil(lambda: "No open disagreements" in panel.headline.text(), timeout=10_000)
     assert store.labels.state(ids[2]).labels == ("pos",)
+
+
+def test_a_queue_read_before_an_adjudication_does_not_bring_its_row_back(
+    qtbot, team_view, monkeypatch
+) -> None:
+    """A reload reads the queue on the job worker while the adjudication commits on the
+    database worker: a read that began before the commit but arrives after it is stale."""
+    view, store, ids = team_view
+    panel = view.team.adjudication
+    view.tabs.setCurrentWidget(panel)
+    qtbot.waitUntil(lambda: panel.selected_id() == ids[0], timeout=10_000)
+    read, release = threading.Event(), [threading.Event(), threading.Event()]
+    calls: list[int] = []
+    real = team_tabs.adjudication_queue
+
+    def slow_read(store: Store) -> AdjudicationQueue:
+        queue = real(store)  # read now, delivered when the test says
+        calls.append(1)
+        read.set()
+        assert release[len(calls) - 1].wait(20)
+        return queue
+
+    monkeypatch.setattr(team_tabs, "adjudication_queue", slow_read)
+    view.team.reload()
+    assert read.wait(20)  # this queue still lists ids[0]
+    with qtbot.waitSignal(view.labelsChanged, timeout=10_000) as changed:
+        qtbot.keyClick(panel.table, Qt.Key.Key_Return)  # adjudicated, committed, recorded
+    assert changed.args == [ids[0]] and ids[0] not in [i.sample_id for i in panel.items]
+    release[0].set()  # the stale queue arrives; the reload asked for meanwhile starts
+    qtbot.waitUntil(lambda: len(calls) == 2, timeout=10_000)
+    assert [i.sample_id for i in panel.items] == ids[1:3] and panel.total == 2
+    assert panel.table.rowCount() == 2
+    with qtbot.waitSignal(view.team.loaded, timeout=10_000):
+        release[1].set()
+    assert [i.sample_id for i in panel.items] == ids[1:3] and panel.table.rowCount() == 2
 
 
 def test_annotator_statistics_tab(qtbot, team_view) -> None:

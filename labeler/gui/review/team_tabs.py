@@ -62,6 +62,11 @@ class TeamTabs(QObject):
         self._again = False  # a reload was asked for while loading
         self._started = False
         self._in_flight: set[int] = set()  # adjudications not yet recorded
+        self._loads = 0  # queue loads submitted so far (each load's number)
+        # recorded adjudications -> the number of the first load sure to read them: a load
+        # submitted before the commit may have read the queue before it (reads and writes
+        # run on different workers), so it must not bring the row back
+        self._recorded_before: dict[int, int] = {}
 
     def start(self, *_: object) -> None:
         """The first load (later calls do nothing)."""
@@ -76,14 +81,21 @@ class TeamTabs(QObject):
             self._again = True
             return
         self._loading = 2
+        self._loads += 1
+        number = self._loads
         on_error = self._load_failed
         self._reads.submit(
-            adjudication_queue, self._store, on_done=self._queue_loaded, on_error=on_error
-        )
+            adjudication_queue, self._store,
+            on_done=lambda queue: self._queue_loaded(queue, number), on_error=on_error,
+        )  # fmt: skip
         self._reads.submit(team_stats, self._store, on_done=self._stats_loaded, on_error=on_error)
 
-    def _queue_loaded(self, queue: AdjudicationQueue) -> None:
-        self.adjudication.show_queue(queue, hide=self._in_flight)
+    def _queue_loaded(self, queue: AdjudicationQueue, number: int) -> None:
+        stale = {sid for sid, first in self._recorded_before.items() if number < first}
+        self._recorded_before = {
+            sid: first for sid, first in self._recorded_before.items() if number < first
+        }
+        self.adjudication.show_queue(queue, hide=self._in_flight | stale)
         self._one_loaded()
 
     def _stats_loaded(self, stats: TeamStats) -> None:
@@ -116,6 +128,7 @@ class TeamTabs(QObject):
 
     def _recorded(self, sample_id: int, labels: list[str]) -> None:
         self._in_flight.discard(sample_id)
+        self._recorded_before[sample_id] = self._loads + 1
         self.adjudicated.emit(sample_id, f"adjudicated as {', '.join(labels)}")
 
     def _adjudication_failed(self, sample_id: int, exc: BaseException) -> None:
