@@ -194,3 +194,25 @@ def test_undo_holds_the_sample_again_in_its_own_transaction(make_store):
     store.labels.redo("alice", session="s1")
     store.labels.undo("alice", session="s1", hold=True)
     assert tuple(holder(ids[2])) == ("bob", "b1")  # bob's unexpired claim stays his
+
+
+def test_a_snapshot_sees_one_state_across_reads(make_store):
+    """Inside ``Store.snapshot`` every read on the thread sees the database as it was when
+    the snapshot began: a colleague's label and release in between change nothing there."""
+    store = make_store()
+    ids = _samples(store, 3)
+    other = Store.open(store.location)
+    try:
+        assert other.claims.claim("bob", [ids[0]]) == [ids[0]]
+        with store.snapshot():
+            assert store.claims.held_by_others("alice") == {ids[0]}
+            other.labels.add(ids[0], ["pos"], "bob")
+            other.claims.release("bob", [ids[0]])
+            assert store.claims.held_by_others("alice") == {ids[0]}
+            assert store.claims.held_for_later("alice") == 1
+            assert store.labels.unlabeled_ids() == ids
+        assert store.claims.held_by_others("alice") == set()
+        assert store.claims.held_for_later("alice") == 0
+        assert store.labels.unlabeled_ids() == ids[1:]
+    finally:
+        other.close()

@@ -4,6 +4,7 @@ on SQLite and PostgreSQL, also when several clients race for samples."""
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter, defaultdict
 
 import pytest
@@ -12,7 +13,7 @@ import sqlalchemy as sa
 from labeler.errors import ProjectError
 from labeler.store import Store
 from labeler.store import schema as t
-from labeler.store.annotator_queue import OVERLAP_STRATEGY, candidates
+from labeler.store.annotator_queue import OVERLAP_STRATEGY, candidates, outlook
 from labeler.store.overlap import OverlapSettings, open_overlap_ids, overlap_progress
 
 
@@ -138,7 +139,9 @@ def test_only_the_overlap_share_is_labeled_twice(make_store) -> None:
 
 def _race(make_store, names: list[str], n: int, k: int, fraction: float):  # type: ignore[no-untyped-def]
     """Clients (one Store each, as separate machines) fetch, claim and label as fast as they
-    can until nothing is left for them. Returns the store and every label event."""
+    can until nothing is left for them, as the app does: an empty queue while colleagues
+    hold samples this client has not labeled is "not now" (the app polls), not "done".
+    Returns the store and every label event."""
     store = make_store()
     ids = _samples(store, n)
     overlap = _set_overlap(store, k, fraction)
@@ -151,10 +154,13 @@ def _race(make_store, names: list[str], n: int, k: int, fraction: float):  # typ
         try:
             barrier.wait()
             while True:
-                held = client.claims.held_by_others(name)
-                chosen = _ids(candidates(client, 5, held, annotator=name))
+                seen = outlook(client, 5, (), name, None)
+                chosen = _ids(seen.chosen)
                 if not chosen:
-                    return
+                    if not seen.held_elsewhere:
+                        return
+                    time.sleep(0.005)  # a colleague's label may make a held sample due
+                    continue
                 for sid in client.claims.claim(name, chosen):
                     client.labels.add(sid, ["pos" if sid % 3 else "neg"], name)
                     client.claims.release(name, [sid])

@@ -232,6 +232,12 @@ class AnnotateView(QWidget):
             return "Waiting for the database server…\nSamples appear as soon as it answers."
         if self.controller.fetching:
             return "Loading samples…"
+        if held := self.controller.held_elsewhere:
+            some = "1 sample" if held == 1 else f"{held} samples"
+            return (
+                f"Nothing to label right now: colleagues are working on {some}.\n"
+                "Any they hand back, or that still need your label after theirs, appear here."
+            )
         return "Nothing left to label in the queue. 🎉\nRetrain (Ctrl+R) or import more data."
 
     def _connection_changed(self, text: str) -> None:

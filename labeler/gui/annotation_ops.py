@@ -13,7 +13,7 @@ from labeler.gui import unreleased_claims
 from labeler.gui.image_cache import DECODED
 from labeler.gui.session import Counts, Item, ModelStatus, model_status
 from labeler.store import ProjectInfo, ProjectLocation, Provenance, Store
-from labeler.store.annotator_queue import candidates
+from labeler.store.annotator_queue import candidates, outlook
 from labeler.store.database import INTERACTIVE_TIMEOUTS, ServerTimeouts
 from labeler.store.integrity import check_or_raise
 from labeler.store.labels import Reverted
@@ -87,6 +87,9 @@ class Fetched:
 
     items: list[Item]
     exhausted: bool
+    # team mode, when exhausted: samples colleagues hold that may still come to this
+    # annotator (see :meth:`labeler.store.claims.Claims.held_for_later`)
+    held_elsewhere: int = 0
 
 
 CLAIM_ROUNDS = 8  # a fetch that loses claim races asks again, for other samples, this often
@@ -107,31 +110,37 @@ def fetch(
     colleague holds are left out, and ours are left out of theirs. Samples a colleague claims
     between our read and our claim are lost to them; the fetch then asks again for others,
     so losing a race never looks like an empty queue: ``exhausted`` is True only when the
-    store has nothing left for this annotator.
+    store has nothing left for this annotator now (:func:`~labeler.store.annotator_queue.
+    outlook` decides it from one snapshot), and ``held_elsewhere`` then counts what
+    colleagues hold that may still come back.
     """
     skip = set(exclude)
-    if annotator is not None:
-        skip |= store.claims.held_by_others(annotator, session)
     got: list[tuple[int, Provenance, int | None]] = []
     exhausted = False
+    later = 0
     for _round in range(CLAIM_ROUNDS if annotator is not None else 1):
-        chosen = candidates(store, n - len(got), skip, annotator)
+        if annotator is None:
+            chosen = candidates(store, n - len(got), skip)
+            exhausted = not chosen
+            got += chosen
+            break
+        seen = outlook(store, n - len(got), skip, annotator, session)
+        chosen, later = seen.chosen, seen.held_elsewhere
         if not chosen:
             exhausted = True
-            break
-        if annotator is None:
-            got += chosen
             break
         # claim only what we will show: a colleague who claimed one meanwhile keeps it
         held = set(store.claims.claim(annotator, [sid for sid, _, _ in chosen], session=session))
         got += [c for c in chosen if c[0] in held]
-        skip.update(sid for sid, _, _ in chosen)  # won or lost: not asked for again
+        # the lost ones are not skipped: the next round leaves out what colleagues hold at
+        # that moment, and offers again what they freed or still need this annotator for
+        skip.update(held)
         if len(got) >= n:
             break
     items = items_for(store, got)
     if store.info.modality == "image":  # decoded here, off the GUI thread
         DECODED.preload(item.sample.file_ref for item in items)
-    return Fetched(items, exhausted)
+    return Fetched(items, exhausted, later)
 
 
 def fetch_items(

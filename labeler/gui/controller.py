@@ -286,6 +286,11 @@ class AnnotationController(QObject):
         return self.feed is not None and self.feed.fetching
 
     @property
+    def held_elsewhere(self) -> int:
+        """Team mode, queue empty: samples colleagues hold that may still come to us."""
+        return self.session.held_elsewhere if self.session else 0
+
+    @property
     def current(self) -> Item | None:
         return self.session.current if self.session else None
 

@@ -119,6 +119,7 @@ class QueueFeed(QObject):
         if generation == self._generation:
             session.extend(fetched.items)
             session.exhausted = fetched.exhausted
+            session.held_elsewhere = fetched.held_elsewhere
         if session.current is None and (session.upcoming or session.exhausted):
             self.itemShown.emit(session.advance())
         elif session.needs_refill(self.low_water):
@@ -204,6 +205,7 @@ class QueueFeed(QObject):
                 on_error=self._side_failed,
             )
         session.exhausted = fetched.exhausted and not fetched.items
+        session.held_elsewhere = fetched.held_elsewhere
         version = fetched.items[0].provenance.model_version if fetched.items else None
         self.queueSwapped.emit(version or 0)
         if session.current is None and session.upcoming:

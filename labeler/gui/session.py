@@ -131,6 +131,7 @@ class AnnotationSession:
         self.stats = SessionStats()
         self.shown_at = time.monotonic()
         self.exhausted = False  # the last fetch found nothing new
+        self.held_elsewhere = 0  # with exhausted: colleagues hold samples that may come back
 
     # -- the queue -------------------------------------------------------------------------
 

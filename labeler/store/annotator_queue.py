@@ -9,6 +9,7 @@ unlabeled samples in import order, skipped ones last. The caller claims what it 
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from labeler.store.overlap import pending_ids, read_settings
@@ -28,25 +29,52 @@ def candidates(
     first, leaving out ``skip``."""
     if n <= 0:
         return []
-    chosen: list[Candidate] = []
-    if annotator is not None:
-        with store.read() as conn:
-            overlap = read_settings(conn, store.project_id)
-            pending = pending_ids(conn, store.project_id, overlap, annotator, n + len(skip))
-        chosen = [
-            (s, Provenance(strategy=OVERLAP_STRATEGY), None) for s in pending if s not in skip
-        ]
-    if len(chosen) >= n:
-        return chosen[:n]
-    want = n - len(chosen)
-    entries = [e for e in store.models.queue(limit=want + len(skip)) if e.sample_id not in skip]
+    # The unlabeled side is read before the overlap side. A colleague's label moves a sample
+    # from one to the other (unlabeled -> labeled, still needing this annotator) between the
+    # two reads; in this order it is seen on one side or both, never on neither, so a race
+    # never makes the store look empty to this annotator.
+    limit = n + len(skip)
     ranked: list[Candidate] = [
-        (e.sample_id, Provenance(e.model_version, e.strategy, e.score), e.rank) for e in entries
+        (e.sample_id, Provenance(e.model_version, e.strategy, e.score), e.rank)
+        for e in store.models.queue(limit=limit)
+        if e.sample_id not in skip
     ]
     if not ranked:
         ranked = [
             (sid, Provenance(), None)
-            for sid in store.labels.unlabeled_ids(limit=want + len(skip))
+            for sid in store.labels.unlabeled_ids(limit=limit)
             if sid not in skip
         ]
-    return (chosen + ranked)[:n]
+    chosen: list[Candidate] = []
+    if annotator is not None:
+        with store.read() as conn:
+            overlap = read_settings(conn, store.project_id)
+            pending = pending_ids(conn, store.project_id, overlap, annotator, limit)
+        chosen = [
+            (s, Provenance(strategy=OVERLAP_STRATEGY), None) for s in pending if s not in skip
+        ]
+    taken = {sid for sid, _, _ in chosen}
+    return (chosen + [c for c in ranked if c[0] not in taken])[:n]
+
+
+@dataclass(frozen=True)
+class Outlook:
+    """What a team annotator can be given now, and what colleagues hold that may still come
+    to them (handed back unlabeled, or an overlap sample needing their label after the
+    holder's). Nothing chosen and nothing held means truly nothing left."""
+
+    chosen: list[Candidate]
+    held_elsewhere: int
+
+
+def outlook(
+    store: Store, n: int, skip: Collection[int], annotator: str, session: str | None
+) -> Outlook:
+    """:func:`candidates` for ``annotator`` without what colleagues hold, and (when there are
+    none) how many samples they hold for later, all read in one snapshot: a colleague's label
+    or release between separate reads could otherwise make work look finished."""
+    with store.snapshot():
+        held = store.claims.held_by_others(annotator, session)
+        chosen = candidates(store, n, set(skip) | held, annotator)
+        later = 0 if chosen else store.claims.held_for_later(annotator, session)
+    return Outlook(chosen, later)

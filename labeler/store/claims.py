@@ -276,6 +276,27 @@ class Claims:
                 .values(annotator=new)
             ).rowcount
 
+    def held_for_later(self, annotator: str, session: str | None = None) -> int:
+        """How many samples others hold that ``annotator`` has not labeled: work that may
+        still come to them (handed back unlabeled, or an overlap sample that needs their
+        label after the holder's). An empty queue with this above zero is "not now", not
+        "done"."""
+        c = t.sample_claim
+        pid = self._store.project_id
+        with self._store.read() as conn:
+            overlap = read_settings(conn, pid)
+            return int(
+                conn.execute(
+                    sa.select(sa.func.count()).where(
+                        c.c.project_id == pid,
+                        _others(annotator, session),
+                        c.c.expires_at > utcnow(),
+                        _blocking(pid, overlap),
+                        ~has_active_label(pid, c.c.sample_id, sa.literal(annotator)),
+                    )
+                ).scalar_one()
+            )
+
     def held_by_others(self, annotator: str, session: str | None = None) -> set[int]:
         """Samples others currently hold (to leave out of ``annotator``'s queue); with
         ``session``, the same annotator's other sessions count as others."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -66,6 +67,7 @@ class Store:
 
         self.location = location
         self.engine = engine
+        self._snapshot = threading.local()  # .conn: this thread's open snapshot, if any
         self.project_id = project_id
         self._info: ProjectInfo | None = None
         self.samples = SampleRepo(self)
@@ -218,9 +220,32 @@ class Store:
 
     @contextmanager
     def read(self) -> Iterator[sa.Connection]:
-        """Context manager: one read transaction (a consistent snapshot)."""
+        """Context manager: one read transaction. On PostgreSQL (read committed) each
+        statement sees the commits made before it; inside :meth:`snapshot`, the snapshot's."""
+        shared = getattr(self._snapshot, "conn", None)
+        if shared is not None:
+            yield shared
+            return
         with self.engine.connect() as conn, conn.begin():
             yield conn
+
+    @contextmanager
+    def snapshot(self) -> Iterator[sa.Connection]:
+        """Context manager: every :meth:`read` on this thread inside it sees one state of the
+        database (repeatable read on PostgreSQL; one SQLite read transaction), for decisions
+        made from several reads, e.g. "nothing left for this annotator"."""
+        if getattr(self._snapshot, "conn", None) is not None:
+            yield self._snapshot.conn  # already inside one
+            return
+        with self.engine.connect() as conn:
+            if conn.dialect.name == "postgresql":
+                conn = conn.execution_options(isolation_level="REPEATABLE READ")
+            with conn.begin():
+                self._snapshot.conn = conn
+                try:
+                    yield conn
+                finally:
+                    self._snapshot.conn = None
 
     @property
     def artifacts_dir(self) -> Path:

@@ -185,3 +185,23 @@ def test_close_while_opening_leaves_nothing_running(qtbot, window, text_project)
     # the project opens normally afterwards
     view = open_and_wait(qtbot, window, store)
     assert shown_id(view) is not None
+
+
+def test_an_empty_queue_while_colleagues_hold_samples_says_not_now(
+    qtbot, window, text_project
+) -> None:
+    """Team mode: the samples a colleague holds are not ours to show, but they may come
+    back (handed back unlabeled); the screen says so instead of "Nothing left"."""
+    store = text_project(n=5)
+    assert store.claims.claim("bob", store.samples.ids()[-2:]) != []
+    view = open_and_wait(qtbot, window, store)
+    for _ in range(3):
+        press(qtbot, view, "1")
+    assert shown_id(view) is None
+    text = view.display.message_view.text()
+    assert "colleagues are working on 2 samples" in text and "Nothing left" not in text
+    # bob hands one back: it is shown at the next poll
+    store.claims.release("bob", store.samples.ids()[-1:])
+    with qtbot.waitSignal(view.shownItem, timeout=20_000) as shown:
+        pass
+    assert shown.args[0].sample_id == store.samples.ids()[-1]

@@ -134,8 +134,9 @@ def test_an_empty_screen_refills_when_a_colleague_closes(qtbot, text_project) ->
         for _ in range(6):
             with qtbot.waitSignal(bob.itemShown, timeout=10_000) as shown:
                 bob.label(["pos"])
-        assert shown.args == [None]  # truly nothing left for bob: ann holds the rest
+        assert shown.args == [None]  # nothing free for bob: ann holds the rest
         assert free_for(store, "bob", bob.session_id) == 0
+        assert bob.held_elsewhere == len(held) == 20  # so his screen says "not now"
         with qtbot.waitSignal(  # ann closes her app; bob's poll picks her samples up
             bob.itemShown, timeout=30_000, check_params_cb=lambda item: item is not None
         ) as shown:
