@@ -100,6 +100,9 @@ class AnnotationController(QObject):
         self._poll.setInterval(poll_ms)
         self._poll.timeout.connect(self.poll)
         self._busy = False  # a command's commit is in flight
+        self._sending: Item | None = None  # the sample whose label is being committed
+        # an undo shown before the store answered: (the sample shown again, the one before)
+        self._guessed: tuple[Item, Item | None] | None = None
         self._last_event = 0  # this session's newest event the store confirmed
         self._in_doubt: str | None = None  # "undo"/"redo" whose answer was lost
         self._labels_since_retrain = 0
@@ -143,7 +146,7 @@ class AnnotationController(QObject):
             self.runner, store, self.connection, lambda: self.annotator, self.session_id, self
         )
         self.commits.saved.connect(self._labeled)
-        self.commits.failed.connect(self._command_failed)
+        self.commits.failed.connect(self._label_failed)
         self.commits.notSaved.connect(self._not_saved)
         self.feed = QueueFeed(
             self.runner, store, self.session, self.annotator, self.session_id,
@@ -309,18 +312,42 @@ class AnnotationController(QObject):
         return self.session.current
 
     def label(self, labels: Sequence[str]) -> bool:
-        """Label the current sample. False if refused (nothing shown, or a commit in flight)."""
+        """Label the current sample. False if refused (nothing shown, or a commit in flight).
+
+        The next sample shows at once, while the label commits on the database worker; the
+        next command waits for that commit (``busy``), so a key bounce never labels the
+        sample that just appeared. A label the store did not save brings its sample back
+        (:meth:`_not_saved`, :meth:`_label_failed`)."""
         item = self._ready()
         if item is None or not labels:
             return False
-        assert self.session is not None and self.commits is not None
+        session, commits = self.session, self.commits
+        assert session is not None and commits is not None
         self._busy = True
-        self.commits.commit(item, labels, self.session.elapsed_ms())
+        self._sending = item
+        commits.commit(item, labels, session.elapsed_ms())
+        session.sending(item)
+        self._advance()
         return True
+
+    def _bring_back(self) -> None:
+        """The label in flight was not saved: its sample is shown again."""
+        item, self._sending = self._sending, None
+        session = self.session
+        if item is None or session is None:
+            return
+        if session.current is None or session.current.sample_id != item.sample_id:
+            session.show_again(item)
+            self.itemShown.emit(session.current)
 
     def _not_saved(self, line: str, details: str) -> None:
         self._busy = False  # the next key press on this sample sends the label again
+        self._bring_back()
         self.failure.emit(line, details)
+
+    def _label_failed(self, exc: BaseException) -> None:
+        self._bring_back()
+        self._command_failed(exc)
 
     def _save_unsaved(self) -> None:
         """The server answers again: save the label it did not confirm, if still shown."""
@@ -329,12 +356,17 @@ class AnnotationController(QObject):
             self.commits.retry()
 
     def _labeled(self, item: Item, labels: list[str], event_id: int) -> None:
-        assert self.session is not None
-        self.session.record_label(item.sample_id, labels)
+        session = self.session
+        assert session is not None
+        shown = session.current is not None and session.current.sample_id == item.sample_id
+        session.record_label(item.sample_id, labels, item)
+        session.decided("label", item.sample_id)
         self._busy = False
+        self._sending = None
         self._confirmed(event_id)
         self.labelSaved.emit(item.sample_id, event_id)
-        self._advance()
+        if shown:  # a kept label saved by a retry while its sample was on screen
+            self._advance()
         self.progressChanged.emit()
         if self._counts_stale and self.store is not None:
             # Slower store reads run just after a keypress was served, while the annotator
@@ -369,6 +401,7 @@ class AnnotationController(QObject):
         assert self.session is not None
         self._confirmed(event_id)
         self.session.record_skip(item.sample_id)
+        self.session.decided("skip", item.sample_id)
         self._busy = False
         self._advance()
         self.progressChanged.emit()
@@ -393,6 +426,8 @@ class AnnotationController(QObject):
 
     def _flagged(self, item: Item, comment: str, event_id: int) -> None:
         self._busy = False
+        if self.session is not None:
+            self.session.decided("flag", item.sample_id)
         self._confirmed(event_id)
         self.flagChanged.emit(item.sample_id, True, comment)
         self.message.emit(f"Flagged sample {item.sample.external_id}")
@@ -417,6 +452,8 @@ class AnnotationController(QObject):
             self.refused.emit(f"Still saving the previous decision: press {what} again")
             return False
         self._busy = True
+        if what == "undo":
+            self._show_undo_guess()
         self.runner.submit(
             fn,
             self.store,
@@ -430,7 +467,33 @@ class AnnotationController(QObject):
         )
         return True
 
+    def _show_undo_guess(self) -> None:
+        """Show the sample the undo will most likely bring back at once, while the store
+        undoes; :meth:`_settle_guess` corrects the screen if it reverted something else."""
+        session = self.session
+        item = session.undo_guess() if session is not None and self._in_doubt is None else None
+        if session is None or item is None:
+            return
+        self._guessed = (item, session.current)
+        session.show_again(item)
+        self.itemShown.emit(item)
+
+    def _settle_guess(self, shown: Item | None) -> bool:
+        """The undo's answer: ``shown`` is the sample it brought back (None: none). True if
+        the guess already shows it; otherwise the guess is taken back."""
+        guessed, self._guessed = self._guessed, None
+        if guessed is None or self.session is None:
+            return False
+        if shown is not None and guessed[0].sample_id == shown.sample_id:
+            return True
+        self.session.take_back(*guessed)
+        if shown is None:
+            self.itemShown.emit(self.session.current)
+        return False
+
     def _reverse_failed(self, what: str, exc: BaseException) -> None:
+        if what == "undo":
+            self._settle_guess(None)
         if not_saved_line("Change", exc) is not None:
             self._in_doubt = what  # it may have been committed: the next press checks
         self._command_failed(exc)
@@ -443,16 +506,21 @@ class AnnotationController(QObject):
         if result.reverted is not None:
             self._confirmed(result.reverted.event_id)
         if result.reverted is None:
+            if what == "undo":
+                self._settle_guess(None)
             session.counts = result.counts
             self.message.emit(f"Nothing to {what}")
             return
         target = result.reverted.target
         if what == "undo":
             session.record_undo(target.action, result.counts)
+            session.undone(target.sample_id)
+            back = result.item if target.action in ("label", "skip") else None
+            guessed = self._settle_guess(back)
             self.undone.emit(target.sample_id, target.action, tuple(target.labels or ()))
             if target.action == "flag":
                 self.flagChanged.emit(target.sample_id, False, "")
-            elif result.item is not None:
+            elif result.item is not None and not guessed:
                 session.show_again(result.item)
                 self.itemShown.emit(session.current)
             name = result.item.sample.external_id if result.item is not None else None
@@ -464,7 +532,9 @@ class AnnotationController(QObject):
             session.counts = result.counts
             if target.action == "flag":
                 self.flagChanged.emit(target.sample_id, True, target.comment or "")
-            elif target.action in ("label", "skip"):
+            if target.action in ("label", "skip", "flag"):
+                session.decided(target.action, target.sample_id)
+            if target.action in ("label", "skip"):
                 if target.action == "label":
                     session.stats.labels += 1
                 else:

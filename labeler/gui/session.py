@@ -127,6 +127,9 @@ class AnnotationSession:
         self.upcoming: deque[Item] = deque()
         self.done_ids: set[int] = set()  # labeled or skipped in this session
         self._recent: OrderedDict[int, Item] = OrderedDict()  # done items, newest last
+        # this session's decisions the store confirmed and that are not undone (action,
+        # sample id), newest last: what an undo will most likely revert
+        self._decisions: list[tuple[str, int]] = []
         self.counts = counts
         self.stats = SessionStats()
         self.shown_at = time.monotonic()
@@ -201,6 +204,35 @@ class AnnotationSession:
         self.current = item
         self.shown_at = time.monotonic()
 
+    def take_back(self, item: Item, previous: Item | None) -> None:
+        """Reverse :meth:`show_again` (an undo shown before the store answered, which then
+        reverted nothing or another sample): ``item`` is done again, ``previous`` shown."""
+        self.done_ids.add(item.sample_id)
+        gone = {item.sample_id} | ({previous.sample_id} if previous is not None else set())
+        self.upcoming = deque(i for i in self.upcoming if i.sample_id not in gone)
+        self.current = previous
+        self.shown_at = time.monotonic()
+
+    def decided(self, action: str, sample_id: int) -> None:
+        """The store confirmed this session's ``action`` on ``sample_id`` (or redid it)."""
+        self._decisions.append((action, sample_id))
+        del self._decisions[:-RECENT]
+
+    def undone(self, sample_id: int) -> None:
+        """A decision on ``sample_id`` was undone."""
+        for i in range(len(self._decisions) - 1, -1, -1):
+            if self._decisions[i][1] == sample_id:
+                del self._decisions[i]
+                return
+
+    def undo_guess(self) -> Item | None:
+        """The sample an undo will most likely show again: this session's latest label or
+        skip, if its item is still at hand (None after a flag, or with no decision yet)."""
+        if not self._decisions:
+            return None
+        action, sample_id = self._decisions[-1]
+        return self._recent.get(sample_id) if action in ("label", "skip") else None
+
     def elapsed_ms(self) -> int:
         return int(1000 * (time.monotonic() - self.shown_at))
 
@@ -211,15 +243,23 @@ class AnnotationSession:
         of them again without reading it back from the store)."""
         return dict(self._recent)
 
-    def _remember(self, sample_id: int) -> None:
-        if self.current is not None and self.current.sample_id == sample_id:
-            self._recent[sample_id] = self.current
+    def _remember(self, sample_id: int, item: Item | None = None) -> None:
+        if item is None and self.current is not None and self.current.sample_id == sample_id:
+            item = self.current
+        if item is not None:
+            self._recent[sample_id] = item
             self._recent.move_to_end(sample_id)
             while len(self._recent) > RECENT:
                 self._recent.popitem(last=False)
 
-    def record_label(self, sample_id: int, labels: Sequence[str]) -> None:
-        self._remember(sample_id)
+    def sending(self, item: Item) -> None:
+        """``item``'s label is on its way to the store while the next sample shows: no fetch
+        may hand it out again meanwhile (:meth:`show_again` brings it back if not saved)."""
+        self.done_ids.add(item.sample_id)
+
+    def record_label(self, sample_id: int, labels: Sequence[str], item: Item | None = None) -> None:
+        """A label was saved; ``item``: the sample labeled, when no longer on screen."""
+        self._remember(sample_id, item)
         self.done_ids.add(sample_id)
         self.stats.labels += 1
         self._count(labels, +1)

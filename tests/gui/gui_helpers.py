@@ -46,14 +46,17 @@ def open_and_wait(qtbot, window, store: Store) -> object:  # type: ignore[no-unt
 
 
 def press(qtbot, view, key, modifier=None) -> object:  # type: ignore[no-untyped-def]
-    """Press a key on the annotate view and wait until the view shows the result."""
+    """Press a key on the annotate view and wait until the view shows the result and the
+    store has it (a label shows the next sample before its commit is confirmed; the next
+    command waits for that)."""
     from PySide6.QtCore import Qt
 
     mod = modifier if modifier is not None else Qt.KeyboardModifier.NoModifier
     with qtbot.waitSignal(view.shownItem, timeout=10_000) as blocker:
         qtbot.keyClick(view, key, mod)
+    qtbot.waitUntil(lambda: not view.controller.busy, timeout=10_000)
     wait_painted(qtbot, view)
-    return blocker.args[0]
+    return view.controller.current if blocker.args[0] is not None else None
 
 
 def wait_painted(qtbot, view) -> None:  # type: ignore[no-untyped-def]
@@ -85,3 +88,19 @@ def assert_no_worker_threads() -> None:
         t.join(timeout=30)  # a retrain being cancelled may need a moment
     alive = [t.name for t in leaked if t.is_alive()]
     assert not alive, f"worker threads still running after the window closed: {alive}"
+
+
+def label_when_free(controller, item, labels: list[str]) -> None:  # type: ignore[no-untyped-def]
+    """Label ``item`` as an annotator would: while it is on screen, once the previous label
+    is saved (a label shows the next sample at once and refuses commands until then)."""
+    from PySide6.QtCore import QTimer
+
+    def go() -> None:
+        if controller.current is not item:
+            return
+        if controller.busy:
+            QTimer.singleShot(2, go)
+            return
+        controller.label(labels)
+
+    QTimer.singleShot(0, go)

@@ -120,6 +120,7 @@ def test_a_key_labels_only_the_sample_that_was_painted(qtbot, window, text_proje
     with qtbot.waitSignal(view.shownItem, timeout=10_000):
         key(view, "1", t0)
     wait_painted(qtbot, view)
+    qtbot.waitUntil(lambda: not c.busy, timeout=10_000)  # the first label is saved
     unseen = c.current.sample_id
     assert unseen != first
     key(view, "1", t0)  # pressed with the first, delivered only now
@@ -130,6 +131,7 @@ def test_a_key_labels_only_the_sample_that_was_painted(qtbot, window, text_proje
     later = t0 + int((time.monotonic() - start) * 1000) + 50
     with qtbot.waitSignal(view.shownItem, timeout=10_000):
         key(view, "2", later)
+    qtbot.waitUntil(lambda: not c.busy, timeout=10_000)
     assert store.labels.state(first).labels == ("pos",)
     assert store.labels.state(unseen).labels == ("neg",)
     assert store.labels.labeled_count() == 2

@@ -180,10 +180,12 @@ def test_a_key_during_a_commit_is_refused_visibly(qtbot, window, text_project):
     view = open_and_wait(qtbot, window, store)
     first = shown_id(view)
     with qtbot.waitSignal(view.controller.refused, timeout=10_000):
-        qtbot.keyClick(view, "1")  # the commit is now in flight
-        qtbot.keyClick(view, "2")  # arrives before it is saved
+        qtbot.keyClick(view, "1")  # the next sample shows; the commit is in flight
+        qtbot.keyClick(view, "2")  # arrives before it is painted or the label saved
     qtbot.waitUntil(lambda: shown_id(view) != first, timeout=10_000)
-    assert "Still saving" in window.status_text.text()
+    status = window.status_text.text()
+    assert "Still saving" in status or "not on screen yet" in status, status
+    qtbot.waitUntil(lambda: not view.controller.busy, timeout=10_000)
     assert store.labels.state(first).labels == ("pos",)
     assert store.summary()["labeled"] == 1
 

@@ -320,7 +320,9 @@ def test_undo_whose_answer_is_lost_is_not_done_twice(qtbot, text_project, proxy)
     assert [e.action for e in store.labels.events()].count("undo") == 1
     # a further undo is a new one and takes back the first label
     with qtbot.waitSignal(c.itemShown, timeout=30_000) as shown:
-        assert c.undo()
+        assert c.undo()  # shown at once (this session's last label), then undone
     assert shown.args[0].sample_id == first.sample_id
+    qtbot.waitUntil(lambda: not c.busy, timeout=30_000)
+    assert c.current is not None and c.current.sample_id == first.sample_id
     assert store.labels.state(first.sample_id).status == "unlabeled"
     c.close()

@@ -6,12 +6,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from PySide6.QtCore import QTimer
-
 from labeler.gui.controller import AnnotationController
 from labeler.store import Store
 from labeler.store.overlap import OverlapSettings
-from tests.gui.gui_helpers import project_arg
+from tests.gui.gui_helpers import label_when_free, project_arg
 
 
 def _complete(store: Store, overlap: OverlapSettings) -> bool:
@@ -38,7 +36,7 @@ def test_racing_annotators_share_overlap_samples(qtbot, text_project) -> None:  
         shown[c.annotator].append(item.sample_id)  # type: ignore[attr-defined]
         strategies[item.sample_id].add(item.provenance.strategy)  # type: ignore[attr-defined]
         label = "pos" if c.annotator != "cyd" else "neg"
-        QTimer.singleShot(0, lambda: c.label([label]) if c.current is item else None)
+        label_when_free(c, item, [label])
 
     try:
         for c in team:

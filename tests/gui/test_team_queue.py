@@ -16,7 +16,7 @@ from labeler.gui.controller import AnnotationController
 from labeler.store import Store
 from labeler.store import schema as t
 from labeler.store.database import utcnow
-from tests.gui.gui_helpers import project_arg
+from tests.gui.gui_helpers import label_when_free, project_arg
 
 
 def open_team(qtbot, store: Store, names: list[str]) -> list[AnnotationController]:  # type: ignore[no-untyped-def]
@@ -58,13 +58,19 @@ def label_everything(
     Returns the false "nothing left" screens: (annotator, samples still free for them)."""
     false_empty: list[tuple[str, int]] = []
 
+    def check_empty(c: AnnotationController) -> None:
+        if c.busy:  # the last label is still being saved: judge the screen after that
+            QTimer.singleShot(2, lambda: check_empty(c))
+            return
+        left = free_for(store, c.annotator, c.session_id) if c.current is None else 0
+        if left:
+            false_empty.append((c.annotator, left))
+
     def on_shown(c: AnnotationController, item: object) -> None:
         if item is None:
-            left = free_for(store, c.annotator, c.session_id)
-            if left:
-                false_empty.append((c.annotator, left))
+            check_empty(c)
             return
-        QTimer.singleShot(0, lambda: c.label(["pos"]))
+        label_when_free(c, item, ["pos"])
 
     hooks: list[Callable[[object], None]] = []
     for c in controllers:
@@ -134,6 +140,7 @@ def test_an_empty_screen_refills_when_a_colleague_closes(qtbot, text_project) ->
         for _ in range(6):
             with qtbot.waitSignal(bob.itemShown, timeout=10_000) as shown:
                 bob.label(["pos"])
+            qtbot.waitUntil(lambda: not bob.busy, timeout=10_000)
         assert shown.args == [None]  # nothing free for bob: ann holds the rest
         assert free_for(store, "bob", bob.session_id) == 0
         assert bob.held_elsewhere == len(held) == 20  # so his screen says "not now"
