@@ -284,33 +284,29 @@ class Claims:
         c = t.sample_claim
         pid = self._store.project_id
         with self._store.read() as conn:
-            overlap = read_settings(conn, pid)
-            return int(
-                conn.execute(
-                    sa.select(sa.func.count()).where(
-                        c.c.project_id == pid,
-                        _others(annotator, session),
-                        c.c.expires_at > utcnow(),
-                        _blocking(pid, overlap),
-                        ~has_active_label(pid, c.c.sample_id, sa.literal(annotator)),
-                    )
-                ).scalar_one()
-            )
+            mine = ~has_active_label(pid, c.c.sample_id, sa.literal(annotator))
+            held = self._held_by_others(conn, annotator, session, sa.func.count(), mine)
+            return int(conn.execute(held).scalar_one())
 
     def held_by_others(self, annotator: str, session: str | None = None) -> set[int]:
         """Samples others currently hold (to leave out of ``annotator``'s queue); with
         ``session``, the same annotator's other sessions count as others."""
+        with self._store.read() as conn:
+            held = self._held_by_others(conn, annotator, session, t.sample_claim.c.sample_id)
+            return set(conn.execute(held).scalars())
+
+    def _held_by_others(
+        self, conn: sa.Connection, annotator: str, session: str | None, *what: Any
+    ) -> sa.Select[Any]:
+        """SELECT ``what[0]`` over the unexpired claims that keep samples from ``annotator``
+        (``what[1:]``: further conditions)."""
         c = t.sample_claim
         pid = self._store.project_id
-        with self._store.read() as conn:
-            overlap = read_settings(conn, pid)
-            return set(
-                conn.execute(
-                    sa.select(c.c.sample_id).where(
-                        c.c.project_id == pid,
-                        _others(annotator, session),
-                        c.c.expires_at > utcnow(),
-                        _blocking(pid, overlap),
-                    )
-                ).scalars()
-            )
+        overlap = read_settings(conn, pid)
+        return sa.select(what[0]).where(
+            c.c.project_id == pid,
+            _others(annotator, session),
+            c.c.expires_at > utcnow(),
+            _blocking(pid, overlap),
+            *what[1:],
+        )
