@@ -89,8 +89,10 @@ def test_stopping_ends_a_worker_that_does_not_finish_in_time() -> None:
 
     pool = ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn"))
     pool.submit(time.sleep, 600)
-    while not pool._processes:  # the worker has started
+    deadline = time.monotonic() + 30
+    while not pool._processes and time.monotonic() < deadline:  # the worker has started
         time.sleep(0.05)
+    assert pool._processes, "the pool's worker process did not start"
     (process,) = pool._processes.values()
     stop_pools([pool], grace_s=0.2)
     assert not process.is_alive() and process.exitcode == -signal.SIGTERM
