@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
@@ -336,9 +337,13 @@ class AnnotationController(QObject):
         session = self.session
         if item is None or session is None:
             return
+        session.in_flight = None
         if session.current is None or session.current.sample_id != item.sample_id:
             session.show_again(item)
             self.itemShown.emit(session.current)
+            self.message.emit(
+                f"Sample {item.sample.external_id} is shown again: its label was not saved"
+            )
 
     def _not_saved(self, line: str, details: str) -> None:
         self._busy = False  # the next key press on this sample sends the label again
@@ -486,8 +491,9 @@ class AnnotationController(QObject):
             return False
         if shown is not None and guessed[0].sample_id == shown.sample_id:
             return True
+        before = self.session.current
         self.session.take_back(*guessed)
-        if shown is None:
+        if shown is None and self.session.current is not before:
             self.itemShown.emit(self.session.current)
         return False
 
@@ -507,6 +513,7 @@ class AnnotationController(QObject):
             self._confirmed(result.reverted.event_id)
         if result.reverted is None:
             if what == "undo":
+                session.forget_decisions()
                 self._settle_guess(None)
             session.counts = result.counts
             self.message.emit(f"Nothing to {what}")
@@ -517,6 +524,8 @@ class AnnotationController(QObject):
             session.undone(target.sample_id)
             back = result.item if target.action in ("label", "skip") else None
             guessed = self._settle_guess(back)
+            # the screen shows ``back`` from here on (at once when guessed, just below when
+            # not), so the note the view writes on ``undone`` is about the sample shown
             self.undone.emit(target.sample_id, target.action, tuple(target.labels or ()))
             if target.action == "flag":
                 self.flagChanged.emit(target.sample_id, False, "")
@@ -540,6 +549,10 @@ class AnnotationController(QObject):
                 else:
                     session.stats.skips += 1
                 session.done_ids.add(target.sample_id)
+                # decided again: never shown again (a revisit may have queued it)
+                session.upcoming = deque(
+                    i for i in session.upcoming if i.sample_id != target.sample_id
+                )
                 if session.current is not None and session.current.sample_id == target.sample_id:
                     self._advance()
             self.message.emit(f"Redid {target.action} of sample {target.sample_id}")

@@ -239,6 +239,8 @@ class QueueFeed(QObject):
             self._renewed_at = time.monotonic()
             self._release_due = not idle
             showing = {i.sample_id for i in session.upcoming}
+            if session.in_flight is not None:  # its label is being saved: keep its claim
+                showing.add(session.in_flight.sample_id)
             if session.current is not None:
                 showing.add(session.current.sample_id)
             self._runner.submit(

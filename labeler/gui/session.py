@@ -135,6 +135,7 @@ class AnnotationSession:
         self.shown_at = time.monotonic()
         self.exhausted = False  # the last fetch found nothing new
         self.held_elsewhere = 0  # with exhausted: colleagues hold samples that may come back
+        self.in_flight: Item | None = None  # the sample whose label is being saved
 
     # -- the queue -------------------------------------------------------------------------
 
@@ -206,17 +207,29 @@ class AnnotationSession:
 
     def take_back(self, item: Item, previous: Item | None) -> None:
         """Reverse :meth:`show_again` (an undo shown before the store answered, which then
-        reverted nothing or another sample): ``item`` is done again, ``previous`` shown."""
+        reverted nothing or another sample): ``item`` is done again and ``previous`` shown,
+        or, with nothing before it, the next waiting sample. If the screen moved on
+        meanwhile (a revisit from the history), what it shows now stays."""
         self.done_ids.add(item.sample_id)
-        gone = {item.sample_id} | ({previous.sample_id} if previous is not None else set())
-        self.upcoming = deque(i for i in self.upcoming if i.sample_id not in gone)
-        self.current = previous
+        self.upcoming = deque(i for i in self.upcoming if i.sample_id != item.sample_id)
+        if self.current is None or self.current.sample_id != item.sample_id:
+            return
+        if previous is not None:
+            self.upcoming = deque(i for i in self.upcoming if i.sample_id != previous.sample_id)
+            self.current = previous
+        else:
+            self.current = self.upcoming.popleft() if self.upcoming else None
         self.shown_at = time.monotonic()
 
     def decided(self, action: str, sample_id: int) -> None:
         """The store confirmed this session's ``action`` on ``sample_id`` (or redid it)."""
+        self._decisions = [d for d in self._decisions if d[1] != sample_id]
         self._decisions.append((action, sample_id))
         del self._decisions[:-RECENT]
+
+    def forget_decisions(self) -> None:
+        """The store had nothing of this session's to undo: the list is stale."""
+        self._decisions.clear()
 
     def undone(self, sample_id: int) -> None:
         """A decision on ``sample_id`` was undone."""
@@ -254,11 +267,14 @@ class AnnotationSession:
 
     def sending(self, item: Item) -> None:
         """``item``'s label is on its way to the store while the next sample shows: no fetch
-        may hand it out again meanwhile (:meth:`show_again` brings it back if not saved)."""
+        may hand it out again meanwhile, and its claim is kept (:meth:`show_again` brings it
+        back if not saved)."""
         self.done_ids.add(item.sample_id)
+        self.in_flight = item
 
     def record_label(self, sample_id: int, labels: Sequence[str], item: Item | None = None) -> None:
         """A label was saved; ``item``: the sample labeled, when no longer on screen."""
+        self.in_flight = None
         self._remember(sample_id, item)
         self.done_ids.add(sample_id)
         self.stats.labels += 1

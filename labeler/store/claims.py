@@ -285,7 +285,10 @@ class Claims:
         pid = self._store.project_id
         with self._store.read() as conn:
             mine = ~has_active_label(pid, c.c.sample_id, sa.literal(annotator))
-            held = self._held_by_others(conn, annotator, session, sa.func.count(), mine)
+            # a holder who labeled the sample is done with it (the claim goes at their next
+            # renewal): only overlap could still bring it here, and that is no claim's matter
+            theirs = ~has_active_label(pid, c.c.sample_id, c.c.annotator)
+            held = self._held_by_others(conn, annotator, session, sa.func.count(), mine, theirs)
             return int(conn.execute(held).scalar_one())
 
     def held_by_others(self, annotator: str, session: str | None = None) -> set[int]:

@@ -205,3 +205,29 @@ def test_an_empty_queue_while_colleagues_hold_samples_says_not_now(
     with qtbot.waitSignal(view.shownItem, timeout=20_000) as shown:
         pass
     assert shown.args[0].sample_id == store.samples.ids()[-1]
+
+
+def test_an_undo_shown_at_once_but_reverting_another_event_keeps_the_queue(
+    qtbot, window, text_project
+) -> None:
+    """An undo shows this session's last labeled sample before the store answers. Here the
+    store reverts something else (a flag the same annotator set in another window) while a
+    fetch fills the queue: the guess is taken back and the waiting samples are shown."""
+    store = text_project(n=5)
+    ids = store.samples.ids()
+    assert store.claims.claim("bob", ids[-2:]) != []
+    view = open_and_wait(qtbot, window, store)
+    c = view.controller
+    for _ in range(3):
+        press(qtbot, view, "1")
+    assert shown_id(view) is None
+    store.labels.flag(ids[0], window.user.annotator, "check", session="other-window")
+    store.claims.release("bob")
+    c.feed.refill(force=True)  # the poll's fetch, queued before the undo
+    assert c.undo()
+    assert shown_id(view) == ids[2]  # the guess: this session's last label
+    qtbot.waitUntil(lambda: not c.busy and not c.fetching, timeout=10_000)
+    assert not store.labels.state(ids[0]).flagged  # the store undid the flag instead
+    assert store.labels.state(ids[2]).labels == ("pos",)
+    assert shown_id(view) in ids[-2:]  # not an empty screen with samples waiting
+    assert c.session is not None and len(c.session.upcoming) == 1
