@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.engine import _rows_text, peak_rss_kb  # noqa: E402
-from benchmarks.synthetic_projects import build_project, tabular_rows  # noqa: E402
+from benchmarks.synthetic_projects import build_pool, tabular_rows  # noqa: E402
 
 N_FEATURES = 16
 N_CLASSES = 5
@@ -61,16 +61,7 @@ def build(folder: Path, kind: str, n: int, seed: int = 0) -> float:
             return tabular_rows(rng, W, start, size)
         return _rows_text(rng, start, size)
 
-    return build_project(
-        folder,
-        "tabular" if kind == "tabular" else "text",
-        n,
-        make_rows,
-        labels=[f"c{k}" for k in range(N_CLASSES)],
-        n_labeled=N_LABELED,
-        source=f"bench-{kind}-{n}",
-        file_hash=f"{kind}{n}",
-    )
+    return build_pool(folder, kind, n, make_rows, n_classes=N_CLASSES, n_labeled=N_LABELED)
 
 
 def ensure_built(folder: Path, kind: str, n: int) -> float:

@@ -94,15 +94,8 @@ def build_project(folder: Path, kind: str, n: int, seed: int = 0) -> float:
             return _rows_tabular(rng, W, start, size)
         return _rows_text(rng, start, size)
 
-    return synthetic_projects.build_project(
-        folder,
-        "tabular" if kind == "tabular" else "text",
-        n,
-        make_rows,
-        labels=[f"c{k}" for k in range(N_CLASSES)],
-        n_labeled=N_LABELED,
-        source=f"bench-{kind}-{n}",
-        file_hash=f"{kind}{n}",
+    return synthetic_projects.build_pool(
+        folder, kind, n, make_rows, n_classes=N_CLASSES, n_labeled=N_LABELED
     )
 
 

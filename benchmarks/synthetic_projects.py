@@ -70,3 +70,20 @@ def tabular_rows(
         digest = hashlib.sha256(f"{i}:{payload}".encode()).hexdigest()
         rows.append((f"r{i:09d}", digest, None, None, payload, None))
     return rows, [f"c{k}" for k in y.tolist()]
+
+
+def build_pool(
+    folder: Path, kind: str, n: int, make_rows: RowMaker, *, n_classes: int, n_labeled: int
+) -> float:
+    """The engine and Dask benchmarks' pool: a ``kind`` ("tabular" or "text") project of
+    ``n`` samples with classes ``c0``, ``c1``, ..., its import named by kind and size."""
+    return build_project(
+        folder,
+        "tabular" if kind == "tabular" else "text",
+        n,
+        make_rows,
+        labels=[f"c{k}" for k in range(n_classes)],
+        n_labeled=n_labeled,
+        source=f"bench-{kind}-{n}",
+        file_hash=f"{kind}{n}",
+    )
