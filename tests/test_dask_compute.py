@@ -291,14 +291,18 @@ def _queue_with_scores(store) -> list[tuple[int, float | None]]:
 
 
 def _local_then_dask(store, settings: TrainSettings) -> tuple[list, list, object]:
-    """The queue of an in-process retrain, then of a Dask retrain of the same labels (the
-    fits are seeded, so both retrains fit the same model)."""
-    local = train_once(store.location, settings)
-    assert local.status == "ok", local.error
+    """The queue of an in-process retrain, then of a Dask retrain of the same labels. Both
+    re-validate the model chosen by a first (grid-searching) retrain, and the fits are
+    seeded, so both fit the same model."""
+    for mode in ("grid", "previous winner"):
+        local = train_once(store.location, settings)
+        assert local.status == "ok", local.error
+        assert local.params["selection"]["search"]["mode"] == mode
     in_process = _queue_with_scores(store)
     run = train_once(store.location, settings.with_(compute=DASK))
     assert run.status == "ok", run.error
     assert run.params["compute"] == DASK and run.params["partitions"] >= 2
+    assert run.params["selection"]["search"]["mode"] == "previous winner"
     return in_process, _queue_with_scores(store), run
 
 
@@ -307,6 +311,33 @@ def _same_queue(a: list, b: list) -> None:
     separate retrains, whose fits differ in the last digits)."""
     assert [sid for sid, _ in a] == [sid for sid, _ in b]
     np.testing.assert_allclose([s for _, s in a], [s for _, s in b], rtol=1e-4)
+
+
+def test_dask_and_in_process_retrains_share_the_model_choice(sqlite_store) -> None:
+    """A Dask retrain records the feature key an in-process retrain gives the same features,
+    so either may re-validate the other's model choice instead of searching the whole grid
+    (a full search every Dask retrain cost time and, between searches, reshuffled a large
+    pool's queue)."""
+    store, _ = _texts(sqlite_store, n=1_200)
+    settings = TrainSettings(queue_size=40, cv_folds=3, partition_rows=300).with_(
+        features=FeatureSettings(text_features="tfidf+embedding")
+    )
+    on_dask = train_once(store.location, settings.with_(compute=DASK))
+    assert on_dask.status == "ok", on_dask.error
+    assert on_dask.params["selection"]["search"] == {"mode": "grid", "labels": 60, "reuses": 0}
+    local = train_once(store.location, settings)
+    assert local.status == "ok", local.error
+    assert local.params["feature_key"] == on_dask.params["feature_key"]
+    assert local.params["feature_key"] == load_features(store, settings.features).key
+    assert local.params["selection"]["search"]["mode"] == "previous winner"
+    again = train_once(store.location, settings.with_(compute=DASK))
+    assert again.status == "ok", again.error
+    assert again.params["selection"]["search"] == {
+        "mode": "previous winner",
+        "labels": 60,
+        "reuses": 2,
+    }
+    assert again.params["selection"]["chosen"] == on_dask.params["selection"]["chosen"]
 
 
 def test_dask_committee_queue_equals_the_in_process_queue(sqlite_store) -> None:

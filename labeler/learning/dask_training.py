@@ -42,7 +42,7 @@ from labeler.learning.dask_tasks import (
     tabular_types,
     text_frequency,
 )
-from labeler.learning.features import feature_key, feature_kind
+from labeler.learning.features import feature_key, feature_kind, matrix_key, project_identity
 from labeler.learning.featureset import TABULAR_CHUNK, FeatureError
 from labeler.learning.fitting import TrainError, check_trainable, make_targets, proba_in_order
 from labeler.learning.partition_scoring import (
@@ -73,6 +73,7 @@ def train_on_dask(run: Any, compute: Compute) -> RunRecord:
     from labeler.learning.training import (
         choose_model,
         fit_estimator,
+        last_selection,
         pipeline_info,
         prediction_rows,
         record_ok_run,
@@ -111,7 +112,11 @@ def train_on_dask(run: Any, compute: Compute) -> RunRecord:
         pool.at_close(close_stores, [store_key(location)])
         params["dask_workers"] = pool.workers()
         phases.done("cluster", 5)
-        stats_key = feature_key(kind, settings.features, ids, _identity(store))
+        identity = project_identity(store)
+        stats_key = feature_key(kind, settings.features, ids, identity)
+        # the key an in-process retrain gives the same features: the next retrain (here or in
+        # process) may then re-validate this one's model choice instead of searching the grid
+        params["feature_key"] = matrix_key(kind, settings.features, ids, identity)
         stats_dir = store.artifacts_dir / "features" / "partitions"
         step = _cached_step(stats_dir, stats_key)
         if step is None:
@@ -129,7 +134,9 @@ def train_on_dask(run: Any, compute: Compute) -> RunRecord:
             _cold_start(store, step, step_info, ids, snapshot, settings, phases.cancel)
             raise
         X_lab = _transform(store, step, step_info, snapshot.sample_ids)
-        fitted = fit_estimator(settings, kind, X_lab, snapshot, targets, model, params, phases)
+        fitted = fit_estimator(
+            settings, kind, X_lab, snapshot, targets, model, params, phases, last_selection(store)
+        )
         estimator = fitted.estimator
         pipeline = pipeline_of(
             step, kind, estimator, targets.classes, **pipeline_info(store, targets, None)
@@ -276,12 +283,6 @@ def _prune_partition_cache(folder: Path, keep_folder: str, keep_step: str) -> No
             shutil.rmtree(entry, ignore_errors=True)
         elif entry.name.startswith("step-") and entry.name != f"step-{keep_step}.skops":
             entry.unlink(missing_ok=True)
-
-
-def _identity(store: Any) -> str:
-    info = store.info
-    created = info.created_at.isoformat() if info.created_at else ""
-    return f"{store.location.url}#{info.name}#{info.id}#{created}"
 
 
 def _cached_step(folder: Path, key: str) -> Any:

@@ -110,12 +110,11 @@ def _text(
     blocks, keys = [], []
     for i, part in enumerate(parts):
         report = _share(progress, i, len(parts))
+        key = _text_part_key(part, settings, ids, identity)
         if part == "tfidf":
-            own = replace(settings, text_features="tfidf")
-            key = feature_key("text", own, ids, identity)
-            family = feature_family("text", own, identity)
+            family = feature_family("text", replace(settings, text_features="tfidf"), identity)
         else:
-            key, family = _embedding_key(ids, identity), _embedding_key(None, identity)
+            family = _embedding_key(None, identity)
         cached = read_cache(folder, key)
         if cached is not None and cached[0].shape[0] == len(ids):
             X = cached[0]
@@ -129,8 +128,27 @@ def _text(
         keys.append(key)
     if len(blocks) == 1:
         return Features(ids, blocks[0], "text", keys[0], [])
-    joined = hashlib.sha256("+".join(keys).encode()).hexdigest()[:24]
-    return Features(ids, HStack(blocks), "text", joined, [])
+    return Features(ids, HStack(blocks), "text", _joined_key(keys), [])
+
+
+def _text_part_key(part: str, settings: FeatureSettings, ids: np.ndarray, identity: str) -> str:
+    if part == "tfidf":
+        return feature_key("text", replace(settings, text_features="tfidf"), ids, identity)
+    return _embedding_key(ids, identity)
+
+
+def _joined_key(keys: list[str]) -> str:
+    return keys[0] if len(keys) == 1 else hashlib.sha256("+".join(keys).encode()).hexdigest()[:24]
+
+
+def matrix_key(kind: str, settings: FeatureSettings, ids: np.ndarray, identity: str) -> str:
+    """The key :func:`load_features` gives this project's feature matrix (``Features.key``):
+    a retrain that computes the same features elsewhere (on Dask) records it too, so the next
+    retrain may re-validate its model choice (:class:`labeler.learning.selection.Previous`)."""
+    if kind != "text":
+        return feature_key(kind, settings, ids, identity)
+    parts = settings.text_features.split("+")
+    return _joined_key([_text_part_key(part, settings, ids, identity) for part in parts])
 
 
 def _share(progress: ProgressFn, i: int, parts: int) -> ProgressFn:
@@ -220,11 +238,16 @@ def _sample_index(store: Store, cancel: CancelToken | None) -> tuple[np.ndarray,
     ids = np.asarray(store.samples.ids(), dtype=np.int64)
     if len(ids) == 0:
         raise FeatureError(f"project {store.info.name!r} has no samples; import data first")
-    info = store.info
-    created = info.created_at.isoformat() if info.created_at else ""
-    identity = f"{store.location.url}#{info.name}#{info.id}#{created}"
+    identity = project_identity(store)
     has_vector = store.samples.get(int(ids[0])).vector is not None
     return ids, identity, has_vector
+
+
+def project_identity(store: Store) -> str:
+    """What names the project in feature cache keys: its address, name, id and creation time."""
+    info = store.info
+    created = info.created_at.isoformat() if info.created_at else ""
+    return f"{store.location.url}#{info.name}#{info.id}#{created}"
 
 
 def _kind(modality: str, has_vector: bool, settings: FeatureSettings) -> str:
