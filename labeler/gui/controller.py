@@ -15,12 +15,14 @@ Faults (:mod:`labeler.gui.connection_state`, :mod:`labeler.gui.label_commits`): 
 database server is away the controller says so (``connectionChanged``), a label that could
 not be saved says "not saved" in one line and is saved by the next key press or as soon as
 the server answers (never twice), and the claims it could not give back at close are given
-back at the next open.
+back at the next open. A sample brought back because its label was not saved refuses commands
+for :data:`COMEBACK_GRACE_S`: a key pressed then was aimed at the sample shown before it.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections import deque
 from collections.abc import Sequence
@@ -49,6 +51,9 @@ log = logging.getLogger(__name__)
 
 
 POLL_MS = 3000  # how often an open session looks at the store for colleagues' changes
+# A sample brought back because its label was not saved takes no command for this long: a
+# key pressed just after it appeared was meant for the sample shown before it.
+COMEBACK_GRACE_S = 1.0
 
 
 class AnnotationController(QObject):
@@ -102,6 +107,7 @@ class AnnotationController(QObject):
         self._poll.timeout.connect(self.poll)
         self._busy = False  # a command's commit is in flight
         self._sending: Item | None = None  # the sample whose label is being committed
+        self._came_back: tuple[int, float] | None = None  # (sample id, when) see _bring_back
         # an undo shown before the store answered: (the sample shown again, the one before)
         self._guessed: tuple[Item, Item | None] | None = None
         self._last_event = 0  # this session's newest event the store confirmed
@@ -310,7 +316,17 @@ class AnnotationController(QObject):
         if self._busy:
             self.refused.emit("Still saving the previous decision: press the key again")
             return None
-        return self.session.current
+        current = self.session.current
+        back = self._came_back
+        if current is not None and back is not None and back[0] == current.sample_id:
+            if time.monotonic() - back[1] < COMEBACK_GRACE_S:
+                self.refused.emit(
+                    f"Sample {current.sample.external_id} came back (its label was not saved): "
+                    "look at it, then press the key again"
+                )
+                return None
+            self._came_back = None
+        return current
 
     def label(self, labels: Sequence[str]) -> bool:
         """Label the current sample. False if refused (nothing shown, or a commit in flight).
@@ -339,6 +355,9 @@ class AnnotationController(QObject):
             return
         session.in_flight = None
         if session.current is None or session.current.sample_id != item.sample_id:
+            # the screen changed without the annotator: a key already on its way (refused
+            # as "press the key again" while the label was in flight) is not for this sample
+            self._came_back = (item.sample_id, time.monotonic())
             session.show_again(item)
             self.itemShown.emit(session.current)
             self.message.emit(

@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from labeler.gui.annotate_view import AnnotateView
-from labeler.gui.controller import AnnotationController
+from labeler.gui.controller import COMEBACK_GRACE_S, AnnotationController
 from labeler.store import Store
 from labeler.store.database import ServerTimeouts
 from tests.fault_proxy import FaultProxy, terminate_backends
@@ -213,12 +213,46 @@ def test_commit_whose_answer_is_lost_is_not_recorded_twice(qtbot, text_project, 
     # the server did commit it: this is the case a blind retry would record twice
     assert label_events(store, item.sample_id) == [("neutral",)]
     assert c.current is item
+    qtbot.wait(int(COMEBACK_GRACE_S * 1000) + 100)  # the annotator reads the message first
     proxy.resume()
     with qtbot.waitSignal(c.labelSaved, timeout=60_000) as saved:
         assert c.label(["neutral"])  # the annotator presses the key again
     assert saved.args[0] == item.sample_id
     assert label_events(store, item.sample_id) == [("neutral",)]
     assert c.session is not None and c.session.stats.labels == 1
+    c.close()
+
+
+def test_a_sample_that_comes_back_takes_no_key_meant_for_the_next(
+    qtbot, text_project, proxy
+) -> None:  # type: ignore[no-untyped-def]
+    """The label of sample A is in flight (the screen already shows B) when the server goes
+    away. A key for B is refused ("press the key again"); A's label fails and A comes back;
+    the annotator, pressing again for B, must not label A with B's label."""
+    store = text_project(n=12)
+    s = Session(qtbot, store, proxy)
+    c = s.controller
+    first = c.current
+    assert first is not None
+    refusals: list[str] = []
+    c.refused.connect(refusals.append)
+    proxy.pause()
+    assert c.label(["neg"])  # A: optimistic, B shows at once
+    assert c.current is not None and c.current.sample_id != first.sample_id
+    assert not c.label(["pos"])  # meant for B, while A's label is in flight
+    assert refusals[-1].startswith("Still saving")
+    with qtbot.waitSignal(c.failure, timeout=30_000):
+        pass
+    assert c.current is not None and c.current.sample_id == first.sample_id  # A came back
+    assert not c.label(["pos"])  # pressed again at once: still meant for B
+    assert "came back" in refusals[-1] and first.sample.external_id in refusals[-1]
+    proxy.resume()
+    # A's own label is saved when the server answers; B's label went nowhere
+    with qtbot.waitSignal(c.labelSaved, timeout=60_000) as saved:
+        pass
+    assert saved.args[0] == first.sample_id
+    assert label_events(store, first.sample_id) == [("neg",)]
+    qtbot.waitUntil(lambda: c.current is not None and c.current.sample_id != first.sample_id)
     c.close()
 
 
