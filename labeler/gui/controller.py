@@ -300,6 +300,22 @@ class AnnotationController(QObject):
         """Team mode, queue empty: samples colleagues hold that may still come to us."""
         return self.session.held_elsewhere if self.session else 0
 
+    def unsaved_label(self) -> str | None:
+        """One line naming a label the store has not saved and a close would lose: one kept
+        after a failed save, or one on its way while the server is away. None otherwise (a
+        commit in flight while the server answers is finished by :meth:`close`)."""
+        kept = self.commits.unsaved if self.commits is not None else None
+        if kept is not None:
+            labels = ", ".join(kept.labels)
+            return f"The label {labels!r} of sample {kept.item.sample.external_id} is not saved"
+        sending = self._sending
+        if sending is not None and self.connection is not None and self.connection.lost:
+            return (
+                f"The label of sample {sending.sample.external_id} is still on its way to a "
+                "server that does not answer"
+            )
+        return None
+
     @property
     def current(self) -> Item | None:
         return self.session.current if self.session else None

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QApplication,
     QLabel,
     QMainWindow,
+    QMessageBox,
     QPushButton,
     QStackedWidget,
     QWidget,
@@ -29,12 +30,14 @@ from labeler.gui.annotation_ops import ProjectOverview
 from labeler.gui.controller import AnnotationController
 from labeler.gui.dialogs import Reporter
 from labeler.gui.file_dialogs import DATA_FILES, file_dialog
+from labeler.gui.leave_guard import confirm_leave
 from labeler.gui.long_task import LongTask
 from labeler.gui.project_rescue import ProjectRescue
 from labeler.gui.start_screen import StartScreen
 from labeler.gui.tasks import TaskRunner
 from labeler.gui.theme import apply_theme
 from labeler.gui.warmup import Warmup
+from labeler.store.database import INTERACTIVE_TIMEOUTS, ServerTimeouts
 from labeler.store.location import existing_db_file
 
 log = logging.getLogger(__name__)
@@ -58,8 +61,12 @@ class MainWindow(QMainWindow):
         settings_file: SettingsFile | None = None,
         *,
         retrainer_factory: Any = None,
+        timeouts: ServerTimeouts = INTERACTIVE_TIMEOUTS,
     ) -> None:
         super().__init__()
+        self._timeouts = timeouts  # a team project's server: how long until it counts as away
+        self._closing = False  # the user chose to close despite an unsaved label
+        self.leave_box: QMessageBox | None = None  # asking whether to lose an unsaved label
         self.setWindowTitle("Labeler")
         self.settings_file = settings_file or SettingsFile()
         self.user = self.settings_file.load()
@@ -114,7 +121,7 @@ class MainWindow(QMainWindow):
         self._action(f, "&Open project…", self.browse_project, "Ctrl+O")
         self._action(f, "&New project…", self.new_project, "Ctrl+N")
         self._action(f, "&Import data…", self.choose_import, "Ctrl+I")
-        self._action(f, "&Close project", self.close_project)
+        self._action(f, "&Close project", lambda: self.leave_project(self.close_project))
         f.addSeparator()
         self._action(f, "&Settings…", self.open_settings, "Ctrl+,")
         f.addSeparator()
@@ -143,12 +150,24 @@ class MainWindow(QMainWindow):
     def browse_project(self) -> None:
         file_dialog(self, "Open a project folder", self.open_project, mode="folder")
 
+    def leave_project(self, then: Any) -> None:
+        """Run ``then`` (which closes the open project), after asking if that would lose a
+        label the store has not saved."""
+        unsaved = self.controller.unsaved_label() if self.controller is not None else None
+        self.leave_box = confirm_leave(self, unsaved, then)
+
     def open_project(self, project: str) -> None:
         """Open a project folder (or URL#name) and show its annotate view."""
+        self.leave_project(lambda: self._open_project(project))
+
+    def _open_project(self, project: str) -> None:
         self.close_project()
         self.show_status(f"Opening {project}…")
         c = AnnotationController(
-            self.user.annotator, self, retrainer_factory=self._retrainer_factory
+            self.user.annotator,
+            self,
+            retrainer_factory=self._retrainer_factory,
+            timeouts=self._timeouts,
         )
         self.controller = c
         c.projectOpened.connect(lambda ov: self._project_opened(project, ov))
@@ -385,6 +404,10 @@ class MainWindow(QMainWindow):
         else:
             self.resize(1280, 800)
 
+    def _close_anyway(self) -> None:
+        self._closing = True
+        self.close()
+
     def save_geometry(self) -> None:
         qs = window_settings()
         qs.setValue("layout_version", LAYOUT_VERSION)
@@ -393,6 +416,11 @@ class MainWindow(QMainWindow):
         qs.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        unsaved = self.controller.unsaved_label() if self.controller is not None else None
+        if unsaved is not None and not self._closing:
+            event.ignore()  # asked first; closed again if the user chooses to lose the label
+            self.leave_project(self._close_anyway)
+            return
         self.save_geometry()
         self.close_project()
         self.jobs.shutdown(wait=True)

@@ -13,9 +13,12 @@ from collections.abc import Callable, Iterator
 
 import pytest
 import sqlalchemy as sa
+from PySide6.QtCore import Qt
 
 from labeler.gui.annotate_view import AnnotateView
 from labeler.gui.controller import COMEBACK_GRACE_S, AnnotationController
+from labeler.gui.leave_guard import KEEP_OPEN, LOSE_IT
+from labeler.gui.main_window import MainWindow
 from labeler.store import Store
 from labeler.store.database import ServerTimeouts
 from tests.fault_proxy import FaultProxy, terminate_backends
@@ -254,6 +257,57 @@ def test_a_sample_that_comes_back_takes_no_key_meant_for_the_next(
     assert label_events(store, first.sample_id) == [("neg",)]
     qtbot.waitUntil(lambda: c.current is not None and c.current.sample_id != first.sample_id)
     c.close()
+
+
+def _click(qtbot, box, text: str) -> None:  # type: ignore[no-untyped-def]
+    (button,) = [b for b in box.buttons() if b.text() == text]
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+
+
+def test_closing_with_an_unsaved_label_asks_first(qtbot, text_project, proxy) -> None:  # type: ignore[no-untyped-def]
+    """A label kept after a failed save is lost by closing: the window asks. "Keep the
+    project open" keeps it (saved when the server answers); "Close and lose the label"
+    closes."""
+    store = text_project(n=12)
+    w = MainWindow(retrainer_factory=lambda *a: None, timeouts=FAST)
+    qtbot.addWidget(w)
+    w.show()
+    with qtbot.waitSignal(w.firstItemShown, timeout=30_000):
+        w.open_project(f"{proxy.url(store.location.url)}#{store.location.name}")
+    c = w.controller
+    assert c is not None and c.unsaved_label() is None
+    first = c.current
+    assert first is not None
+    proxy.pause()
+    with qtbot.waitSignal(c.failure, timeout=30_000):
+        assert c.label(["neg"])
+    unsaved = c.unsaved_label()
+    assert unsaved is not None and first.sample.external_id in unsaved
+    w.close()
+    box = w.leave_box
+    assert w.isVisible() and box is not None and box.isVisible()
+    assert first.sample.external_id in box.text() and "closing now loses it" in box.text()
+    _click(qtbot, box, KEEP_OPEN)
+    assert w.isVisible() and w.controller is c
+    with qtbot.waitSignal(c.labelSaved, timeout=60_000) as saved:
+        proxy.resume()  # the kept label is saved when the server answers
+    assert saved.args[0] == first.sample_id and c.unsaved_label() is None
+    assert label_events(store, first.sample_id) == [("neg",)]
+
+    qtbot.waitUntil(lambda: c.current is not None and c.current.sample_id != first.sample_id)
+    second = c.current
+    assert second is not None
+    proxy.pause()
+    with qtbot.waitSignal(c.failure, timeout=30_000):
+        assert c.label(["pos"])
+    w.close()
+    box = w.leave_box
+    assert box is not None and second.sample.external_id in box.text()
+    _click(qtbot, box, LOSE_IT)
+    qtbot.waitUntil(lambda: not w.isVisible(), timeout=30_000)
+    assert w.controller is None
+    proxy.resume()
+    assert label_events(store, second.sample_id) == []
 
 
 def test_terminated_backends_are_replaced_unseen(qtbot, text_project, pg_server_url) -> None:  # type: ignore[no-untyped-def]
