@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
+import numpy as np
 import pytest
 import sqlalchemy as sa
 
@@ -441,3 +442,22 @@ def test_project_from_a_newer_version_is_refused_without_backup(tmp_path):
         with pytest.raises(ProjectError, match="newer Labeler"):
             Store.open(tmp_path / "p")
     assert list((tmp_path / "p" / ".labeler").glob("project.db.bak-*")) == []
+
+
+def test_sample_ids_from_one_range_or_row_by_row(make_store, backend):
+    """``id_array`` builds an unbroken range from aggregates and reads the rows otherwise;
+    on PostgreSQL two projects importing in turn share the id sequence, so the ids of each
+    have gaps."""
+    a, b = make_store(), make_store()
+    first = _add_texts(a, ["x0", "x1"])
+    _add_texts(b, ["y0"])
+    with a.samples.bulk_import("more", "filehash-2") as batch:
+        second = batch.add_samples([("later", "hash-x2", "x2", None, None, None)])
+    ids = a.samples.id_array()
+    assert ids.dtype == np.int64
+    assert ids.tolist() == sorted([*first, *second]) == a.samples.ids()
+    assert a.samples.first_id() == ids[0]
+    if backend == "postgres":
+        assert ids[-1] - ids[0] + 1 > len(ids)  # the row-by-row read ran
+    empty = make_store()
+    assert empty.samples.id_array().size == 0 and empty.samples.first_id() is None

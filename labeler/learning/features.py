@@ -175,8 +175,8 @@ def _embedding_key(ids: np.ndarray | None, identity: str) -> str:
 def feature_kind(store: Store, settings: FeatureSettings | None = None) -> str:
     """The kind of features a retrain would use (the modality when there are no samples)."""
     settings = settings or FeatureSettings()
-    ids = store.samples.ids()
-    has_vector = bool(ids) and store.samples.get(int(ids[0])).vector is not None
+    first = store.samples.first_id()
+    has_vector = first is not None and store.samples.get(first).vector is not None
     return _kind(store.info.modality, has_vector, settings)
 
 
@@ -235,7 +235,7 @@ def _sample_index(store: Store, cancel: CancelToken | None) -> tuple[np.ndarray,
     at 1M rows; the ids come from an index.)"""
     if cancel is not None:
         cancel.check()
-    ids = np.asarray(store.samples.ids(), dtype=np.int64)
+    ids = store.samples.id_array()
     if len(ids) == 0:
         raise FeatureError(f"project {store.info.name!r} has no samples; import data first")
     identity = project_identity(store)

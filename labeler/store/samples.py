@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from itertools import repeat
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
@@ -291,14 +292,34 @@ class SampleRepo:
 
     def ids(self) -> list[int]:
         """All sample ids of the project, ascending."""
+        return self.id_array().tolist()
+
+    def id_array(self) -> np.ndarray:
+        """All sample ids of the project, ascending (int64). When they form one unbroken
+        range (ids are unique, so ``count == max - min + 1`` says so), the range is built
+        from three aggregates instead of fetching every row: 1M ids cost ~1 s row by row."""
+        own = t.sample.c.project_id == self._store.project_id
         with self._store.read() as conn:
-            return list(
-                conn.execute(
-                    sa.select(t.sample.c.id)
-                    .where(t.sample.c.project_id == self._store.project_id)
-                    .order_by(t.sample.c.id)
-                ).scalars()
-            )
+            low, high, count = conn.execute(
+                sa.select(
+                    sa.func.min(t.sample.c.id), sa.func.max(t.sample.c.id), sa.func.count()
+                ).where(own)
+            ).one()
+            if not count:
+                return np.empty(0, dtype=np.int64)
+            if int(high) - int(low) + 1 == int(count):
+                return np.arange(int(low), int(high) + 1, dtype=np.int64)
+            rows = conn.execute(sa.select(t.sample.c.id).where(own).order_by(t.sample.c.id))
+            return np.fromiter(rows.scalars(), dtype=np.int64)
+
+    def first_id(self) -> int | None:
+        """The project's smallest sample id (None without samples)."""
+        with self._store.read() as conn:
+            return conn.execute(
+                sa.select(sa.func.min(t.sample.c.id)).where(
+                    t.sample.c.project_id == self._store.project_id
+                )
+            ).scalar()
 
     def get(self, sample_id: int) -> Sample:
         found = self.get_many([sample_id])
