@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from labeler.store import Store
@@ -216,3 +217,22 @@ def test_a_snapshot_sees_one_state_across_reads(make_store):
         assert store.labels.unlabeled_ids() == ids[1:]
     finally:
         other.close()
+
+
+def test_a_snapshot_refuses_writes_and_leaves_its_connection_writable(make_store):
+    """A write on the snapshot's connection is refused by the database (a snapshot is for
+    reads; writes commit on their own connection); afterwards that pooled connection writes
+    again."""
+    store = make_store()
+    ids = _samples(store, 2)
+    with store.snapshot():
+        with (
+            store.read() as conn,
+            pytest.raises(sa.exc.DBAPIError, match="(?i)read.only|readonly"),
+        ):
+            conn.execute(sa.delete(t.sample_claim))
+        # writes still work beside it, on their own connection
+        assert store.claims.claim("alice", [ids[0]]) == [ids[0]]
+    assert store.claims.claim("alice", [ids[1]]) == [ids[1]]
+    store.labels.add(ids[1], ["pos"], "alice")
+    assert store.labels.unlabeled_ids() == [ids[0]]

@@ -29,10 +29,10 @@ def candidates(
     first, leaving out ``skip``."""
     if n <= 0:
         return []
-    # The unlabeled side is read before the overlap side. A colleague's label moves a sample
-    # from one to the other (unlabeled -> labeled, still needing this annotator) between the
-    # two reads; in this order it is seen on one side or both, never on neither, so a race
-    # never makes the store look empty to this annotator.
+    # Several reads: a team annotator's call comes through :func:`outlook`, which makes them
+    # one snapshot, so a colleague's label between them (moving a sample from the unlabeled
+    # side to the overlap side) cannot hide it from both. Without an annotator there is no
+    # overlap side, and the queue or the unlabeled ids are one read each.
     limit = n + len(skip)
     ranked: list[Candidate] = [
         (e.sample_id, Provenance(e.model_version, e.strategy, e.score), e.rank)

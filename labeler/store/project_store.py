@@ -233,19 +233,32 @@ class Store:
     def snapshot(self) -> Iterator[sa.Connection]:
         """Context manager: every :meth:`read` on this thread inside it sees one state of the
         database (repeatable read on PostgreSQL; one SQLite read transaction), for decisions
-        made from several reads, e.g. "nothing left for this annotator"."""
+        made from several reads, e.g. "nothing left for this annotator". The database refuses
+        writes on it (a read-only transaction; SQLite: ``query_only``): writes go through
+        :meth:`write`, which commits on its own connection."""
         if getattr(self._snapshot, "conn", None) is not None:
             yield self._snapshot.conn  # already inside one
             return
         with self.engine.connect() as conn:
-            if conn.dialect.name == "postgresql":
-                conn = conn.execution_options(isolation_level="REPEATABLE READ")
-            with conn.begin():
-                self._snapshot.conn = conn
-                try:
-                    yield conn
-                finally:
-                    self._snapshot.conn = None
+            sqlite = conn.dialect.name == "sqlite"
+            if not sqlite:
+                conn = conn.execution_options(
+                    isolation_level="REPEATABLE READ", postgresql_readonly=True
+                )
+            else:
+                conn.exec_driver_sql("PRAGMA query_only = ON")
+                conn.commit()  # the pragma ran outside any transaction: nothing to keep
+            try:
+                with conn.begin():
+                    self._snapshot.conn = conn
+                    try:
+                        yield conn
+                    finally:
+                        self._snapshot.conn = None
+            finally:
+                if sqlite:  # the connection goes back to the pool: writable again
+                    conn.exec_driver_sql("PRAGMA query_only = OFF")
+                    conn.commit()
 
     @property
     def artifacts_dir(self) -> Path:
