@@ -1,7 +1,10 @@
-"""Test helpers: run the real command line in a child process; tell whether a process ended."""
+"""Test helpers: run the real command line in a child process (or, for the many cases of
+one command's bad input, in this process); tell whether a process ended."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import subprocess
 import sys
@@ -25,6 +28,22 @@ def run_cli(
         env=env,
         timeout=timeout,
     )
+
+
+def run_main(*args: str) -> subprocess.CompletedProcess[str]:
+    """``labeler ARGS`` through :func:`labeler.cli.main` in this process, its output captured:
+    the same code and exit status as :func:`run_cli` without starting an interpreter (each
+    child costs 1.5-5 s of imports). Tests keep at least one :func:`run_cli` per command for
+    the real process and its exit status."""
+    from labeler.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(list(args))
+        except SystemExit as exc:  # argparse's usage errors
+            code = exc.code if isinstance(exc.code, int) else 1
+    return subprocess.CompletedProcess(["labeler", *args], code, out.getvalue(), err.getvalue())
 
 
 def process_gone(pid: int) -> bool:

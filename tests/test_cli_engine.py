@@ -10,7 +10,7 @@ import pytest
 
 from labeler.cli import main
 from labeler.store import Store
-from tests.helpers import run_cli
+from tests.helpers import run_cli, run_main
 from tests.learning_data import blobs
 
 
@@ -93,17 +93,18 @@ def test_train_failure_and_bad_options_are_one_line_errors(tmp_path) -> None:
     pd.DataFrame({"f0": [1.0, 2.0, 3.0], "label": ["a", "a", ""]}).to_csv(csv, index=False)
     assert run_cli("import", str(proj), str(csv), "--label-column", "label").returncode == 0
     _one_line_error(run_cli("train", str(proj)), "training failed", "at least two classes")
-    runs_before = run_cli("queue", str(proj), "--json").stdout
+    # the rest in this process: the same code and exit status, without a child each
+    runs_before = run_main("queue", str(proj), "--json").stdout
     with Store.open(proj) as store:
         before = store.dump()
-    _one_line_error(run_cli("train", str(proj), "--strategy", "smart"), "unknown strategy")
-    _one_line_error(run_cli("train", str(proj), "--model", "deep-net"), "unknown model")
-    _one_line_error(run_cli("train", str(proj), "--model", "naive-bayes"), "does not work on")
+    _one_line_error(run_main("train", str(proj), "--strategy", "smart"), "unknown strategy")
+    _one_line_error(run_main("train", str(proj), "--model", "deep-net"), "unknown model")
+    _one_line_error(run_main("train", str(proj), "--model", "naive-bayes"), "does not work on")
     with Store.open(proj) as store:
         assert store.dump() == before  # bad options are refused before anything is recorded
-    assert run_cli("queue", str(proj), "--json").stdout == runs_before
-    _one_line_error(run_cli("queue", str(proj), "-n", "0"), "-n must be at least 1")
-    empty = run_cli("queue", str(proj), "--json")  # cold-start queue after the failed run
+    assert run_main("queue", str(proj), "--json").stdout == runs_before
+    _one_line_error(run_main("queue", str(proj), "-n", "0"), "-n must be at least 1")
+    empty = run_main("queue", str(proj), "--json")  # cold-start queue after the failed run
     assert empty.returncode == 0
     assert [r["strategy"] for r in json.loads(empty.stdout)] == ["cold-start"]
 
@@ -159,27 +160,27 @@ def test_simulate_bad_input_is_a_one_line_error(tmp_path) -> None:
     _table(60).to_csv(csv, index=False)
     _one_line_error(
         run_cli("simulate", str(csv), "--label-column", "nope"), "no column 'nope'", "t.csv"
-    )
+    )  # the rest in this process
     _one_line_error(
-        run_cli("simulate", str(csv), "--label-column", "label", "--strategy", "margin,smart"),
+        run_main("simulate", str(csv), "--label-column", "label", "--strategy", "margin,smart"),
         "unknown strategy 'smart'",
     )
     one = tmp_path / "one.csv"
     pd.DataFrame({"f0": [1, 2, 3], "label": ["x", "x", "x"]}).to_csv(one, index=False)
     _one_line_error(
-        run_cli("simulate", str(one), "--label-column", "label"), "fewer than two classes"
+        run_main("simulate", str(one), "--label-column", "label"), "fewer than two classes"
     )
     _one_line_error(
-        run_cli("simulate", str(tmp_path / "missing.csv"), "--label-column", "label"),
+        run_main("simulate", str(tmp_path / "missing.csv"), "--label-column", "label"),
         "no such file",
     )
     _one_line_error(
-        run_cli("simulate", str(csv), "--label-column", "label", "--metric", "f1"),
+        run_main("simulate", str(csv), "--label-column", "label", "--metric", "f1"),
         "unknown metric 'f1'; choose one of accuracy, macro-f1",
     )
     for bad in ("0", "-3"):
         _one_line_error(
-            run_cli("simulate", str(csv), "--label-column", "label", "--initial", bad),
+            run_main("simulate", str(csv), "--label-column", "label", "--initial", bad),
             "--initial must be at least 1",
         )
 
@@ -190,11 +191,11 @@ def test_train_on_dask_from_the_command_line(project) -> None:
     nothing; ``dask-local:2`` trains and says where it ran."""
     with Store.open(project) as store:
         before = store.dump()
-    _one_line_error(run_cli("train", str(project), "--compute", "spark://x:1"), "compute")
+    _one_line_error(run_main("train", str(project), "--compute", "spark://x:1"), "compute")
     with Store.open(project) as store:
         assert store.dump() == before
     _one_line_error(
-        run_cli("train", str(project), "--compute", "dask://127.0.0.1:9"),
+        run_main("train", str(project), "--compute", "dask://127.0.0.1:9"),
         "training failed",
         "scheduler tcp://127.0.0.1:9",
         "(no model yet",

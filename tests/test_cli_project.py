@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.helpers import run_cli
+from tests.helpers import run_cli, run_main
 
 
 def _assert_one_line_error(proc, *fragments):
@@ -47,18 +47,21 @@ def test_init_records_the_text_features_and_train_uses_them(tmp_path):
     proc = run_cli("init", str(chosen), *args, "--text-features", "embedding")
     assert proc.returncode == 0, proc.stderr
     default = tmp_path / "default"
-    assert run_cli("init", str(default), *args).returncode == 0
+    assert run_main("init", str(default), *args).returncode == 0  # in this process: faster
     data = tmp_path / "data.csv"
     rows = [
         f"{i},{'a lovely sunny day' if i % 2 else 'a dreadful rainy night'} {i}," for i in range(20)
     ]
     labeled = [r + ("pos" if i % 2 else "neg") if i < 8 else r for i, r in enumerate(rows)]
     data.write_text("id,text,label\n" + "\n".join(labeled) + "\n", encoding="utf-8")
-    for proj, expected in ((chosen, "embedding"), (default, DEFAULT_TEXT_FEATURES)):
+    for proj, expected, run in (
+        (chosen, "embedding", run_cli),
+        (default, DEFAULT_TEXT_FEATURES, run_main),
+    ):
         with Store.open(proj) as store:
             assert store.info.settings["learning"]["features"]["text_features"] == expected
-        assert run_cli("import", str(proj), str(data)).returncode == 0
-        proc = run_cli("train", str(proj), "--json")
+        assert run_main("import", str(proj), str(data)).returncode == 0
+        proc = run("train", str(proj), "--json")
         assert proc.returncode == 0, proc.stderr
         with Store.open(proj) as store:
             run = store.models.latest_ok()
@@ -73,7 +76,7 @@ def test_import_bad_row_is_one_line_and_changes_nothing(tmp_path):
     before = (proj / ".labeler" / "project.db").read_bytes()
     proc = run_cli("import", str(proj), str(bad))
     _assert_one_line_error(proc, str(bad), "row 2", "column 'label'", "unknown label 'maybe'")
-    info = json.loads(run_cli("info", str(proj), "--json").stdout)
+    info = json.loads(run_main("info", str(proj), "--json").stdout)
     assert info["samples"] == 0 and info["import_batches"] == []
     assert before  # the database file existed before and still opens (checked by info above)
 
