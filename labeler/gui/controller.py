@@ -106,7 +106,8 @@ class AnnotationController(UndoRedo, QObject):
         self._poll.setInterval(poll_ms)
         self._poll.timeout.connect(self.poll)
         self._busy = False  # a command's commit is in flight
-        self._sending: Item | None = None  # the sample whose label is being committed
+        self._sending: Item | None = None  # the sample whose label (skip) is being committed
+        self._sending_skip = False  # ``_sending``'s decision is a skip
         self._came_back: tuple[int, float] | None = None  # (sample id, when) see _bring_back
         self._reset_reversals()
         self._labels_since_retrain = 0
@@ -305,7 +306,7 @@ class AnnotationController(UndoRedo, QObject):
         if kept is not None:
             labels = ", ".join(kept.labels)
             return f"The label {labels!r} of sample {kept.item.sample.external_id} is not saved"
-        sending = self._sending
+        sending = None if self._sending_skip else self._sending  # a lost skip costs nothing
         if sending is not None and self.connection is not None and self.connection.lost:
             return (
                 f"The label of sample {sending.sample.external_id} is still on its way to a "
@@ -334,7 +335,7 @@ class AnnotationController(UndoRedo, QObject):
         if current is not None and back is not None and back[0] == current.sample_id:
             if time.monotonic() - back[1] < COMEBACK_GRACE_S:
                 self.refused.emit(
-                    f"Sample {current.sample.external_id} came back (its label was not saved): "
+                    f"Sample {current.sample.external_id} came back (not saved): "
                     "look at it, then press the key again"
                 )
                 return None
@@ -354,14 +355,14 @@ class AnnotationController(UndoRedo, QObject):
         session, commits = self.session, self.commits
         assert session is not None and commits is not None
         self._busy = True
-        self._sending = item
+        self._sending, self._sending_skip = item, False
         commits.commit(item, labels, session.elapsed_ms())
         session.sending(item)
         self._advance()
         return True
 
-    def _bring_back(self) -> None:
-        """The label in flight was not saved: its sample is shown again."""
+    def _bring_back(self, what: str = "label") -> None:
+        """The label (or skip) in flight was not saved: its sample is shown again."""
         item, self._sending = self._sending, None
         session = self.session
         if item is None or session is None:
@@ -374,7 +375,7 @@ class AnnotationController(UndoRedo, QObject):
             session.show_again(item)
             self.itemShown.emit(session.current)
             self.message.emit(
-                f"Sample {item.sample.external_id} is shown again: its label was not saved"
+                f"Sample {item.sample.external_id} is shown again: its {what} was not saved"
             )
 
     def _not_saved(self, line: str, details: str) -> None:
@@ -417,31 +418,42 @@ class AnnotationController(UndoRedo, QObject):
             self.request_retrain()
 
     def skip(self) -> bool:
+        """Skip the current sample: like a label, the next sample shows at once while the
+        skip commits, and a skip the store did not save brings its sample back."""
         item = self._ready()
         if item is None:
             return False
-        assert self.session is not None
+        session = self.session
+        assert session is not None
         self._busy = True
+        self._sending, self._sending_skip = item, True
         self.runner.submit(
             ops.commit_skip,
             self.store,
             item,
             self.annotator,
-            self.session.elapsed_ms(),
+            session.elapsed_ms(),
             self.session_id,
             on_done=lambda eid: self._skipped(item, eid),
-            on_error=self._command_failed,
+            on_error=self._skip_failed,
         )
+        session.sending(item)
+        self._advance()
         return True
 
     def _skipped(self, item: Item, event_id: int) -> None:
-        assert self.session is not None
+        session = self.session
+        assert session is not None
+        self._sending = None
         self._confirmed(event_id)
-        self.session.record_skip(item.sample_id)
-        self.session.decided("skip", item.sample_id)
+        session.record_skip(item.sample_id, item)
+        session.decided("skip", item.sample_id)
         self._busy = False
-        self._advance()
         self.progressChanged.emit()
+
+    def _skip_failed(self, exc: BaseException) -> None:
+        self._bring_back("skip")
+        self._command_failed(exc)
 
     def flag(self, comment: str) -> bool:
         """Flag the current sample with a comment; it stays on screen."""

@@ -266,7 +266,7 @@ class AnnotationSession:
                 self._recent.popitem(last=False)
 
     def sending(self, item: Item) -> None:
-        """``item``'s label is on its way to the store while the next sample shows: no fetch
+        """``item``'s label (or skip) is on its way to the store while the next sample shows: no fetch
         may hand it out again meanwhile, and its claim is kept (:meth:`show_again` brings it
         back if not saved)."""
         self.done_ids.add(item.sample_id)
@@ -280,8 +280,10 @@ class AnnotationSession:
         self.stats.labels += 1
         self._count(labels, +1)
 
-    def record_skip(self, sample_id: int) -> None:
-        self._remember(sample_id)
+    def record_skip(self, sample_id: int, item: Item | None = None) -> None:
+        """A skip was saved; ``item``: the sample skipped, when no longer on screen."""
+        self.in_flight = None
+        self._remember(sample_id, item)
         self.done_ids.add(sample_id)
         self.stats.skips += 1
 

@@ -259,6 +259,38 @@ def test_a_sample_that_comes_back_takes_no_key_meant_for_the_next(
     c.close()
 
 
+def test_a_skip_shows_the_next_sample_at_once_and_comes_back_if_not_saved(
+    qtbot, text_project, proxy
+) -> None:  # type: ignore[no-untyped-def]
+    """Space shows the next sample before the skip is committed; a skip the server never
+    saved brings its sample back, says so, and is not recorded; pressed again, it saves."""
+    store = text_project(n=12)
+    s = Session(qtbot, store, proxy)
+    c = s.controller
+    first = c.current
+    assert first is not None
+    messages: list[str] = []
+    c.message.connect(messages.append)
+    proxy.pause()
+    assert c.skip()
+    assert c.current is not None and c.current.sample_id != first.sample_id  # at once
+    with qtbot.waitSignal(c.failure, timeout=30_000) as failed:
+        pass
+    assert failed.args[0].startswith("Change not saved: ")
+    assert c.current is not None and c.current.sample_id == first.sample_id
+    assert f"Sample {first.sample.external_id} is shown again: its skip was not saved" in messages
+    assert c.unsaved_label() is None  # a skip is not worth asking about at close
+    assert [e for e in store.labels.events(sample_id=first.sample_id)] == []
+    proxy.resume()
+    qtbot.waitUntil(lambda: c.reconnecting == "", timeout=30_000)
+    qtbot.wait(int(COMEBACK_GRACE_S * 1000) + 100)
+    assert c.skip()
+    qtbot.waitUntil(lambda: not c.busy, timeout=30_000)
+    assert [e.action for e in store.labels.events(sample_id=first.sample_id)] == ["skip"]
+    assert c.session is not None and c.session.stats.skips == 1
+    c.close()
+
+
 def _click(qtbot, box, text: str) -> None:  # type: ignore[no-untyped-def]
     (button,) = [b for b in box.buttons() if b.text() == text]
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
