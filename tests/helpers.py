@@ -42,7 +42,7 @@ def run_main(*args: str) -> subprocess.CompletedProcess[str]:
         try:
             code = main(list(args))
         except SystemExit as exc:  # argparse's usage errors
-            code = exc.code if isinstance(exc.code, int) else 1
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     return subprocess.CompletedProcess(["labeler", *args], code, out.getvalue(), err.getvalue())
 
 

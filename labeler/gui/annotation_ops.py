@@ -235,13 +235,16 @@ def commit_label(
     )
 
 
-def commit_skip(store: Store, item: Item, annotator: str, time_spent_ms: int, session: str) -> int:
+def commit_skip(
+    store: Store, item: Item, annotator: str, time_spent_ms: int, session: str, retry: bool
+) -> int:
     return store.labels.skip(
         item.sample_id,
         annotator,
         time_spent_ms=time_spent_ms,
         provenance=item.provenance,
         session=session,
+        retry=retry,
     )
 
 

@@ -108,6 +108,9 @@ class AnnotationController(UndoRedo, QObject):
         self._busy = False  # a command's commit is in flight
         self._sending: Item | None = None  # the sample whose label (skip) is being committed
         self._sending_skip = False  # ``_sending``'s decision is a skip
+        # a skip whose answer may have been lost: (sample id, its time spent), sent again
+        # as a retry by the next skip of that sample, so it is never recorded twice
+        self._skip_attempt: tuple[int, int] | None = None
         self._came_back: tuple[int, float] | None = None  # (sample id, when) see _bring_back
         self._reset_reversals()
         self._labels_since_retrain = 0
@@ -303,14 +306,17 @@ class AnnotationController(UndoRedo, QObject):
         after a failed save, or one on its way while the server is away. None otherwise (a
         commit in flight while the server answers is finished by :meth:`close`)."""
         kept = self.commits.unsaved if self.commits is not None else None
-        if kept is not None:
+        current = self.current
+        # a kept label is sent again only while its sample is on screen (LabelCommits)
+        if kept is not None and current is not None and kept.item.sample_id == current.sample_id:
             labels = ", ".join(kept.labels)
             return f"The label {labels!r} of sample {kept.item.sample.external_id} is not saved"
         sending = None if self._sending_skip else self._sending  # a lost skip costs nothing
-        if sending is not None and self.connection is not None and self.connection.lost:
+        # the server away, or slow to answer (not yet given up): the commit may never return
+        if sending is not None and self.connection is not None and self.connection.message:
             return (
                 f"The label of sample {sending.sample.external_id} is still on its way to a "
-                "server that does not answer"
+                "server that has not answered"
             )
         return None
 
@@ -391,6 +397,7 @@ class AnnotationController(UndoRedo, QObject):
         """The server answers again: save the label it did not confirm, if still shown."""
         if self.commits is not None and not self._busy and self.commits.retry_due(self.current):
             self._busy = True
+            self._sending, self._sending_skip = self.current, False  # seen by unsaved_label
             self.commits.retry()
 
     def _labeled(self, item: Item, labels: list[str], event_id: int) -> None:
@@ -427,15 +434,20 @@ class AnnotationController(UndoRedo, QObject):
         assert session is not None
         self._busy = True
         self._sending, self._sending_skip = item, True
+        attempt = self._skip_attempt
+        retry = attempt is not None and attempt[0] == item.sample_id
+        spent = attempt[1] if retry and attempt is not None else session.elapsed_ms()
+        self._skip_attempt = None
         self.runner.submit(
             ops.commit_skip,
             self.store,
             item,
             self.annotator,
-            session.elapsed_ms(),
+            spent,
             self.session_id,
+            retry,
             on_done=lambda eid: self._skipped(item, eid),
-            on_error=self._skip_failed,
+            on_error=lambda exc: self._skip_failed(item, spent, exc),
         )
         session.sending(item)
         self._advance()
@@ -444,14 +456,19 @@ class AnnotationController(UndoRedo, QObject):
     def _skipped(self, item: Item, event_id: int) -> None:
         session = self.session
         assert session is not None
+        shown = session.current is not None and session.current.sample_id == item.sample_id
         self._sending = None
         self._confirmed(event_id)
         session.record_skip(item.sample_id, item)
         session.decided("skip", item.sample_id)
         self._busy = False
+        if shown:  # shown again meanwhile (a history revisit sent before the key): move on
+            self._advance()
         self.progressChanged.emit()
 
-    def _skip_failed(self, exc: BaseException) -> None:
+    def _skip_failed(self, item: Item, spent: int, exc: BaseException) -> None:
+        if not_saved_line("Change", exc) is not None:  # the server's: maybe committed
+            self._skip_attempt = (item.sample_id, spent)
         self._bring_back("skip")
         self._command_failed(exc)
 

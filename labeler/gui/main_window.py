@@ -153,8 +153,17 @@ class MainWindow(QMainWindow):
     def leave_project(self, then: Any) -> None:
         """Run ``then`` (which closes the open project), after asking if that would lose a
         label the store has not saved."""
+        if self.leave_box is not None:  # already asking: one question at a time
+            self.leave_box.raise_()
+            return
         unsaved = self.controller.unsaved_label() if self.controller is not None else None
-        self.leave_box = confirm_leave(self, unsaved, then)
+        box = confirm_leave(self, unsaved, then)
+        if box is not None:
+            self.leave_box = box
+            box.finished.connect(self._left)
+
+    def _left(self) -> None:
+        self.leave_box = None
 
     def open_project(self, project: str) -> None:
         """Open a project folder (or URL#name) and show its annotate view."""

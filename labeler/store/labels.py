@@ -98,7 +98,10 @@ class LabelLog:
         time_spent_ms: int | None = None,
         provenance: Provenance | None = None,
         session: str | None = None,
+        retry: bool = False,
     ) -> int:
+        """Record that ``annotator`` skipped a sample. ``retry``: as for :meth:`add` (a skip
+        whose answer was lost is not recorded twice)."""
         return self._append(
             sample_id,
             "skip",
@@ -106,6 +109,7 @@ class LabelLog:
             time_spent_ms=time_spent_ms,
             provenance=provenance,
             session=session,
+            retry=retry,
         )
 
     def flag(

@@ -245,10 +245,10 @@ class Store:
                 conn = conn.execution_options(
                     isolation_level="REPEATABLE READ", postgresql_readonly=True
                 )
-            else:
-                conn.exec_driver_sql("PRAGMA query_only = ON")
-                conn.commit()  # the pragma ran outside any transaction: nothing to keep
             try:
+                if sqlite:
+                    conn.exec_driver_sql("PRAGMA query_only = ON")
+                    conn.commit()  # ends the transaction the statement began
                 with conn.begin():
                     self._snapshot.conn = conn
                     try:
@@ -256,9 +256,8 @@ class Store:
                     finally:
                         self._snapshot.conn = None
             finally:
-                if sqlite:  # the connection goes back to the pool: writable again
-                    conn.exec_driver_sql("PRAGMA query_only = OFF")
-                    conn.commit()
+                if sqlite:
+                    _writable_again(conn)
 
     @property
     def artifacts_dir(self) -> Path:
@@ -408,3 +407,18 @@ def _cannot_open(
     if problem is not None:
         return f"cannot {verb} project {location.name!r}: {problem}"
     return f"{redact(location.url)}: cannot open database ({exc.orig})"
+
+
+def _writable_again(conn: sa.Connection) -> None:
+    """Turn ``PRAGMA query_only`` off before a snapshot's SQLite connection goes back to the
+    pool; if that fails, the connection is discarded instead (a pooled read-only connection
+    would fail every later write)."""
+    try:
+        if conn.in_transaction():
+            conn.rollback()
+        conn.exec_driver_sql("PRAGMA query_only = OFF")
+        conn.commit()
+    except BaseException as exc:
+        conn.invalidate()  # discarded: the snapshot's own error, if any, is the one to report
+        if not isinstance(exc, Exception):
+            raise

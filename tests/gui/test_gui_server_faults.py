@@ -342,6 +342,37 @@ def test_closing_with_an_unsaved_label_asks_first(qtbot, text_project, proxy) ->
     assert label_events(store, second.sample_id) == []
 
 
+def test_a_skip_whose_answer_is_lost_is_not_recorded_twice(qtbot, text_project, proxy) -> None:  # type: ignore[no-untyped-def]
+    """The server commits the skip but its answer never arrives: the sample comes back, and
+    the annotator's second Space finds the committed skip instead of writing another."""
+    store = text_project(n=12)
+    s = Session(qtbot, store, proxy)
+    c = s.controller
+    item = c.current
+    assert item is not None and c.store is not None
+    armed = []
+
+    @sa.event.listens_for(c.store.engine, "commit")
+    def _lose_the_answer(_conn) -> None:  # type: ignore[no-untyped-def]
+        if armed:
+            armed.clear()
+            proxy.hold_replies()
+
+    armed.append(True)
+    with qtbot.waitSignal(c.failure, timeout=30_000):
+        assert c.skip()
+    assert [e.action for e in store.labels.events(sample_id=item.sample_id)] == ["skip"]
+    assert c.current is not None and c.current.sample_id == item.sample_id
+    qtbot.wait(int(COMEBACK_GRACE_S * 1000) + 100)
+    proxy.resume()
+    assert c.skip()  # Space again
+    qtbot.waitUntil(lambda: not c.busy, timeout=60_000)
+    assert [e.action for e in store.labels.events(sample_id=item.sample_id)] == ["skip"]
+    assert c.current is not None and c.current.sample_id != item.sample_id
+    assert c.session is not None and c.session.stats.skips == 1
+    c.close()
+
+
 def test_terminated_backends_are_replaced_unseen(qtbot, text_project, pg_server_url) -> None:  # type: ignore[no-untyped-def]
     """Every backend of the project's database ended by an administrator between two labels:
     the next label and fetch go through on fresh connections, with no message."""
