@@ -5,11 +5,12 @@
 One synthetic tabular project (as ``dask_scoring.py`` builds it), four retrains in a row
 through the product's path (``train_once``, margin, 500 queued): in process, in process
 again, on ``dask-local:2``, in process again. Every pair's top 100 (same order?) and top 500
-(shared share) is reported. Consecutive retrains are not the same model: a retrain either
-searches the model grid or re-validates the previous winner (``labeler.learning.selection``),
-and the tail of a multi-million pool's margin ranking moves with the smallest change of the
-model. So the Dask queue is compared with the in-process retrains of the same state, and the
-in-process retrains with each other as the yardstick. Results:
+(shared share) is reported, with each retrain's model search (``search``). Consecutive
+retrains are not the same model: a retrain either searches the model grid or re-validates
+the previous winner (``labeler.learning.selection``), and the tail of a multi-million pool's
+margin ranking moves with the smallest change of the model. The first retrain searches; the
+next three re-validate its winner (Dask retrains too, since they record the same feature
+key), so those three should agree with each other. Results:
 ``benchmarks/results/dask_queue_agreement.json``.
 """
 
@@ -52,8 +53,13 @@ def main() -> None:
     for name, mode in RUNS:
         doc = ds.run_child(folder, mode)
         queues[name] = doc["queue"]
-        out["runs"][name] = {"mode": mode, "wall_s": doc["wall_s"], "peak_mb": doc["peak_mb"]}
-        print(f"{name} ({mode}): {doc['wall_s']} s", flush=True)
+        out["runs"][name] = {
+            "mode": mode,
+            "search": doc.get("search"),
+            "wall_s": doc["wall_s"],
+            "peak_mb": doc["peak_mb"],
+        }
+        print(f"{name} ({mode}, {doc.get('search')}): {doc['wall_s']} s", flush=True)
     names = list(queues)
     out["pairs"] = {
         f"{a} vs {b}": {

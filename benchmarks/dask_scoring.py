@@ -112,6 +112,8 @@ def child(folder: str, compute: str, workers_json: str) -> None:
                 "peak_mb": peak_rss_kb() // 1024,
                 "worker_peak_mb": worker_peaks,
                 "durations": run.durations,
+                # "grid" (a full model search) or "previous winner" (re-validated)
+                "search": (run.params.get("selection") or {}).get("search", {}).get("mode"),
                 "queue": queue,
             }
         )
