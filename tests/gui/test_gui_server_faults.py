@@ -19,6 +19,7 @@ from labeler.gui.annotate_view import AnnotateView
 from labeler.gui.controller import COMEBACK_GRACE_S, AnnotationController
 from labeler.gui.leave_guard import KEEP_OPEN, LOSE_IT
 from labeler.gui.main_window import MainWindow
+from labeler.gui.session import Item
 from labeler.store import Store
 from labeler.store.database import ServerTimeouts
 from tests.fault_proxy import FaultProxy, terminate_backends
@@ -86,6 +87,26 @@ class Session:
 
 def label_events(store: Store, sample_id: int) -> list[tuple[str, ...] | None]:
     return [e.labels for e in store.labels.events(sample_id=sample_id) if e.action == "label"]
+
+
+def _opened(qtbot, store: Store, proxy: FaultProxy) -> tuple[Store, AnnotationController, Item]:  # type: ignore[no-untyped-def]
+    """``store`` opened through the proxy: the store, its controller and the first sample."""
+    c = Session(qtbot, store, proxy).controller
+    first = c.current
+    assert first is not None
+    return store, c, first
+
+
+def lose_the_next_answer(c: AnnotationController, proxy: FaultProxy) -> None:
+    """The next COMMIT of ``c``'s store reaches the server, but its answer is held."""
+    assert c.store is not None
+    armed = [True]
+
+    @sa.event.listens_for(c.store.engine, "commit")
+    def _lose_the_answer(_conn) -> None:  # type: ignore[no-untyped-def]
+        if armed:
+            armed.clear()
+            proxy.hold_replies()
 
 
 def once(fn: Callable[[], None]) -> Callable[..., None]:
@@ -196,20 +217,8 @@ def test_commit_whose_answer_is_lost_is_not_recorded_twice(qtbot, text_project, 
     """The server commits the label but its answer never arrives: the app says "not saved";
     the annotator presses the key again, and that retry finds the committed event instead of
     writing a second one."""
-    store = text_project(n=12)
-    s = Session(qtbot, store, proxy)
-    c = s.controller
-    item = c.current
-    assert item is not None and c.store is not None
-    armed = []
-
-    @sa.event.listens_for(c.store.engine, "commit")
-    def _lose_the_answer(_conn) -> None:  # type: ignore[no-untyped-def]
-        if armed:
-            armed.clear()
-            proxy.hold_replies()  # the COMMIT reaches the server; its answer is held
-
-    armed.append(True)
+    store, c, item = _opened(qtbot, text_project(n=12), proxy)
+    lose_the_next_answer(c, proxy)
     with qtbot.waitSignal(c.failure, timeout=30_000) as failed:
         assert c.label(["neutral"])
     assert failed.args[0].startswith("Label not saved: ")
@@ -232,11 +241,7 @@ def test_a_sample_that_comes_back_takes_no_key_meant_for_the_next(
     """The label of sample A is in flight (the screen already shows B) when the server goes
     away. A key for B is refused ("press the key again"); A's label fails and A comes back;
     the annotator, pressing again for B, must not label A with B's label."""
-    store = text_project(n=12)
-    s = Session(qtbot, store, proxy)
-    c = s.controller
-    first = c.current
-    assert first is not None
+    store, c, first = _opened(qtbot, text_project(n=12), proxy)
     refusals: list[str] = []
     c.refused.connect(refusals.append)
     proxy.pause()
@@ -264,11 +269,7 @@ def test_a_skip_shows_the_next_sample_at_once_and_comes_back_if_not_saved(
 ) -> None:  # type: ignore[no-untyped-def]
     """Space shows the next sample before the skip is committed; a skip the server never
     saved brings its sample back, says so, and is not recorded; pressed again, it saves."""
-    store = text_project(n=12)
-    s = Session(qtbot, store, proxy)
-    c = s.controller
-    first = c.current
-    assert first is not None
+    store, c, first = _opened(qtbot, text_project(n=12), proxy)
     messages: list[str] = []
     c.message.connect(messages.append)
     proxy.pause()
@@ -345,20 +346,8 @@ def test_closing_with_an_unsaved_label_asks_first(qtbot, text_project, proxy) ->
 def test_a_skip_whose_answer_is_lost_is_not_recorded_twice(qtbot, text_project, proxy) -> None:  # type: ignore[no-untyped-def]
     """The server commits the skip but its answer never arrives: the sample comes back, and
     the annotator's second Space finds the committed skip instead of writing another."""
-    store = text_project(n=12)
-    s = Session(qtbot, store, proxy)
-    c = s.controller
-    item = c.current
-    assert item is not None and c.store is not None
-    armed = []
-
-    @sa.event.listens_for(c.store.engine, "commit")
-    def _lose_the_answer(_conn) -> None:  # type: ignore[no-untyped-def]
-        if armed:
-            armed.clear()
-            proxy.hold_replies()
-
-    armed.append(True)
+    store, c, item = _opened(qtbot, text_project(n=12), proxy)
+    lose_the_next_answer(c, proxy)
     with qtbot.waitSignal(c.failure, timeout=30_000):
         assert c.skip()
     assert [e.action for e in store.labels.events(sample_id=item.sample_id)] == ["skip"]
@@ -448,15 +437,7 @@ def test_undo_whose_answer_is_lost_is_not_done_twice(qtbot, text_project, proxy)
         assert c.label(["pos"])
     assert first is not None and second is not None
     qtbot.waitUntil(lambda: c.runner.pending == 0, timeout=30_000)  # the undo commits next
-    armed = []
-
-    @sa.event.listens_for(c.store.engine, "commit")
-    def _lose_the_answer(_conn) -> None:  # type: ignore[no-untyped-def]
-        if armed:
-            armed.clear()
-            proxy.hold_replies()
-
-    armed.append(True)
+    lose_the_next_answer(c, proxy)
     with qtbot.waitSignal(c.failure, timeout=30_000) as failed:
         assert c.undo()
     assert failed.args[0].startswith("Change not saved: ")
