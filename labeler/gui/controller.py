@@ -106,8 +106,8 @@ class AnnotationController(UndoRedo, QObject):
         self._poll.setInterval(poll_ms)
         self._poll.timeout.connect(self.poll)
         self._busy = False  # a command's commit is in flight
-        self._sending: Item | None = None  # the sample whose label (skip) is being committed
-        self._sending_skip = False  # ``_sending``'s decision is a skip
+        # the sample whose decision is being committed is ``session.in_flight``; a skip?
+        self._sending_skip = False
         # a skip whose answer may have been lost: (sample id, its time spent), sent again
         # as a retry by the next skip of that sample, so it is never recorded twice
         self._skip_attempt: tuple[int, int] | None = None
@@ -311,7 +311,8 @@ class AnnotationController(UndoRedo, QObject):
         if kept is not None and current is not None and kept.item.sample_id == current.sample_id:
             labels = ", ".join(kept.labels)
             return f"The label {labels!r} of sample {kept.item.sample.external_id} is not saved"
-        sending = None if self._sending_skip else self._sending  # a lost skip costs nothing
+        in_flight = self.session.in_flight if self.session is not None else None
+        sending = None if self._sending_skip else in_flight  # a lost skip costs nothing
         # the server away, or slow to answer (not yet given up): the commit may never return
         if sending is not None and self.connection is not None and self.connection.message:
             return (
@@ -361,7 +362,7 @@ class AnnotationController(UndoRedo, QObject):
         session, commits = self.session, self.commits
         assert session is not None and commits is not None
         self._busy = True
-        self._sending, self._sending_skip = item, False
+        self._sending_skip = False
         commits.commit(item, labels, session.elapsed_ms())
         session.sending(item)
         self._advance()
@@ -369,8 +370,8 @@ class AnnotationController(UndoRedo, QObject):
 
     def _bring_back(self, what: str = "label") -> None:
         """The label (or skip) in flight was not saved: its sample is shown again."""
-        item, self._sending = self._sending, None
         session = self.session
+        item = session.in_flight if session is not None else None
         if item is None or session is None:
             return
         session.in_flight = None
@@ -397,7 +398,9 @@ class AnnotationController(UndoRedo, QObject):
         """The server answers again: save the label it did not confirm, if still shown."""
         if self.commits is not None and not self._busy and self.commits.retry_due(self.current):
             self._busy = True
-            self._sending, self._sending_skip = self.current, False  # seen by unsaved_label
+            assert self.session is not None
+            # seen by unsaved_label; the sample is on screen, so its claim is kept anyway
+            self.session.in_flight, self._sending_skip = self.current, False
             self.commits.retry()
 
     def _labeled(self, item: Item, labels: list[str], event_id: int) -> None:
@@ -407,7 +410,6 @@ class AnnotationController(UndoRedo, QObject):
         session.record_label(item.sample_id, labels, item)
         session.decided("label", item.sample_id)
         self._busy = False
-        self._sending = None
         self._confirmed(event_id)
         self.labelSaved.emit(item.sample_id, event_id)
         if shown:  # a kept label saved by a retry while its sample was on screen
@@ -433,7 +435,7 @@ class AnnotationController(UndoRedo, QObject):
         session = self.session
         assert session is not None
         self._busy = True
-        self._sending, self._sending_skip = item, True
+        self._sending_skip = True
         attempt = self._skip_attempt
         retry = attempt is not None and attempt[0] == item.sample_id
         spent = attempt[1] if retry and attempt is not None else session.elapsed_ms()
@@ -457,7 +459,6 @@ class AnnotationController(UndoRedo, QObject):
         session = self.session
         assert session is not None
         shown = session.current is not None and session.current.sample_id == item.sample_id
-        self._sending = None
         self._confirmed(event_id)
         session.record_skip(item.sample_id, item)
         session.decided("skip", item.sample_id)

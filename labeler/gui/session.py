@@ -266,9 +266,9 @@ class AnnotationSession:
                 self._recent.popitem(last=False)
 
     def sending(self, item: Item) -> None:
-        """``item``'s label (or skip) is on its way to the store while the next sample shows: no fetch
-        may hand it out again meanwhile, and its claim is kept (:meth:`show_again` brings it
-        back if not saved)."""
+        """``item``'s label (or skip) is on its way to the store while the next sample shows:
+        no fetch may hand it out again meanwhile, and its claim is kept (:meth:`show_again`
+        brings it back if not saved)."""
         self.done_ids.add(item.sample_id)
         self.in_flight = item
 

@@ -93,7 +93,7 @@ def train_on_dask(run: Any, compute: Compute) -> RunRecord:
         raise ComputeError(
             f"partition_rows must be a positive multiple of {TABULAR_CHUNK:,} in tabular projects"
         )
-    ids = _sample_ids(store)
+    ids = store.samples.id_array()
     if len(ids) == 0:
         raise FeatureError("the project has no samples")
     parts = plan_partitions(ids, rows)
@@ -304,16 +304,6 @@ def _cache_step(folder: Path, key: str, step: Any) -> None:
 
     with contextlib.suppress(OSError):
         save_model(step, folder / f"step-{key}.skops")
-
-
-def _sample_ids(store: Any) -> np.ndarray:
-    """Every sample id, ascending, read in chunks straight into one int64 array (a list of
-    20M Python ints would take more memory than the whole partition plan)."""
-    parts = [
-        frame["id"].to_numpy(dtype=np.int64)
-        for frame in store.samples.iter_frames(1_000_000, columns=())
-    ]
-    return np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
 
 
 def _halves(progress: ProgressFn) -> tuple[ProgressFn, ProgressFn]:
